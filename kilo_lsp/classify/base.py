@@ -1,0 +1,61 @@
+"""The one small interface every classifier implements.
+
+The router never looks inside a classifier: it hands over the request text and the editor
+signals, and gets a task type, a difficulty tier, a calibrated confidence and the signals that
+drove the answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class EditorSignals:
+    """What the editor context says about a request, reduced to numbers a classifier can use."""
+
+    selection_lines: int = 0          # lines in the active selection (0: none)
+    files_involved: int = 1           # active document plus referenced documents
+    diagnostics_errors: int = 0
+    diagnostics_warnings: int = 0
+    has_stack_trace: bool = False     # in the request, the conversation or the selection
+    conversation_turns: int = 0       # earlier turns in this conversation
+    context_tokens: int = 0           # estimated tokens of context the request carries
+    language_id: str = ""             # of the active document
+
+
+@dataclass(frozen=True)
+class ClassifyInput:
+    text: str                                   # the request as the user typed it
+    signals: EditorSignals = field(default_factory=EditorSignals)
+    previous_text: str = ""                     # the previous user turn, if any (for follow-ups)
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One thing that moved the decision, for the decision card."""
+
+    name: str        # e.g. "keyword:rename", "stack_trace", "files_involved"
+    detail: str      # a short human sentence
+    weight: float    # signed contribution, in the classifier's own units
+
+
+@dataclass(frozen=True)
+class Classification:
+    task_type: str                 # one of taxonomy.TASK_TYPES
+    difficulty: int                # 1..4
+    confidence: float              # 0..1, calibrated: probability that type AND tier are usable
+    type_confidence: float         # 0..1, probability of the predicted task type
+    difficulty_confidence: float   # 0..1, probability the tier is right or one tier too low at worst
+    signals: tuple[Signal, ...] = ()
+    classifier: str = ""           # name and version of the classifier that answered
+    hard_probability: float = 0.0  # P(the task is not trivial), used by difficulty-aware routing
+
+
+class Classifier(Protocol):
+    """Anything that turns a request into a Classification. Must be fast (p99 <= 1 ms)."""
+
+    name: str
+
+    def classify(self, item: ClassifyInput) -> Classification: ...
