@@ -1,0 +1,349 @@
+"""OpenAI-compatible chat completions (OpenAI, OpenRouter, Kilo, Gemini, DeepSeek, Groq, Ollama,
+LM Studio, llama.cpp, ...) with SSE streaming.
+
+:class:`HTTPProvider` holds what every HTTP API family shares: one pooled ``httpx.AsyncClient``
+per provider, created on first use; the timeouts (connect, first byte, idle between chunks);
+the mapping of HTTP and network failures to :class:`ProviderError`; and the streaming loop that
+closes the upstream response as soon as the consumer stops (``aclose`` or cancellation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+from typing import Any, AsyncIterator, Iterator
+
+import httpx
+
+from .base import (ChatRequest, Provider, ProviderError, ProviderSpec, StreamEvent, Timeouts, Usage,
+                   error_for_status, estimate_usage)
+from .sse import DEFAULT_MAX_LINE, SSEEvent, SSEParser
+
+USER_AGENT = "kilo-lsp"
+_ERROR_BODY_LIMIT = 4096
+
+
+def _is_tls_failure(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, ssl.SSLError):
+            return True
+        text = str(cur)
+        if "CERTIFICATE_VERIFY_FAILED" in text or "SSL:" in text or "certificate verify failed" in text:
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
+class HTTPProvider(Provider):
+    """Shared HTTP machinery. Subclasses build the request and turn SSE events into StreamEvents."""
+
+    def __init__(self, spec: ProviderSpec, *, timeouts: Timeouts | None = None,
+                 verify: ssl.SSLContext | bool = True, trust_env: bool = True,
+                 max_line: int = DEFAULT_MAX_LINE, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.spec = spec
+        self.timeouts = timeouts or Timeouts()
+        self._verify = verify
+        # A local server is never reached through a proxy (HTTP_PROXY would otherwise apply).
+        self._trust_env = trust_env and not spec.local
+        self._max_line = max_line
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+
+    # ----------------------------------------------------------------- client
+
+    @property
+    def base_url(self) -> str:
+        return self.spec.base_url.rstrip("/")
+
+    def _auth_headers(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def client(self) -> httpx.AsyncClient:
+        """The provider's pooled client, created on first use."""
+        if self._client is None or self._client.is_closed:
+            t = self.timeouts
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(connect=t.connect, read=max(t.first_byte, t.idle), write=t.first_byte,
+                                      pool=t.first_byte),
+                verify=self._verify, trust_env=self._trust_env, follow_redirects=False,
+                headers={"user-agent": USER_AGENT}, transport=self._transport,
+                limits=httpx.Limits(max_connections=32, max_keepalive_connections=8, keepalive_expiry=60),
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        headers = dict(self.spec.extra_headers)
+        headers.update(self._auth_headers())
+        if extra:
+            headers.update(extra)
+        return headers
+
+    def _url(self, path: str) -> str:
+        # Every URL is built from the spec's own base URL: the key goes nowhere else.
+        return self.base_url + path
+
+    # ----------------------------------------------------------------- errors
+
+    def _err(self, kind: str, message: str, **kw: Any) -> ProviderError:
+        return ProviderError(kind, message, provider=self.spec.name, secrets=self.spec.secrets, **kw)
+
+    def _map_exception(self, exc: BaseException, *, started: bool, phase: str) -> ProviderError:
+        if isinstance(exc, ProviderError):
+            return exc
+        if isinstance(exc, httpx.ConnectTimeout):
+            return self._err("connect", f"could not connect to {self.base_url} within {self.timeouts.connect:g} s",
+                             started=started)
+        if isinstance(exc, httpx.ConnectError):
+            if _is_tls_failure(exc):
+                return self._err("tls", f"TLS certificate of {self.base_url} could not be verified "
+                                        f"(set a CA bundle if a proxy re-signs traffic): {exc}", started=started)
+            return self._err("connect", f"could not connect to {self.base_url}: {exc or type(exc).__name__}",
+                             started=started)
+        if isinstance(exc, (TimeoutError, httpx.TimeoutException)):
+            if phase == "first_byte":
+                return self._err("timeout", f"no response within {self.timeouts.first_byte:g} s", started=started)
+            return self._err("timeout", f"stream stalled: nothing for {self.timeouts.idle:g} s", started=started)
+        if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+            what = "connection closed mid-stream" if phase == "body" else "connection failed"
+            return self._err("connect", f"{what}: {exc or type(exc).__name__}", started=started)
+        if isinstance(exc, httpx.ProxyError):
+            return self._err("connect", f"proxy refused the connection: {exc}", started=started)
+        if isinstance(exc, httpx.HTTPError):
+            return self._err("protocol", f"{type(exc).__name__}: {exc}", started=started)
+        return self._err("protocol", f"{type(exc).__name__}: {exc}", started=started)
+
+    async def _error_from_response(self, response: httpx.Response) -> ProviderError:
+        try:
+            async with asyncio.timeout(self.timeouts.idle):
+                body = b""
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) >= _ERROR_BODY_LIMIT:
+                        break
+        except Exception:  # noqa: BLE001 - the status alone is enough to report
+            body = b""
+        message = ""
+        try:
+            obj = json.loads(body)
+            err = obj.get("error", obj) if isinstance(obj, dict) else obj
+            if isinstance(err, dict):
+                message = str(err.get("message") or err.get("type") or "")
+            elif isinstance(err, str):
+                message = err
+        except (ValueError, AttributeError):
+            message = body[:300].decode("utf-8", "replace").strip()
+        if 300 <= response.status_code < 400:
+            return self._err("client", f"unexpected redirect to {response.headers.get('location', '?')!r}; "
+                                       "check the base URL", status=response.status_code, retryable=True)
+        return error_for_status(response.status_code, message[:500], provider=self.spec.name,
+                                headers=response.headers, secrets=self.spec.secrets)
+
+    # ----------------------------------------------------------------- streaming
+
+    def _build(self, req: ChatRequest) -> tuple[str, dict[str, Any], dict[str, str]]:
+        """(path, JSON body, extra headers) of a streaming request."""
+        raise NotImplementedError
+
+    def _handle(self, ev: SSEEvent, state: dict[str, Any]) -> Iterator[StreamEvent]:
+        """Turn one SSE event into StreamEvents; set state["done"] at the end of the stream."""
+        raise NotImplementedError
+
+    def _finish(self, req: ChatRequest, state: dict[str, Any]) -> Iterator[StreamEvent]:
+        """The closing usage and finish events."""
+        usage = state.get("usage") or estimate_usage(req, "".join(state["text"]))
+        yield StreamEvent.of_usage(usage)
+        yield StreamEvent.finish(state.get("finish_reason"))
+
+    def _non_stream(self, obj: Any, state: dict[str, Any]) -> Iterator[StreamEvent]:
+        """A server that ignored ``stream: true`` and answered with one JSON body."""
+        raise self._err("protocol", "expected an event stream, got a JSON body")
+
+    async def stream(self, req: ChatRequest) -> AsyncIterator[StreamEvent]:
+        path, body, extra = self._build(req)
+        client = self.client()
+        request = client.build_request("POST", self._url(path), json=body, headers=self._headers(extra))
+        state: dict[str, Any] = {"text": [], "usage": None, "finish_reason": None, "done": False}
+        started = False
+        chunks: AsyncIterator[bytes] | None = None
+        t = self.timeouts
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + t.first_byte
+        try:
+            async with asyncio.timeout_at(deadline):
+                response = await client.send(request, stream=True)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise self._map_exception(exc, started=False, phase="first_byte") from None
+        try:
+            if response.status_code >= 300:
+                raise await self._error_from_response(response)
+            ctype = response.headers.get("content-type", "")
+            if "application/json" in ctype:
+                async with asyncio.timeout_at(deadline):
+                    raw = await response.aread()
+                try:
+                    obj = json.loads(raw)
+                except ValueError:
+                    raise self._err("protocol", "response body is not valid JSON") from None
+                for out in self._non_stream(obj, state):
+                    yield out
+                for out in self._finish(req, state):
+                    yield out
+                return
+            if "text/event-stream" not in ctype and ctype:
+                raise self._err("protocol", f"expected text/event-stream, got {ctype.split(';')[0]!r}")
+            parser = SSEParser(max_line=self._max_line, provider=self.spec.name)
+            chunks = response.aiter_bytes()
+            got_bytes = False
+            while not state["done"]:
+                phase = "body" if got_bytes else "first_byte"
+                try:
+                    if got_bytes:
+                        async with asyncio.timeout(t.idle):
+                            chunk = await anext(chunks)
+                    else:
+                        async with asyncio.timeout_at(deadline):
+                            chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001
+                    raise self._map_exception(exc, started=started, phase=phase) from None
+                got_bytes = True
+                try:
+                    events = parser.feed(chunk)
+                except ProviderError as exc:
+                    exc.started = started
+                    raise
+                for ev in events:
+                    for out in self._handle(ev, state):
+                        if out.type == "text":
+                            started = True
+                            state["text"].append(out.text)
+                        yield out
+                    if state["done"]:
+                        break
+            if not state["done"]:
+                parser.close()
+                if state.get("finish_reason") is None:
+                    raise self._err("connect", "stream ended before the answer was complete", started=started)
+            for out in self._finish(req, state):
+                yield out
+        except ProviderError as exc:
+            exc.started = exc.started or started
+            raise
+        finally:
+            # Runs on normal end, on error, on aclose() (GeneratorExit) and on cancellation:
+            # the upstream connection is released or closed at once.
+            if chunks is not None:
+                try:
+                    await chunks.aclose()  # type: ignore[attr-defined]
+                except Exception:  # noqa: BLE001 - closing the response below is what matters
+                    pass
+            await response.aclose()
+
+    # ----------------------------------------------------------------- models
+
+    async def _get_json(self, path: str) -> Any:
+        client = self.client()
+        try:
+            async with asyncio.timeout(self.timeouts.list_models):
+                response = await client.get(self._url(path), headers=self._headers())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise self._map_exception(exc, started=False, phase="first_byte") from None
+        if response.status_code >= 300:
+            raise await self._error_from_response(response)
+        try:
+            return response.json()
+        except ValueError:
+            raise self._err("protocol", f"GET {path}: body is not valid JSON") from None
+
+
+def _openai_usage(raw: dict[str, Any]) -> Usage:
+    details = raw.get("prompt_tokens_details") or {}
+    return Usage(input_tokens=int(raw.get("prompt_tokens") or 0),
+                 cached_input_tokens=int(details.get("cached_tokens") or 0),
+                 output_tokens=int(raw.get("completion_tokens") or 0), estimated=False)
+
+
+class OpenAICompatProvider(HTTPProvider):
+    """POST {base}/chat/completions with ``stream: true`` and ``stream_options.include_usage``."""
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.spec.api_key}"} if self.spec.api_key else {}
+
+    def _build(self, req: ChatRequest) -> tuple[str, dict[str, Any], dict[str, str]]:
+        messages = [{"role": "system", "content": req.system}] if req.system else []
+        messages += [{"role": m.role, "content": m.content} for m in req.messages]
+        body: dict[str, Any] = {"model": req.model, "messages": messages, "stream": True,
+                                "stream_options": {"include_usage": True}}
+        if req.max_tokens is not None:
+            body["max_tokens"] = req.max_tokens
+        if req.temperature is not None:
+            body["temperature"] = req.temperature
+        return "/chat/completions", body, {"accept": "text/event-stream"}
+
+    def _handle(self, ev: SSEEvent, state: dict[str, Any]) -> Iterator[StreamEvent]:
+        if ev.done:
+            state["done"] = True
+            return
+        try:
+            obj = json.loads(ev.data)
+        except ValueError:
+            snippet = ev.data[:60] + ("…" if len(ev.data) > 60 else "")
+            raise self._err("protocol", f"malformed stream chunk (not JSON): {snippet!r}") from None
+        if not isinstance(obj, dict):
+            raise self._err("protocol", "malformed stream chunk (not a JSON object)")
+        if obj.get("error"):
+            # OpenRouter and others report failures inside a 200 stream
+            err = obj["error"]
+            message = str(err.get("message", err)) if isinstance(err, dict) else str(err)
+            code = err.get("code") if isinstance(err, dict) else None
+            status = code if isinstance(code, int) else None
+            if status:
+                raise error_for_status(status, message, provider=self.spec.name, secrets=self.spec.secrets)
+            raise self._err("server", message)
+        for choice in obj.get("choices") or ():
+            if choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or {}
+            content = delta.get("content")
+            if content:
+                yield StreamEvent.delta(content)
+            if choice.get("finish_reason"):
+                state["finish_reason"] = choice["finish_reason"]
+        if obj.get("usage"):
+            state["usage"] = _openai_usage(obj["usage"])
+
+    def _non_stream(self, obj: Any, state: dict[str, Any]) -> Iterator[StreamEvent]:
+        try:
+            choice = obj["choices"][0]
+            content = (choice.get("message") or {}).get("content") or ""
+        except (KeyError, IndexError, TypeError):
+            raise self._err("protocol", "JSON response without choices") from None
+        if content:
+            state["text"].append(content)
+            yield StreamEvent.delta(content)
+        state["finish_reason"] = choice.get("finish_reason") or "stop"
+        if obj.get("usage"):
+            state["usage"] = _openai_usage(obj["usage"])
+
+    async def list_models(self) -> list[str]:
+        obj = await self._get_json("/models")
+        items = obj.get("data") if isinstance(obj, dict) else obj
+        if not isinstance(items, list):
+            raise self._err("protocol", "GET /models: no 'data' list")
+        return [str(m["id"]) for m in items if isinstance(m, dict) and m.get("id")]
