@@ -1,0 +1,244 @@
+"""Known providers, the pool of live provider clients, cool-downs, and local server discovery.
+
+``KNOWN`` is the table of providers kilo-lsp knows by name: API family, default base URL, the
+environment variable that holds the key, and whether it is a local server. The configuration
+turns it (plus user settings) into :class:`ProviderSpec` objects; :class:`ProviderPool` builds one
+provider, with one pooled HTTP client, per spec on first use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import ssl
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping
+
+import httpx
+
+from .anthropic import AnthropicProvider
+from .base import Provider, ProviderError, ProviderKind, ProviderSpec, Timeouts
+from .openai_compat import HTTPProvider, OpenAICompatProvider
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class KnownProvider:
+    name: str
+    kind: ProviderKind
+    base_url: str
+    key_env: str | None          # environment variable holding the key (None: no key needed)
+    local: bool = False
+    label: str = ""
+    extra_headers: Mapping[str, str] = field(default_factory=dict)
+
+
+_OPENROUTER_HEADERS = {"X-Title": "kilo-lsp"}
+
+KNOWN: dict[str, KnownProvider] = {p.name: p for p in (
+    KnownProvider("openai", "openai", "https://api.openai.com/v1", "OPENAI_API_KEY", label="OpenAI"),
+    KnownProvider("anthropic", "anthropic", "https://api.anthropic.com", "ANTHROPIC_API_KEY", label="Anthropic"),
+    KnownProvider("openrouter", "openai", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", label="OpenRouter",
+                  extra_headers=_OPENROUTER_HEADERS),
+    # Kilo AI Gateway, OpenRouter-compatible (kilo.ai/docs/gateway): base URL .../api/gateway
+    KnownProvider("kilo", "openai", "https://api.kilo.ai/api/gateway", "KILO_API_KEY", label="Kilo Gateway",
+                  extra_headers=_OPENROUTER_HEADERS),
+    KnownProvider("google", "openai", "https://generativelanguage.googleapis.com/v1beta/openai", "GEMINI_API_KEY",
+                  label="Google Gemini"),
+    KnownProvider("deepseek", "openai", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", label="DeepSeek"),
+    KnownProvider("mistral", "openai", "https://api.mistral.ai/v1", "MISTRAL_API_KEY", label="Mistral"),
+    KnownProvider("groq", "openai", "https://api.groq.com/openai/v1", "GROQ_API_KEY", label="Groq"),
+    KnownProvider("xai", "openai", "https://api.x.ai/v1", "XAI_API_KEY", label="xAI"),
+    KnownProvider("zai", "openai", "https://api.z.ai/api/paas/v4", "ZAI_API_KEY", label="Z.ai (GLM)"),
+    KnownProvider("moonshot", "openai", "https://api.moonshot.ai/v1", "MOONSHOT_API_KEY", label="Moonshot (Kimi)"),
+    KnownProvider("minimax", "openai", "https://api.minimax.io/v1", "MINIMAX_API_KEY", label="MiniMax"),
+    KnownProvider("qwen", "openai", "https://dashscope-intl.aliyuncs.com/compatible-mode/v1", "DASHSCOPE_API_KEY",
+                  label="Qwen (DashScope)"),
+    KnownProvider("lmstudio", "openai", "http://127.0.0.1:1234/v1", None, local=True, label="LM Studio"),
+    KnownProvider("ollama", "openai", "http://127.0.0.1:11434/v1", None, local=True, label="Ollama"),
+)}
+
+LOCAL_DEFAULT_URLS: tuple[str, ...] = tuple(p.base_url for p in KNOWN.values() if p.local)
+
+
+def spec_from_env(name: str, env: Mapping[str, str] | None = None, *, api_key: str | None = None,
+                  base_url: str | None = None) -> ProviderSpec:
+    """The spec of a known provider, its key taken from ``api_key`` or its environment variable."""
+    known = KNOWN[name]
+    env = os.environ if env is None else env
+    key = api_key if api_key is not None else (env.get(known.key_env) if known.key_env else None)
+    return ProviderSpec(name=name, kind=known.kind, base_url=base_url or known.base_url, api_key=key or None,
+                        local=known.local, extra_headers=dict(known.extra_headers))
+
+
+def make_ssl_context(ca_bundle: str | None = None, *, trust_env: bool = True) -> ssl.SSLContext | bool:
+    """``True`` (httpx's default trust store, SSL_CERT_FILE/SSL_CERT_DIR honoured) without a CA
+    bundle; with one, a context trusting the usual roots *and* the bundle (a corporate proxy CA)."""
+    if not ca_bundle:
+        return True
+    import certifi
+    cafile = os.environ.get("SSL_CERT_FILE") if trust_env else None
+    ctx = ssl.create_default_context(cafile=cafile or certifi.where())
+    ctx.load_verify_locations(cafile=os.path.expanduser(ca_bundle))
+    return ctx
+
+
+def provider_for(spec: ProviderSpec, **kw: object) -> HTTPProvider:
+    cls = AnthropicProvider if spec.kind == "anthropic" else OpenAICompatProvider
+    return cls(spec, **kw)  # type: ignore[arg-type]
+
+
+@dataclass
+class _Cooling:
+    failures: int = 0
+    until: float = 0.0
+    reason: str = ""
+
+
+class ProviderPool:
+    """Live providers by name, built on first use, with per-provider cool-downs after failures.
+
+    Cool-down after a failure: ``base * 2**(n-1)`` seconds for the n-th failure in a row, capped
+    at ``cap``; a Retry-After from the server wins when longer (capped at ``retry_after_cap``). An
+    auth failure cools the provider for ``cap`` (a refused key will not heal by itself; new
+    credentials end the cool-down). A bad request (``client``) or a cancellation does not cool.
+    """
+
+    def __init__(self, specs: Iterable[ProviderSpec] = (), *, timeouts: Timeouts | None = None,
+                 ca_bundle: str | None = None, trust_env: bool = True, cooldown_base: float = 2.0,
+                 cooldown_cap: float = 120.0, retry_after_cap: float = 900.0,
+                 clock: Callable[[], float] = time.monotonic,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._specs: dict[str, ProviderSpec] = {s.name: s for s in specs}
+        self._providers: dict[str, Provider] = {}
+        self._cooling: dict[str, _Cooling] = {}
+        self.timeouts = timeouts or Timeouts()
+        self.ca_bundle = ca_bundle
+        self.trust_env = trust_env
+        self.cooldown_base = cooldown_base
+        self.cooldown_cap = cooldown_cap
+        self.retry_after_cap = retry_after_cap
+        self._clock = clock
+        self._transport = transport
+        self._verify: ssl.SSLContext | bool | None = None
+
+    # ----------------------------------------------------------------- specs and providers
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._specs)
+
+    def spec(self, name: str) -> ProviderSpec | None:
+        return self._specs.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._specs
+
+    def _verify_setting(self) -> ssl.SSLContext | bool:
+        if self._verify is None:
+            self._verify = make_ssl_context(self.ca_bundle, trust_env=self.trust_env)
+        return self._verify
+
+    def get(self, name: str) -> Provider:
+        """The provider named ``name``, built (with its own HTTP client) on first use."""
+        provider = self._providers.get(name)
+        if provider is None:
+            spec = self._specs.get(name)
+            if spec is None:
+                raise ProviderError("client", f"no provider named {name!r} is configured", provider=name,
+                                    retryable=True)
+            provider = provider_for(spec, timeouts=self.timeouts, verify=self._verify_setting(),
+                                    trust_env=self.trust_env, transport=self._transport)
+            self._providers[name] = provider
+        return provider
+
+    async def set_spec(self, spec: ProviderSpec) -> None:
+        """Add or replace a provider (new credentials): the old client is closed, the cool-down ends."""
+        old = self._providers.pop(spec.name, None)
+        self._specs[spec.name] = spec
+        self._cooling.pop(spec.name, None)
+        if old is not None:
+            await old.aclose()
+
+    async def remove(self, name: str) -> None:
+        self._specs.pop(name, None)
+        self._cooling.pop(name, None)
+        old = self._providers.pop(name, None)
+        if old is not None:
+            await old.aclose()
+
+    async def aclose_all(self) -> None:
+        providers, self._providers = list(self._providers.values()), {}
+        for provider in providers:
+            try:
+                await provider.aclose()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                log.debug("closing %s failed", provider.name, exc_info=True)
+
+    # ----------------------------------------------------------------- cool-down
+
+    def mark_failure(self, name: str, error: ProviderError | None = None) -> float:
+        """Record a failure; returns the cool-down in seconds (0 when this failure does not cool)."""
+        if error is not None and error.kind in ("client", "cancelled"):
+            return 0.0
+        c = self._cooling.setdefault(name, _Cooling())
+        c.failures += 1
+        seconds = min(self.cooldown_cap, self.cooldown_base * 2 ** (c.failures - 1))
+        if error is not None and error.kind == "auth":
+            seconds = self.cooldown_cap
+        if error is not None and error.retry_after is not None:
+            seconds = max(seconds, min(error.retry_after, self.retry_after_cap))
+        c.until = max(c.until, self._clock() + seconds)
+        c.reason = error.kind if error is not None else "failure"
+        return seconds
+
+    def mark_success(self, name: str) -> None:
+        self._cooling.pop(name, None)
+
+    def cooldown_remaining(self, name: str) -> float:
+        c = self._cooling.get(name)
+        return max(0.0, c.until - self._clock()) if c else 0.0
+
+    def is_cooling(self, name: str) -> bool:
+        return self.cooldown_remaining(name) > 0
+
+    def cooling(self) -> dict[str, dict[str, object]]:
+        """The providers cooling now: name -> {seconds, reason, failures}."""
+        return {n: {"seconds": round(self.cooldown_remaining(n), 3), "reason": c.reason, "failures": c.failures}
+                for n, c in self._cooling.items() if self.is_cooling(n)}
+
+
+async def discover_local(urls: Iterable[str] = LOCAL_DEFAULT_URLS, *, timeout: float = 0.3,
+                         transport: httpx.AsyncBaseTransport | None = None) -> dict[str, list[str]]:
+    """Ask each local OpenAI-compatible server (base URL ending in /v1) for its models, all at
+    once, with a short timeout. Returns base_url -> model ids for the servers that answered;
+    never raises. No key is sent and no proxy is used."""
+    urls = list(dict.fromkeys(u.rstrip("/") for u in urls))
+    if not urls:
+        return {}
+
+    async def one(client: httpx.AsyncClient, base: str) -> tuple[str, list[str] | None]:
+        try:
+            async with asyncio.timeout(timeout):
+                response = await client.get(base + "/models")
+            if response.status_code != 200:
+                return base, None
+            obj = response.json()
+            items = obj.get("data") if isinstance(obj, dict) else None
+            if not isinstance(items, list):
+                return base, None
+            return base, [str(m["id"]) for m in items if isinstance(m, dict) and m.get("id")]
+        except Exception:  # noqa: BLE001 - a server that is not there is the normal case
+            return base, None
+
+    try:
+        async with httpx.AsyncClient(timeout=timeout, trust_env=False, follow_redirects=False,
+                                     transport=transport) as client:
+            results = await asyncio.gather(*(one(client, u) for u in urls))
+    except Exception:  # noqa: BLE001
+        log.debug("local discovery failed", exc_info=True)
+        return {}
+    return {base: models for base, models in results if models is not None}
