@@ -1,0 +1,228 @@
+"""The usage ledger: one SQLite row per attempt of a forwarded request, in the user's data dir.
+
+What is stored: time, workspace, conversation, decision id and attempt number, model, provider,
+token counts (and whether they were estimated), the cost, the counterfactual cost of the same
+tokens on the Balanced and the Frontier model, and the outcome. No prompt text, no keys.
+
+- The file is opened on first use, never at import or start-up, in WAL mode (readers never block
+  the writer; a crash loses at most the last transaction).
+- ``(decision_id, attempt)`` is unique: recording the same attempt twice is a no-op, so a request
+  is never charged twice.
+- ``time`` is UTC (ISO 8601); ``day`` is the *local* calendar date at the time of the request, so
+  "spent today" and daily budgets reset at the user's midnight.
+- Writes are single short transactions (well under a millisecond on a local disk); the object is
+  safe to share between threads, so it may be called directly from asyncio or via a thread.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+import threading
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+OUTCOMES = ("ok", "cancelled", "error")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS requests (
+    id INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,
+    day TEXT NOT NULL,
+    workspace TEXT NOT NULL DEFAULT '',
+    conversation TEXT NOT NULL DEFAULT '',
+    decision_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    model TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    input_tokens INTEGER NOT NULL DEFAULT 0,
+    cached_input_tokens INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    usage_estimated INTEGER NOT NULL DEFAULT 0,
+    cost_usd REAL NOT NULL DEFAULT 0,
+    balanced_cost_usd REAL NOT NULL DEFAULT 0,
+    frontier_cost_usd REAL NOT NULL DEFAULT 0,
+    outcome TEXT NOT NULL,
+    UNIQUE (decision_id, attempt)
+);
+CREATE INDEX IF NOT EXISTS requests_day_workspace ON requests (day, workspace);
+CREATE INDEX IF NOT EXISTS requests_conversation ON requests (conversation);
+"""
+_SCHEMA_VERSION = 1
+
+
+def default_path() -> Path:
+    """$XDG_DATA_HOME/kilo-lsp/ledger.sqlite3 (or ~/.local/share/...); the platform's data dir
+    on macOS and Windows."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "kilo-lsp" / "ledger.sqlite3"
+
+
+@dataclass
+class LedgerEntry:
+    decision_id: str
+    model: str
+    provider: str
+    outcome: str = "ok"                       # ok | cancelled | error
+    attempt: int = 0                          # 0 for the first provider tried, 1 after one failover, ...
+    workspace: str = ""
+    conversation: str = ""
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    output_tokens: int = 0
+    usage_estimated: bool = False
+    cost_usd: float = 0.0
+    balanced_cost_usd: float = 0.0
+    frontier_cost_usd: float = 0.0
+    time: datetime | None = None              # default: now; stored as UTC
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)   # not stored
+
+
+class Ledger:
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path).expanduser() if path else default_path()
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    # ----------------------------------------------------------------- connection
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")       # durable across app crashes; fast in WAL
+            conn.execute("PRAGMA busy_timeout=5000")         # several editor windows share the file
+            conn.executescript(_SCHEMA)
+            if conn.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
+                conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+            self._conn = conn
+        return self._conn
+
+    @property
+    def is_open(self) -> bool:
+        return self._conn is not None
+
+    def close(self) -> None:
+        """Close the file; the next call opens it again."""
+        with self._lock:
+            if self._conn is not None:
+                conn, self._conn = self._conn, None
+                conn.close()
+
+    def journal_mode(self) -> str:
+        with self._lock:
+            return str(self._connect().execute("PRAGMA journal_mode").fetchone()[0])
+
+    # ----------------------------------------------------------------- writes
+
+    def record(self, entry: LedgerEntry) -> bool:
+        """Store one attempt. False if this (decision_id, attempt) was already recorded."""
+        if entry.outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {OUTCOMES}, not {entry.outcome!r}")
+        when = entry.time or datetime.now(timezone.utc)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        row = (when.astimezone(timezone.utc).isoformat(timespec="milliseconds"), when.astimezone().date().isoformat(),
+               entry.workspace, entry.conversation, entry.decision_id, int(entry.attempt), entry.model,
+               entry.provider, int(entry.input_tokens), int(entry.cached_input_tokens), int(entry.output_tokens),
+               int(bool(entry.usage_estimated)), float(entry.cost_usd), float(entry.balanced_cost_usd),
+               float(entry.frontier_cost_usd), entry.outcome)
+        with self._lock:
+            cur = self._connect().execute(
+                "INSERT OR IGNORE INTO requests (time, day, workspace, conversation, decision_id, attempt, model,"
+                " provider, input_tokens, cached_input_tokens, output_tokens, usage_estimated, cost_usd,"
+                " balanced_cost_usd, frontier_cost_usd, outcome) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
+            return cur.rowcount == 1
+
+    # ----------------------------------------------------------------- reads
+
+    @staticmethod
+    def today() -> str:
+        return datetime.now().astimezone().date().isoformat()
+
+    def spent_today(self, workspace: str | None = None) -> float:
+        """USD spent today (local date), in one workspace or in all."""
+        where, args = "day = ?", [self.today()]
+        if workspace is not None:
+            where += " AND workspace = ?"
+            args.append(workspace)
+        with self._lock:
+            value = self._connect().execute(f"SELECT COALESCE(SUM(cost_usd), 0) FROM requests WHERE {where}",
+                                            args).fetchone()[0]
+        return float(value)
+
+    def usage(self, workspace: str | None = None, conversation: str | None = None,
+              day: str | None = None) -> dict[str, Any]:
+        """Totals over the matching rows, plus the same grouped per day and per workspace.
+
+        ``requests`` counts requests (distinct decisions), ``attempts`` counts rows. Cost and tokens
+        add up every attempt (a cancelled or failed attempt may still have been billed). Savings
+        compare answered requests only: the Balanced/Frontier cost of their tokens minus their cost.
+        ``models`` gives each model's share of the answered requests.
+        """
+        clauses, args = [], []
+        for column, value in (("workspace", workspace), ("conversation", conversation), ("day", day)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                args.append(value)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        with self._lock:
+            conn = self._connect()
+            total = self._totals(conn, where, args)
+            ok_where = (where + " AND " if where else "WHERE ") + "outcome = 'ok'"
+            rows = conn.execute(
+                f"SELECT model, COUNT(*), SUM(cost_usd) FROM requests {ok_where} GROUP BY model "
+                "ORDER BY COUNT(*) DESC, model", args).fetchall()
+            answered = sum(r[1] for r in rows)
+            total["models"] = {m: {"requests": n, "share": round(n / answered, 4) if answered else 0.0,
+                                   "cost_usd": round(c or 0.0, 6)} for m, n, c in rows}
+            outcomes = conn.execute(f"SELECT outcome, COUNT(*) FROM requests {where} GROUP BY outcome",
+                                    args).fetchall()
+            total["outcomes"] = {o: n for o, n in outcomes}
+            for group in ("day", "workspace"):
+                keys = [r[0] for r in conn.execute(
+                    f"SELECT DISTINCT {group} FROM requests {where} ORDER BY {group}", args).fetchall()]
+                sub = []
+                for key in keys:
+                    sub_where = (where + " AND " if where else "WHERE ") + f"{group} = ?"
+                    sub.append({group: key, **self._totals(conn, sub_where, [*args, key])})
+                total[f"by_{group}"] = sub
+        return total
+
+    @staticmethod
+    def _totals(conn: sqlite3.Connection, where: str, args: list[Any]) -> dict[str, Any]:
+        row = conn.execute(
+            "SELECT COUNT(DISTINCT decision_id), COUNT(*), COALESCE(SUM(input_tokens), 0),"
+            " COALESCE(SUM(cached_input_tokens), 0), COALESCE(SUM(output_tokens), 0),"
+            " COALESCE(SUM(cost_usd), 0), COALESCE(SUM(usage_estimated), 0),"
+            " COALESCE(SUM(CASE WHEN outcome = 'ok' THEN balanced_cost_usd - cost_usd END), 0),"
+            " COALESCE(SUM(CASE WHEN outcome = 'ok' THEN frontier_cost_usd - cost_usd END), 0),"
+            " COALESCE(SUM(CASE WHEN outcome = 'ok' THEN balanced_cost_usd END), 0),"
+            " COALESCE(SUM(CASE WHEN outcome = 'ok' THEN frontier_cost_usd END), 0)"
+            f" FROM requests {where}", args).fetchone()
+        return {"requests": row[0], "attempts": row[1], "input_tokens": row[2], "cached_input_tokens": row[3],
+                "output_tokens": row[4], "cost_usd": round(row[5], 6), "estimated_rows": row[6],
+                "saved_vs_balanced_usd": round(row[7], 6), "saved_vs_frontier_usd": round(row[8], 6),
+                "balanced_cost_usd": round(row[9], 6), "frontier_cost_usd": round(row[10], 6)}
+
+    def entries(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest rows, newest first (for `kilo/usage` details and debugging)."""
+        with self._lock:
+            cur = self._connect().execute("SELECT * FROM requests ORDER BY id DESC LIMIT ?", (limit,))
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def entry_dict(entry: LedgerEntry) -> dict[str, Any]:
+    d = asdict(entry)
+    d.pop("extra", None)
+    return d
