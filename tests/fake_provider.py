@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -67,7 +68,7 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class FakeProviderServer:
-    def __init__(self) -> None:
+    def __init__(self, tls: "ssl.SSLContext | None" = None) -> None:
         self.requests: list[Recorded] = []
         self.client_closed = threading.Event()   # set when a client dropped a stream early
         self.models = ["fake-small", "fake-large"]
@@ -77,12 +78,15 @@ class FakeProviderServer:
         self._stop = threading.Event()
         handler = type("Handler", (_Handler,), {"fake": self})
         self.httpd = _QuietServer(("127.0.0.1", 0), handler)
+        if tls is not None:                      # HTTPS with the caller's (self-signed) certificate
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        self.scheme = "https" if tls is not None else "http"
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="fake-provider", daemon=True)
 
     def url(self, path: str = "") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def start(self) -> "FakeProviderServer":
         self._thread.start()

@@ -259,3 +259,14 @@ async def test_no_key_sends_no_authorization(fake: FakeProviderServer) -> None:
     await collect(p, request())
     await p.aclose()
     assert "authorization" not in fake.requests[-1].headers
+
+
+def test_openai_reasoning_models_get_max_completion_tokens() -> None:
+    official = OpenAICompatProvider(ProviderSpec("openai", "openai", "https://api.openai.com/v1", api_key=KEY))
+    other = OpenAICompatProvider(ProviderSpec("groq", "openai", "https://api.groq.com/openai/v1", api_key=KEY))
+    _, body, _ = official._build(ChatRequest("gpt-5-mini", [ChatMessage("user", "x")], max_tokens=5, temperature=0))
+    assert body["max_completion_tokens"] == 5 and "max_tokens" not in body and "temperature" not in body
+    _, body, _ = official._build(ChatRequest("gpt-4.1", [ChatMessage("user", "x")], temperature=0.3))
+    assert body["temperature"] == 0.3
+    _, body, _ = other._build(ChatRequest("llama-3.3-70b", [ChatMessage("user", "x")], max_tokens=5, temperature=0))
+    assert body["max_tokens"] == 5 and body["temperature"] == 0

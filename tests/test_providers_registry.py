@@ -110,3 +110,43 @@ async def test_discover_local_never_raises(fake: FakeProviderServer) -> None:
     assert found == {fake.url("/v1"): ["fake-small", "fake-large"]}
     assert "authorization" not in fake.requests[0].headers
     assert await discover_local([]) == {}
+
+
+def _self_signed(tmp_path):
+    import subprocess
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key),
+                    "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.mark.asyncio
+async def test_tls_failure_is_tls_and_a_ca_bundle_fixes_it(tmp_path) -> None:
+    import shutil
+    if not shutil.which("openssl"):
+        pytest.skip("openssl CLI not available to make a self-signed certificate")
+    try:
+        from tests.fake_provider import FakeProviderServer as Server
+    except ImportError:
+        from fake_provider import FakeProviderServer as Server  # type: ignore[no-redef]
+    cert, key = _self_signed(tmp_path)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    server = Server(tls=ctx).start()
+    try:
+        spec = ProviderSpec("corp", "openai", server.url("/v1"), api_key="sk-corp-cccccccccccccccc3333")
+        req = ChatRequest("fake-small", [ChatMessage("user", "hi")])
+        pool = ProviderPool([spec], timeouts=FAST, trust_env=False)   # like a proxy re-signing traffic
+        with pytest.raises(ProviderError) as err:
+            [ev async for ev in pool.get("corp").stream(req)]
+        assert err.value.kind == "tls" and err.value.retryable and "cccc3333" not in str(err.value)
+        await pool.aclose_all()
+        assert server.requests == []                 # the key never left over an unverified connection
+        pool = ProviderPool([spec], timeouts=FAST, ca_bundle=str(cert))
+        events = [ev async for ev in pool.get("corp").stream(req)]
+        await pool.aclose_all()
+        assert "".join(e.text for e in events if e.type == "text") == "Hello, world!"
+        assert server.requests[-1].headers["authorization"] == "Bearer sk-corp-cccccccccccccccc3333"
+    finally:
+        server.stop()

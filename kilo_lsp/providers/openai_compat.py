@@ -279,6 +279,11 @@ def _openai_usage(raw: dict[str, Any]) -> Usage:
                  output_tokens=int(raw.get("completion_tokens") or 0), estimated=False)
 
 
+def _openai_reasoning(model: str) -> bool:
+    m = model.lower().rsplit("/", 1)[-1]
+    return m.startswith(("o1", "o3", "o4", "gpt-5"))
+
+
 class OpenAICompatProvider(HTTPProvider):
     """POST {base}/chat/completions with ``stream: true`` and ``stream_options.include_usage``."""
 
@@ -290,9 +295,12 @@ class OpenAICompatProvider(HTTPProvider):
         messages += [{"role": m.role, "content": m.content} for m in req.messages]
         body: dict[str, Any] = {"model": req.model, "messages": messages, "stream": True,
                                 "stream_options": {"include_usage": True}}
+        # OpenAI's own API refuses max_tokens (and any temperature but 1) for its reasoning models
+        # (o1/o3/o4, gpt-5); everyone else still expects max_tokens.
+        official = httpx.URL(self.base_url).host == "api.openai.com"
         if req.max_tokens is not None:
-            body["max_tokens"] = req.max_tokens
-        if req.temperature is not None:
+            body["max_completion_tokens" if official else "max_tokens"] = req.max_tokens
+        if req.temperature is not None and not (official and _openai_reasoning(req.model)):
             body["temperature"] = req.temperature
         return "/chat/completions", body, {"accept": "text/event-stream"}
 
