@@ -270,3 +270,21 @@ def test_openai_reasoning_models_get_max_completion_tokens() -> None:
     assert body["temperature"] == 0.3
     _, body, _ = other._build(ChatRequest("llama-3.3-70b", [ChatMessage("user", "x")], max_tokens=5, temperature=0))
     assert body["max_tokens"] == 5 and body["temperature"] == 0
+
+
+@pytest.mark.asyncio
+async def test_wrong_event_shape_is_a_protocol_error(fake: FakeProviderServer) -> None:
+    fake.on("fake-small", Script(malformed='data: {"choices": ["not-an-object"]}'))
+    p = provider(fake)
+    partial, err = await run_until_error(p, request())
+    await p.aclose()
+    assert partial == "Hello" and err.kind == "protocol" and "shape" in str(err)
+
+
+@pytest.mark.asyncio
+async def test_error_object_inside_a_200_stream(fake: FakeProviderServer) -> None:
+    fake.on("fake-small", Script(malformed='data: {"error": {"code": 502, "message": "upstream died"}}'))
+    p = provider(fake)
+    partial, err = await run_until_error(p, request())
+    await p.aclose()
+    assert err.kind == "server" and err.status == 502 and err.started and "upstream died" in str(err)

@@ -227,7 +227,14 @@ class HTTPProvider(Provider):
                     exc.started = started
                     raise
                 for ev in events:
-                    for out in self._handle(ev, state):
+                    try:
+                        outs = list(self._handle(ev, state))
+                    except ProviderError:
+                        raise
+                    except (AttributeError, TypeError, KeyError, ValueError, IndexError) as exc:
+                        raise self._err("protocol", f"unexpected stream event shape: {type(exc).__name__}: {exc}",
+                                        started=started) from None
+                    for out in outs:
                         if out.type == "text":
                             started = True
                             state["text"].append(out.text)
