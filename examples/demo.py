@@ -1,0 +1,93 @@
+"""The kilo-lsp demo: start the sidecar over stdio and drive it the way an editor does.
+
+It opens a small sample workspace, then plays a multi-turn session (a rename, a question, a bug
+fix with a stack trace, a migration plan, a follow-up) and prints each decision card. No API key
+is needed: without credentials the cards show what the router would choose (what-if mode).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from kilo_lsp.cli import format_card  # noqa: E402
+from kilo_lsp.protocol import DecisionCard  # noqa: E402
+from kilo_lsp.server import dict_params_converter  # noqa: E402
+from kilo_lsp.wire import structure_dataclass  # noqa: E402
+
+WORKSPACE = Path(__file__).resolve().parent / "sample_workspace"
+ORDERS = (WORKSPACE / "shop" / "orders.py").as_uri()
+PRICING = (WORKSPACE / "shop" / "pricing.py").as_uri()
+STACK = f'''Traceback (most recent call last):
+  File "{WORKSPACE}/shop/orders.py", line 21, in checkout
+    total = apply_discount(order["total"], code)
+  File "{WORKSPACE}/shop/pricing.py", line 7, in apply_discount
+    rate = CODES[code]
+KeyError: None'''
+
+
+def sel(line0: int, line1: int) -> dict:
+    return {"start": {"line": line0, "character": 0}, "end": {"line": line1, "character": 0}}
+
+
+SESSION = [
+    ("A quick rename", {"text": "rename load_order to fetch_order in orders.py",
+                        "context": {"activeUri": ORDERS, "selection": sel(11, 12)}}),
+    ("A question about a function", {"text": "what does checkout return, and when does it commit?",
+                                     "context": {"activeUri": ORDERS, "selection": sel(18, 24)}}),
+    ("A bug fix with a stack trace", {"text": "checkout crashes when no discount code is given, fix it",
+                                      "context": {"activeUri": PRICING, "referencedUris": [ORDERS],
+                                                  "diagnostics": [{"message": STACK, "severity": 1}]}}),
+    ("A migration plan", {"text": "plan the migration of this module to async: the sqlite calls, checkout, "
+                                  "and every caller across the codebase",
+                          "context": {"activeUri": ORDERS, "referencedUris": [PRICING]}}),
+    ("A follow-up on the same task", {"text": "for that plan, which step should come first?",
+                                      "context": {"activeUri": ORDERS}}),
+]
+
+
+async def main() -> int:
+    client = LanguageClient("kilo-demo", "0.1", converter_factory=dict_params_converter)
+    statuses: list[dict] = []
+    client.feature("kilo/status")(lambda params: statuses.append(params))
+    client.feature("window/logMessage")(lambda params: None)
+    client.feature("window/showMessage")(lambda params: print(f"[server] {params.message}"))
+    await client.start_io(sys.executable, "-m", "kilo_lsp", "--stdio", env={**os.environ, "KILO_LOCAL_DISCOVER": "0"})
+    result = await client.initialize_async(types.InitializeParams(
+        capabilities=types.ClientCapabilities(),
+        client_info=types.ClientInfo(name="kilo-demo", version="0.1"),
+        workspace_folders=[types.WorkspaceFolder(uri=WORKSPACE.as_uri(), name="sample_workspace")],
+        initialization_options={"editorPluginInfo": {"name": "kilo-lsp-demo", "version": "0.1.0"}},
+    ))
+    client.initialized(types.InitializedParams())
+    kilo = result.capabilities.experimental["kilo"]
+    print(f"kilo-lsp {result.server_info.version}, protocol {kilo['protocolVersion']}: {', '.join(kilo['requests'])}\n")
+    for uri in (ORDERS, PRICING):
+        path = Path(uri.removeprefix("file://"))
+        client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(
+            uri=uri, language_id="python", version=1, text=path.read_text())))
+    turns: list[dict] = []
+    for number, (title, params) in enumerate(SESSION, 1):
+        raw = await client.protocol.send_request_async("kilo/route", {
+            **params, "conversationId": "demo", "turns": turns})
+        card = structure_dataclass(raw, DecisionCard)
+        print(f"=== turn {number}: {title} ===\n> {params['text']}\n")
+        print(format_card(card) + "\n")
+        turns += [{"role": "user", "content": params["text"]},
+                  {"role": "assistant", "content": f"(answer from {card.model})"}]
+    print("kilo/status notifications (model changes):",
+          " -> ".join(f"{s['model']} ({s['reasonCode']})" for s in statuses))
+    await client.shutdown_async(None)
+    client.exit(None)
+    await client.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

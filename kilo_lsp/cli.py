@@ -1,0 +1,161 @@
+"""Command line: serve LSP (stdio by default), check the configuration, route and read the leaderboard."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Any
+
+from . import __version__
+from .config import ConfigStore, describe
+from .leaderboard.model import LeaderboardError
+from .leaderboard.view import leaderboard_view
+from .protocol import DecisionCard
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()
+    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.0f}%"
+
+
+def format_card(card: DecisionCard) -> str:
+    """A decision card as a person reads it in a terminal."""
+    flags = [name for name, on in (("sticky", card.sticky), ("escalated", card.escalated),
+                                    ("fallback", card.fallback), ("what-if", card.what_if)) if on]
+    head = [
+        f"model      {card.model} ({card.model_name})" + (f" via {card.provider}" if card.provider else ""),
+        f"callable   {'yes' if card.callable else 'no (what-if: no credentials for it)'}",
+        f"task       {card.task_type}, difficulty {card.difficulty}, confidence {card.confidence:.2f}"
+        f"  [class {card.task_class or '-'}]",
+        f"tier/dial  {card.tier} / {card.dial}" + (f"   flags: {', '.join(flags)}" if flags else ""),
+        f"reason     [{card.reason_code}] {card.reason}",
+        f"cost       ${card.estimated_cost_usd:.4f} this request (~{card.estimated_input_tokens} in, "
+        f"~{card.estimated_output_tokens} out); Balanced {card.balanced.model} ${card.balanced.estimated_cost_usd:.4f}; "
+        f"Frontier {card.frontier.model} ${card.frontier.estimated_cost_usd:.4f}",
+    ]
+    if card.signals:
+        head.append("signals    " + "; ".join(s.detail for s in card.signals[:4]))
+    rows = [[("> " if c.model == card.model else "  ") + c.model, _pct(c.accuracy),
+             f"{_pct(c.ci_low)}-{_pct(c.ci_high)}" if c.ci_low is not None else "-", str(c.samples or "-"),
+             "yes" if c.clears_bar else "no", f"${c.estimated_cost_usd:.4f}",
+             f"${c.expected_cost_per_task_usd:.3f}" if c.expected_cost_per_task_usd is not None else "-",
+             c.provider or "-"]
+            for c in card.candidates]
+    table = _table(rows, ["candidate", "solved", "CI", "n", "clears", "this request", "per task (bench)", "via"])
+    return "\n".join(head) + "\n\n" + table + f"\n\nleaderboard {card.leaderboard_version} · classifier {card.classifier} · decision {card.decision_id}"
+
+
+def format_leaderboard(view: dict[str, Any]) -> str:
+    out = [f"leaderboard {view['version']} (built {view['builtAt'] or '?'}; {view['confidenceLevel']:.0%} confidence bounds)",
+           f"Balanced: {view['balanced']}   Frontier: {view['frontier']}", ""]
+    prices = {m["id"]: m for m in view["models"]}
+    for key, c in view["classes"].items():
+        out.append(f"class {key}: {c['label']} — {c['nTasks']} tasks, source {c['source']}")
+        rows = [[r["model"], f"{r['solved']}/{r['n']}", _pct(r["rate"]), f"{_pct(r['ciLow'])}-{_pct(r['ciHigh'])}",
+                 f"{100 * r['vsBalanced']['ciLow']:+.1f} pts" if r["vsBalanced"] else "-",
+                 f"${r['costPerRequest']:.3f}",
+                 f"${prices[r['model']]['prices']['input']:g}/${prices[r['model']]['prices']['output']:g}",
+                 "yes" if prices[r["model"]]["callable"] else "no"]
+                for r in c["models"]]
+        out.append(_table(rows, ["model", "solved", "rate", "CI", "vs Balanced (low)", "per task", "$/M in/out", "callable"]))
+        out.append("")
+    for s in view["sources"]:
+        out.append("source: " + ", ".join(f"{k}={v}" for k, v in s.items()))
+    return "\n".join(out)
+
+
+def check(config: ConfigStore) -> int:
+    """Print the effective configuration; exit 1 with a clear message when something is wrong."""
+    from .engine import Engine
+    settings = config.effective()
+    print(f"kilo-lsp {__version__}")
+    print(f"config file: {config.user_file} ({'found' if config.user_file.is_file() else 'not found, using defaults'})")
+    print(json.dumps(describe(settings), indent=2))
+    engine = Engine(config=config)
+    status = 0
+    try:
+        board = engine.leaderboard(settings)
+        reach = engine.reachable(board, settings)
+        print(f"leaderboard: {board.version} ({board.path}), {len(board.models)} models, {len(board.classes)} classes")
+        keyed = sorted(settings.credentialed_providers())
+        print(f"providers with credentials: {', '.join(keyed) if keyed else 'none (what-if mode: decisions are shown, not callable)'}")
+        print(f"callable models: {len(reach)}")
+    except LeaderboardError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        status = 1
+    for problem in settings.problems:
+        print(f"problem: {problem}", file=sys.stderr)
+        status = 1
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kilo-lsp", description="An LSP sidecar that routes AI coding requests "
+                                     "to the cheapest model proven accurate enough for the task.")
+    parser.add_argument("--version", action="version", version=f"kilo-lsp {__version__}")
+    parser.add_argument("--stdio", action="store_true", help="serve LSP on stdin/stdout (the default)")
+    parser.add_argument("--tcp", metavar="HOST:PORT", help="serve LSP on TCP, for debugging")
+    parser.add_argument("--check", action="store_true", help="print the effective configuration and exit")
+    sub = parser.add_subparsers(dest="command")
+    route = sub.add_parser("route", help="route one request and print the decision card")
+    route.add_argument("text")
+    route.add_argument("--tier", choices=["efficient", "balanced", "frontier", "free"])
+    route.add_argument("--dial", choices=["bill", "bar"])
+    route.add_argument("--pin")
+    route.add_argument("--json", action="store_true", help="print the card as JSON")
+    board = sub.add_parser("leaderboard", help="print the leaderboard the router uses")
+    board.add_argument("--json", action="store_true")
+    board.add_argument("--type", dest="task_type")
+    board.add_argument("--difficulty", type=int)
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="kilo-lsp %(levelname)s %(message)s")
+    config = ConfigStore()
+    if args.check:
+        return check(config)
+    if args.command == "route":
+        from .engine import Engine
+        from .protocol import RouteParams
+        from .wire import unstructure
+        engine = Engine(config=config)
+        try:
+            card = engine.route(RouteParams(text=args.text, tier=args.tier, dial=args.dial, pin=args.pin))
+        except LeaderboardError as exc:
+            print(f"kilo-lsp: {exc}", file=sys.stderr)
+            return 1
+        print(json.dumps(unstructure(card), indent=2) if args.json else format_card(card))
+        return 0
+    if args.command == "leaderboard":
+        from .engine import Engine
+        engine = Engine(config=config)
+        try:
+            settings = config.effective()
+            lb = engine.leaderboard(settings)
+        except LeaderboardError as exc:
+            print(f"kilo-lsp: {exc}", file=sys.stderr)
+            return 1
+        view = leaderboard_view(lb, engine.reachable(lb, settings), args.task_type, args.difficulty)
+        print(json.dumps(view, indent=2) if args.json else format_leaderboard(view))
+        return 0
+
+    from .server import build_server
+    level = config.effective().log.level.upper()
+    logging.getLogger("kilo_lsp").setLevel(level)
+    ls = build_server(config)
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        ls.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        ls.start_io()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""What the session knows about a request: the editor context reduced to signals and a size.
+
+Reads only the documents a request points at (the active one and the referenced ones), never all
+open documents, so its cost does not grow with the workspace.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from .classify.base import EditorSignals
+from .protocol import RouteParams
+
+CHARS_PER_TOKEN = 4           # a coarse, documented estimate; providers report the true count
+MAX_DOCUMENT_TOKENS = 8_000   # how much of one document a prompt may carry (see protocol.md, budget)
+
+_STACK_TRACE = re.compile(
+    r"Traceback \(most recent call last\)|^\s+at [\w.$<>]+\(.*:\d+\)|^\s+at .+:\d+:\d+\)?$"
+    r"|File \"[^\"]+\", line \d+|panicked at|Exception in thread|^\w+(Error|Exception): ",
+    re.MULTILINE,
+)
+
+
+_FOLLOW_UP = re.compile(r"\b(that|this|it|same|also|too|then|those|these|above|previous|again|instead|"
+                        r"next|first|step)\b", re.I)
+FOLLOW_UP_MAX_CHARS = 160
+
+
+def is_follow_up(text: str) -> bool:
+    """A short turn that points back at the conversation ("for that plan, which step first?")."""
+    return len(text) <= FOLLOW_UP_MAX_CHARS and _FOLLOW_UP.search(text) is not None
+
+
+def has_stack_trace(text: str) -> bool:
+    return bool(text) and _STACK_TRACE.search(text[:200_000]) is not None
+
+
+def estimate_tokens(chars: int) -> int:
+    return (chars + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    signals: EditorSignals
+    input_tokens: int             # estimated prompt size of this request
+    previous_text: str            # the previous user turn
+
+
+DocumentText = Callable[[str], "str | None"]   # uri -> text of an open document, or None
+
+
+def selection_text(params: RouteParams, document_text: DocumentText) -> str:
+    ctx = params.context
+    if ctx is None or ctx.selection is None:
+        return ctx.selected_text or "" if ctx else ""
+    if ctx.selected_text is not None:
+        return ctx.selected_text
+    if not ctx.active_uri:
+        return ""
+    source = document_text(ctx.active_uri)
+    if source is None:
+        return ""
+    lines = source.splitlines(keepends=True)
+    start, end = ctx.selection.start, ctx.selection.end
+    if (start.line, start.character) > (end.line, end.character):
+        start, end = end, start
+    if start.line >= len(lines):
+        return ""
+    chunk = lines[start.line:end.line + 1]
+    if not chunk:
+        return ""
+    if len(chunk) == 1:
+        return chunk[0][start.character:end.character]
+    chunk[0] = chunk[0][start.character:]
+    chunk[-1] = chunk[-1][:end.character]
+    return "".join(chunk)
+
+
+def read_context(params: RouteParams, document_text: DocumentText, session_turns: int = 0) -> RequestContext:
+    """Editor signals and the prompt-size estimate for one request."""
+    ctx = params.context
+    selected = selection_text(params, document_text)
+    sel_lines = selected.count("\n") + 1 if selected.strip() else 0
+    uris = []
+    if ctx is not None:
+        if ctx.active_uri:
+            uris.append(ctx.active_uri)
+        uris.extend(u for u in ctx.referenced_uris if u not in uris)
+    doc_chars = 0
+    for uri in uris:
+        text = document_text(uri)
+        if text is not None:
+            doc_chars += min(len(text), MAX_DOCUMENT_TOKENS * CHARS_PER_TOKEN)
+    errors = warnings = 0
+    diag_text = ""
+    if ctx is not None and ctx.diagnostics:
+        errors = sum(1 for d in ctx.diagnostics if d.severity == 1)
+        warnings = sum(1 for d in ctx.diagnostics if d.severity == 2)
+        diag_text = "\n".join(d.message for d in ctx.diagnostics[:50])
+    elif ctx is not None and ctx.diagnostic_counts:
+        errors, warnings = ctx.diagnostic_counts.errors, ctx.diagnostic_counts.warnings
+    turns = params.turns
+    previous = next((t.content for t in reversed(turns) if t.role == "user"), "")
+    turn_chars = sum(len(t.content) for t in turns)
+    trace = has_stack_trace(params.text) or has_stack_trace(selected) or has_stack_trace(diag_text) \
+        or any(has_stack_trace(t.content) for t in turns[-2:])
+    input_tokens = estimate_tokens(len(params.text) + turn_chars + len(selected) + doc_chars + len(diag_text)) + 200
+    signals = EditorSignals(
+        selection_lines=sel_lines,
+        files_involved=max(1, len(uris)),
+        diagnostics_errors=errors,
+        diagnostics_warnings=warnings,
+        has_stack_trace=trace,
+        conversation_turns=max(len([t for t in turns if t.role == "user"]), session_turns),
+        context_tokens=input_tokens,
+        language_id=(ctx.language_id or "") if ctx else "",
+    )
+    return RequestContext(signals=signals, input_tokens=input_tokens, previous_text=previous)

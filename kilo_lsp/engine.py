@@ -1,0 +1,239 @@
+"""The routing engine: one object that the LSP server, the CLI and the benchmarks all call.
+
+``Engine.route`` is the whole code path of ``kilo/route``: read the context, classify, look up the
+evidence, apply the policy and the session's affinity, and build the decision card.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .classify.base import Classification, ClassifyInput, Classifier, Signal
+from .config import ConfigStore, Settings
+from .context import DocumentText, is_follow_up, read_context
+from .leaderboard.model import Leaderboard, Model, load as load_leaderboard
+from .protocol import (Candidate, CostView, DecisionCard, RouteParams, SessionStatus, SignalView)
+from .routing import availability
+from .routing.availability import Reach
+from .routing.compat import single_model_reason
+from .routing.policy import Incumbent, Policy, PolicyInput, PolicyOutcome
+from .routing.session import Session, SessionStore
+from .wire import unstructure
+
+log = logging.getLogger("kilo_lsp.engine")
+
+#: Pass as ``available`` to compute callable models from the settings' credentials (the default).
+FROM_CREDENTIALS = "from-credentials"
+MAX_CANDIDATES = 12
+DEFAULT_WORKSPACE = "(no workspace)"
+DEFAULT_CONVERSATION = "default"
+
+
+def default_classifier() -> Classifier:
+    """The learned classifier when its weights ship with the package, else the hand-built one."""
+    try:
+        from .classify.learned import LearnedClassifier, weights_available
+        if weights_available():
+            return LearnedClassifier()
+    except ImportError:
+        pass
+    from .classify.heuristic import HeuristicClassifier
+    return HeuristicClassifier()
+
+
+def follow_up_of(c: Classification, session: Session) -> Classification:
+    """A short follow-up continues the conversation's task: keep its type, never lower its tier."""
+    difficulty = max(c.difficulty, session.difficulty)
+    signal = Signal("follow_up", f"a follow-up on the {session.task_type} task of this conversation", 1.0)
+    return dataclasses.replace(c, task_type=session.task_type, difficulty=difficulty,
+                               confidence=max(c.confidence, session.last_card.confidence if session.last_card else 0.0),
+                               signals=(signal, *c.signals))
+
+
+def _new_id() -> str:
+    return "d-" + os.urandom(6).hex()
+
+
+@dataclass
+class ClientInfo:
+    editor: str = ""
+    plugin_info: Any = None
+
+
+class Engine:
+    def __init__(self, settings: Settings | None = None, config: ConfigStore | None = None,
+                 leaderboard: Leaderboard | None = None, classifier: Classifier | None = None,
+                 available: Any = FROM_CREDENTIALS):
+        self.config = config
+        self.fixed_settings = settings
+        self._board = leaderboard
+        self._board_path: str | None = None if leaderboard is None else "(given)"
+        self._classifier = classifier
+        self.available = available          # FROM_CREDENTIALS, None (everything) or {model: Reach}
+        self.policy = Policy()
+        base = self.settings()
+        self.sessions = SessionStore(base.routing.max_sessions, base.routing.idle_reset_minutes)
+        self.client = ClientInfo()
+        self.local_models: list[Model] = []
+        self.spent_today: Callable[[str], float] | None = None
+        self.on_status: Callable[[SessionStatus], None] | None = None
+        self.folder_of: Callable[[str], str | None] = lambda uri: None
+        self._lock = threading.Lock()
+
+    # -- inputs ---------------------------------------------------------------------------
+    def settings(self, workspace: str | None = None) -> Settings:
+        if self.fixed_settings is not None:
+            return self.fixed_settings
+        if self.config is not None:
+            return self.config.effective(workspace)
+        return Settings.defaults()
+
+    @property
+    def classifier(self) -> Classifier:
+        if self._classifier is None:
+            self._classifier = default_classifier()
+        return self._classifier
+
+    def leaderboard(self, settings: Settings | None = None) -> Leaderboard:
+        """The leaderboard in force, loaded on first use and again when its path setting changes."""
+        settings = settings or self.settings()
+        path = settings.routing.leaderboard_path
+        if self._board is None or (self._board_path != "(given)" and self._board_path != path):
+            self._board = load_leaderboard(path or None)
+            self._board_path = path
+        board = self._board
+        if self.local_models:
+            board = board.with_models(self.local_models)
+        return board
+
+    def reachable(self, board: Leaderboard, settings: Settings) -> dict[str, Reach]:
+        if self.available is None:
+            return availability.everything(board)
+        if isinstance(self.available, dict):
+            return self.available
+        return availability.callable_models(board, settings.credentialed_providers(), settings.routing.prefer_direct)
+
+    def workspace_for(self, params: RouteParams) -> str:
+        if params.workspace_uri:
+            return params.workspace_uri
+        if params.context and params.context.active_uri:
+            folder = self.folder_of(params.context.active_uri)
+            if folder:
+                return folder
+        return DEFAULT_WORKSPACE
+
+    # -- the decision ---------------------------------------------------------------------
+    def route(self, params: RouteParams, document_text: DocumentText = lambda uri: None) -> DecisionCard:
+        workspace = self.workspace_for(params)
+        conversation = params.conversation_id or DEFAULT_CONVERSATION
+        settings = self.settings(workspace)
+        overrides = {k: v for k, v in (("tier", params.tier), ("dial", params.dial), ("pin", params.pin)) if v}
+        if overrides:
+            settings = settings.with_routing(**overrides)
+        r = settings.routing
+        self.sessions.reconfigure(r.max_sessions, r.idle_reset_minutes)
+        board = self.leaderboard(settings)
+        session = self.sessions.get(workspace, conversation)
+        ctx = read_context(params, document_text, session.turns if session else 0)
+        classification = self.classifier.classify(
+            ClassifyInput(params.text, ctx.signals, ctx.previous_text))
+        if session and session.task_type and is_follow_up(params.text):
+            classification = follow_up_of(classification, session)
+        incumbent = None
+        if session and session.model and session.tier == r.tier and session.model in board.models:
+            incumbent = Incumbent(session.model, session.context_tokens)
+        budget_hit = False
+        if settings.budget.daily_usd_per_workspace > 0 and self.spent_today is not None:
+            budget_hit = self.spent_today(workspace) >= settings.budget.daily_usd_per_workspace
+        outcome = self.policy.decide(PolicyInput(
+            classification=classification, board=board, settings=r, reach=self.reachable(board, settings),
+            input_tokens=ctx.input_tokens, incumbent=incumbent,
+            single_model_reason=single_model_reason(self.client.plugin_info, r.single_model),
+            budget_exhausted=budget_hit,
+        ))
+        turn = (session.turns if session else 0) + 1
+        card = self._card(outcome, board, classification, ctx.input_tokens, workspace, conversation, turn)
+        if not params.dry_run:
+            self._remember(session, card, workspace, conversation, ctx.input_tokens, outcome.tier)
+        self._trace(settings, card)
+        return card
+
+    def route_text(self, text: str, conversation_id: str | None = None, workspace: str | None = None,
+                   **kwargs: Any) -> DecisionCard:
+        """Route a bare request (benchmarks, the CLI)."""
+        return self.route(RouteParams(text=text, conversation_id=conversation_id, workspace_uri=workspace, **kwargs))
+
+    def last_card(self, workspace: str | None, conversation_id: str | None) -> DecisionCard | None:
+        session = self.sessions.get(workspace or DEFAULT_WORKSPACE, conversation_id or DEFAULT_CONVERSATION)
+        return session.last_card if session else None
+
+    # -- helpers --------------------------------------------------------------------------
+    def _remember(self, session: Session | None, card: DecisionCard, workspace: str, conversation: str,
+                  input_tokens: int, tier: str) -> None:
+        changed = session is None or session.model != card.model or session.tier != tier
+        if session is None:
+            session = Session(workspace, conversation)
+        session.turns += 1
+        session.context_tokens = input_tokens if changed else max(session.context_tokens, input_tokens)
+        session.model, session.tier, session.last_card = card.model, tier, card
+        session.task_type, session.difficulty = card.task_type, card.difficulty
+        self.sessions.put(session)
+        if changed and self.on_status is not None:
+            self.on_status(SessionStatus(workspace, conversation, card.model, tier, card.reason_code))
+
+    def _card(self, o: PolicyOutcome, board: Leaderboard, c, input_tokens: int, workspace: str,
+              conversation: str, turn: int) -> DecisionCard:
+        chosen = board.models[o.model]
+        balanced_id = board.balanced
+        frontier_id = board.frontier
+        costs = {mid: board.models[mid].prices.cost(input_tokens, o.output_tokens)
+                 for mid in {o.model, balanced_id, frontier_id}}
+        keep = [s for s in o.scored[:MAX_CANDIDATES]]
+        for must in (o.model, balanced_id, frontier_id):
+            if not any(s.model.id == must for s in keep):
+                keep.extend(s for s in o.scored if s.model.id == must)
+        candidates = [Candidate(
+            model=s.model.id, provider=s.reach.provider if s.reach else None, callable=s.reach is not None and not o.what_if,
+            accuracy=s.evidence.rate if s.evidence else None, ci_low=s.evidence.ci_low if s.evidence else None,
+            ci_high=s.evidence.ci_high if s.evidence else None, samples=s.evidence.n if s.evidence else 0,
+            vs_balanced_low=s.evidence.vs_balanced.ci_low if s.evidence and s.evidence.vs_balanced else None,
+            clears_bar=s.clears, estimated_cost_usd=round(s.est_cost, 6),
+            expected_cost_per_task_usd=s.evidence.cost_per_request if s.evidence else None,
+            note="chosen" if s.model.id == o.model else "",
+        ) for s in keep]
+        reason = o.reason
+        if o.what_if:
+            reason += " (What-if: no credentials for this model; add a key or a local server to call it.)"
+        return DecisionCard(
+            decision_id=_new_id(), model=o.model, model_name=chosen.name,
+            provider=o.reach.provider if o.reach else None,
+            provider_model_id=o.reach.provider_model_id if o.reach else None,
+            callable=o.reach is not None, what_if=o.what_if, tier=o.tier, dial=o.dial,
+            task_type=c.task_type, difficulty=c.difficulty, confidence=c.confidence,
+            type_confidence=c.type_confidence, difficulty_confidence=c.difficulty_confidence,
+            reason_code=o.reason_code, reason=reason, sticky=o.sticky, escalated=o.escalated, fallback=o.fallback,
+            task_class=o.task_class.key if o.task_class else "", candidates=candidates,
+            estimated_input_tokens=input_tokens, estimated_output_tokens=o.output_tokens,
+            estimated_cost_usd=round(costs[o.model], 6),
+            balanced=CostView(balanced_id, round(costs[balanced_id], 6)),
+            frontier=CostView(frontier_id, round(costs[frontier_id], 6)),
+            leaderboard_version=board.version, classifier=c.classifier,
+            signals=[SignalView(s.name, s.detail, round(s.weight, 4)) for s in c.signals],
+            workspace=workspace, conversation_id=conversation, turn=turn,
+        )
+
+    def _trace(self, settings: Settings, card: DecisionCard) -> None:
+        path = settings.log.trace_file
+        if not path:
+            return
+        try:
+            with self._lock, open(os.path.expanduser(path), "a", encoding="utf-8") as fh:
+                fh.write(json.dumps({"event": "route", "card": unstructure(card)}) + "\n")
+        except OSError as exc:
+            log.warning("cannot write trace file %s: %s", path, exc.strerror)

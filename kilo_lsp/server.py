@@ -1,0 +1,206 @@
+"""The pygls language server: thin handlers that validate params and call the engine.
+
+Every kilo/* request is answered: params arrive as plain dicts (pygls would otherwise drop a
+request whose params fail its own conversion) and are structured by ``wire.structure``; a bad
+field becomes JSON-RPC -32602 naming the field.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from typing import Any, Callable
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import (JsonRPCNotification, JsonRPCRequestMessage, JsonRPCResponseMessage,
+                            LanguageServerProtocol, default_converter, lsp_method)
+
+from . import PROTOCOL_VERSION, __version__, protocol
+from .config import ConfigStore
+from .engine import Engine
+from .leaderboard.model import LeaderboardError
+from .leaderboard.view import leaderboard_view
+from .protocol import ExplainParams, LeaderboardParams, RouteParams, SessionStatus
+from .wire import ParamError, structure_dataclass, unstructure
+
+log = logging.getLogger("kilo_lsp")
+
+
+def dict_params_converter():
+    """Keep params and results of custom methods as plain dicts (pygls makes namedtuples)."""
+    conv = default_converter()
+    for cls in (JsonRPCRequestMessage, JsonRPCNotification, JsonRPCResponseMessage):
+        conv.register_structure_hook(cls, lambda obj, cls: cls(**obj))
+    return conv
+
+
+def capabilities() -> dict[str, Any]:
+    """What the sidecar announces under ServerCapabilities.experimental.kilo."""
+    return {
+        "protocolVersion": PROTOCOL_VERSION,
+        "serverVersion": __version__,
+        "requests": list(protocol.REQUESTS),
+        "notifications": list(protocol.NOTIFICATIONS),
+        "tiers": ["efficient", "balanced", "frontier", "free"],
+        "dials": ["bill", "bar"],
+    }
+
+
+class KiloProtocol(LanguageServerProtocol):
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams):
+        result = yield from super().lsp_initialize(params)
+        result.capabilities.experimental = {"kilo": capabilities()}
+        return result
+
+
+class Sidecar(LanguageServer):
+    def __init__(self, config: ConfigStore | None = None):
+        super().__init__(name="kilo-lsp", version=__version__, protocol_cls=KiloProtocol,
+                         converter_factory=dict_params_converter,
+                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.config = config or ConfigStore()
+        self.engine = Engine(config=self.config)
+        self.engine.folder_of = self.folder_of
+        self.engine.on_status = self.send_status
+        self.client_name = ""
+
+    # -- plumbing used by handlers ------------------------------------------------------------
+    def document_text(self, uri: str) -> str | None:
+        doc = self.workspace.text_documents.get(uri)
+        return doc.source if doc is not None else None
+
+    def folder_of(self, uri: str) -> str | None:
+        best = None
+        for folder in self.workspace.folders.values():
+            base = folder.uri.rstrip("/") + "/"
+            if uri.startswith(base) and (best is None or len(base) > len(best)):
+                best = folder.uri
+        return best or self.workspace.root_uri
+
+    def send_status(self, status: SessionStatus) -> None:
+        self.protocol.notify(protocol.STATUS, unstructure(status))
+
+    def show(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
+        self.window_show_message(types.ShowMessageParams(type=kind, message=f"kilo-lsp: {message}"))
+
+    def report_problems(self, folder: str | None = None) -> None:
+        for problem in self.config.effective(folder).problems:
+            log.warning("%s", problem)
+            self.show(problem)
+
+
+
+
+
+def handler(params_cls: type):
+    """Structure the params dict into ``params_cls``; turn every failure into a JSON-RPC error."""
+    def deco(fn: Callable[[Sidecar, Any], Any]):
+        @functools.wraps(fn)
+        def wrapper(ls: Sidecar, params: Any):
+            try:
+                typed = structure_dataclass(params if params is not None else {}, params_cls)
+            except ParamError as exc:
+                raise JsonRpcInvalidParams(f"{fn.__name__.replace('_', '/', 1)}: invalid params: {exc}") from exc
+            try:
+                return fn(ls, typed)
+            except ParamError as exc:
+                raise JsonRpcInvalidParams(str(exc)) from exc
+            except LeaderboardError as exc:
+                raise JsonRpcInternalError(str(exc)) from exc
+        return wrapper
+    return deco
+
+
+def register(ls: Sidecar) -> None:
+    @ls.feature(types.INITIALIZE)
+    def on_initialize(ls: Sidecar, params: types.InitializeParams) -> None:
+        ls.client_name = params.client_info.name if params.client_info else ""
+        options = params.initialization_options if isinstance(params.initialization_options, dict) else {}
+        ls.engine.client.editor = ls.client_name
+        ls.engine.client.plugin_info = options.get("editorPluginInfo")
+        ls.config.set_init_options({k: v for k, v in options.items() if k != "editorPluginInfo"})
+
+    @ls.feature(types.INITIALIZED)
+    async def on_initialized(ls: Sidecar, params: types.InitializedParams) -> None:
+        ls.report_problems()
+        await pull_configuration(ls)
+
+    @ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def on_configuration(ls: Sidecar, params: types.DidChangeConfigurationParams) -> None:
+        if params.settings is not None:
+            ls.config.set_client_settings(params.settings)
+        await pull_configuration(ls)
+        ls.report_problems()
+
+    @ls.feature(protocol.ROUTE)
+    @handler(RouteParams)
+    def kilo_route(ls: Sidecar, params: RouteParams) -> dict[str, Any]:
+        return unstructure(ls.engine.route(params, ls.document_text))
+
+    @ls.feature(protocol.LEADERBOARD)
+    @handler(LeaderboardParams)
+    def kilo_leaderboard(ls: Sidecar, params: LeaderboardParams) -> dict[str, Any]:
+        settings = ls.engine.settings()
+        board = ls.engine.leaderboard(settings)
+        return leaderboard_view(board, ls.engine.reachable(board, settings), params.task_type, params.difficulty)
+
+    @ls.feature(protocol.EXPLAIN)
+    @handler(ExplainParams)
+    def kilo_explain(ls: Sidecar, params: ExplainParams) -> dict[str, Any] | None:
+        card = ls.engine.last_card(params.workspace_uri, params.conversation_id)
+        return unstructure(card) if card is not None else None
+
+
+async def pull_configuration(ls: Sidecar) -> None:
+    """Ask the client for the global and per-folder 'kilo' settings, when it can answer."""
+    caps = ls.client_capabilities
+    if not (caps and caps.workspace and caps.workspace.configuration):
+        return
+    folders = list(ls.workspace.folders.values())
+    items = [types.ConfigurationItem(section="kilo")] + [
+        types.ConfigurationItem(scope_uri=f.uri, section="kilo") for f in folders]
+    try:
+        values = await asyncio.wait_for(
+            ls.workspace_configuration_async(types.ConfigurationParams(items=items)), timeout=5)
+    except Exception as exc:  # a client that cannot answer keeps the settings it has
+        log.info("workspace/configuration not answered: %s", exc)
+        return
+    if not isinstance(values, (list, tuple)) or not values:
+        return
+    if isinstance(values[0], dict):
+        ls.config.set_client_settings({"kilo": values[0]})
+    for folder, value in zip(folders, values[1:]):
+        if isinstance(value, dict) and value != values[0]:
+            ls.config.set_folder_settings(folder.uri, {"kilo": value})
+            ls.report_problems(folder.uri)
+
+
+class LogMessageHandler(logging.Handler):
+    """Mirror the sidecar's own log records to the client's output panel (window/logMessage)."""
+
+    LEVELS = {logging.ERROR: types.MessageType.Error, logging.WARNING: types.MessageType.Warning,
+              logging.INFO: types.MessageType.Info}
+
+    def __init__(self, ls: Sidecar):
+        super().__init__(level=logging.INFO)
+        self.ls = ls
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            if getattr(self.ls.protocol, "writer", None) is None:
+                return
+            kind = self.LEVELS.get(record.levelno, types.MessageType.Log)
+            self.ls.window_log_message(types.LogMessageParams(type=kind, message=self.format(record)))
+        except Exception:  # logging must never break a request
+            pass
+
+
+def build_server(config: ConfigStore | None = None) -> Sidecar:
+    ls = Sidecar(config)
+    register(ls)
+    logging.getLogger("kilo_lsp").addHandler(LogMessageHandler(ls))
+    return ls
