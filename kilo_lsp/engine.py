@@ -207,13 +207,14 @@ class Engine:
             expected_cost_per_task_usd=s.evidence.cost_per_request if s.evidence else None,
             note="chosen" if s.model.id == o.model else "",
         ) for s in keep]
+        would = o.reach or availability.reach(chosen, set(chosen.routes), True)  # what-if: where it would go
         reason = o.reason
         if o.what_if:
             reason += " (What-if: no credentials for this model; add a key or a local server to call it.)"
         return DecisionCard(
             decision_id=_new_id(), model=o.model, model_name=chosen.name,
-            provider=o.reach.provider if o.reach else None,
-            provider_model_id=o.reach.provider_model_id if o.reach else None,
+            provider=would.provider if would else None,
+            provider_model_id=would.provider_model_id if would else None,
             callable=o.reach is not None, what_if=o.what_if, tier=o.tier, dial=o.dial,
             task_type=c.task_type, difficulty=c.difficulty, confidence=c.confidence,
             type_confidence=c.type_confidence, difficulty_confidence=c.difficulty_confidence,
