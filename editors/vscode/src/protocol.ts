@@ -1,0 +1,184 @@
+// Generated from editors/schema/kilo-protocol.schema.json by editors/vscode/scripts/schema_to_ts.py.
+// Do not edit by hand: change kilo_lsp/protocol.py, then regenerate (see editors/README.md).
+/* eslint-disable */
+
+export const PROTOCOL_VERSION = "1.0";
+
+export interface Candidate {
+  model: string;
+  /** provider it would be reached through; None when not callable */
+  provider: string | null;
+  /** credentials or a local server make it usable now */
+  callable: boolean;
+  /** proven success rate for the class (None: no evidence) */
+  accuracy: number | null;
+  ciLow: number | null;
+  ciHigh: number | null;
+  samples: number;
+  /** lower bound of (this model - Balanced) on paired tasks */
+  vsBalancedLow: number | null;
+  clearsBar: boolean;
+  /** this request, from its token estimate and list prices */
+  estimatedCostUsd: number;
+  /** measured mean on the benchmark class */
+  expectedCostPerTaskUsd: number | null;
+  /** Default "" */
+  note?: string;
+}
+
+export interface CostView {
+  model: string;
+  estimatedCostUsd: number;
+}
+
+export interface DecisionCard {
+  decisionId: string;
+  model: string;
+  modelName: string;
+  provider: string | null;
+  providerModelId: string | null;
+  /** False in what-if mode (no credentials for the chosen model) */
+  callable: boolean;
+  /** no callable model was available: the choice is over the whole catalog */
+  whatIf: boolean;
+  tier: string;
+  dial: string;
+  taskType: string;
+  difficulty: number;
+  confidence: number;
+  typeConfidence: number;
+  difficultyConfidence: number;
+  reasonCode: string;
+  reason: string;
+  /** the session's incumbent was kept */
+  sticky: boolean;
+  /** moved to a stronger model than the incumbent */
+  escalated: boolean;
+  /** went to Balanced (low confidence, old client, nothing clears) */
+  fallback: boolean;
+  /** leaderboard class the evidence came from */
+  taskClass: string;
+  candidates: Candidate[];
+  estimatedInputTokens: number;
+  estimatedOutputTokens: number;
+  estimatedCostUsd: number;
+  balanced: CostView;
+  frontier: CostView;
+  leaderboardVersion: string;
+  classifier: string;
+  signals: SignalView[];
+  workspace: string;
+  conversationId: string;
+  turn: number;
+}
+
+export interface Diagnostic {
+  message: string;
+  /** LSP DiagnosticSeverity: 1 error, 2 warning, 3 info, 4 hint (default 1) */
+  severity?: number;
+  uri?: string | null;
+  range?: Range | null;
+}
+
+export interface DiagnosticCounts {
+  /** Default 0 */
+  errors?: number;
+  /** Default 0 */
+  warnings?: number;
+}
+
+export type Dial = "bill" | "bar";
+
+export interface EditorContext {
+  /** the document the user is in */
+  activeUri?: string | null;
+  /** in the active document */
+  selection?: Range | null;
+  /** when the client sends it; else read from the document */
+  selectedText?: string | null;
+  languageId?: string | null;
+  /** full diagnostics, or... */
+  diagnostics?: Diagnostic[] | null;
+  /** ...only their counts */
+  diagnosticCounts?: DiagnosticCounts | null;
+  /** other documents the request refers to */
+  referencedUris?: string[];
+}
+
+export interface ExplainParams {
+  workspaceUri?: string | null;
+  conversationId?: string | null;
+}
+
+export interface LeaderboardParams {
+  /** restrict to one task type */
+  taskType?: string | null;
+  difficulty?: number | null;
+}
+
+export interface Position {
+  line: number;
+  character: number;
+}
+
+export interface Range {
+  start: Position;
+  end: Position;
+}
+
+export interface RouteParams {
+  /** the request as the user typed it */
+  text: string;
+  /** a session key within the workspace folder */
+  conversationId?: string | null;
+  /** the folder; else found from the active document */
+  workspaceUri?: string | null;
+  /** earlier turns, oldest first */
+  turns?: Turn[];
+  context?: EditorContext | null;
+  /** per-request overrides of the settings */
+  tier?: Tier | null;
+  dial?: Dial | null;
+  pin?: string | null;
+  /** decide without touching session state (default false) */
+  dryRun?: boolean;
+}
+
+export interface SessionStatus {
+  workspace: string;
+  conversationId: string;
+  model: string;
+  tier: string;
+  reasonCode: string;
+}
+
+export interface SignalView {
+  name: string;
+  detail: string;
+  weight: number;
+}
+
+export type Tier = "efficient" | "balanced" | "frontier" | "free";
+
+export interface Turn {
+  role: "user" | "assistant" | "system";
+  content: string;
+}
+
+/** Every kilo/* request: its params and its result. */
+export interface KiloRequests {
+  "kilo/explain": { params: ExplainParams; result: DecisionCard | null };
+  "kilo/leaderboard": { params: LeaderboardParams; result: { [key: string]: unknown } };
+  "kilo/route": { params: RouteParams; result: DecisionCard };
+}
+
+/** Every kilo/* notification and its params. */
+export interface KiloNotifications {
+  "kilo/status": SessionStatus;
+}
+
+export const KILO_REQUESTS = ["kilo/explain", "kilo/leaderboard", "kilo/route"] as const;
+export const KILO_NOTIFICATIONS = ["kilo/status"] as const;
+export const SERVER_TO_CLIENT_NOTIFICATIONS = ["kilo/status"] as const;
+export type KiloRequest = keyof KiloRequests;
+export type KiloNotification = keyof KiloNotifications;
