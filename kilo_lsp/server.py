@@ -23,6 +23,7 @@ from .config import ConfigStore
 from .engine import Engine
 from .leaderboard.model import LeaderboardError
 from .leaderboard.view import leaderboard_view
+from .local_models import discover_models
 from .protocol import ExplainParams, LeaderboardParams, RouteParams, SessionStatus
 from .wire import ParamError, structure_dataclass, unstructure
 
@@ -128,6 +129,7 @@ def register(ls: Sidecar) -> None:
     async def on_initialized(ls: Sidecar, params: types.InitializedParams) -> None:
         ls.report_problems()
         await pull_configuration(ls)
+        await refresh_local_models(ls)
 
     @ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def on_configuration(ls: Sidecar, params: types.DidChangeConfigurationParams) -> None:
@@ -135,6 +137,7 @@ def register(ls: Sidecar) -> None:
             ls.config.set_client_settings(params.settings)
         await pull_configuration(ls)
         ls.report_problems()
+        await refresh_local_models(ls)
 
     @ls.feature(protocol.ROUTE)
     @handler(RouteParams)
@@ -177,6 +180,17 @@ async def pull_configuration(ls: Sidecar) -> None:
         if isinstance(value, dict) and value != values[0]:
             ls.config.set_folder_settings(folder.uri, {"kilo": value})
             ls.report_problems(folder.uri)
+
+
+async def refresh_local_models(ls: Sidecar) -> None:
+    """Ask local servers what they serve; their models become callable, free and local."""
+    settings = ls.config.effective()
+    if not settings.local.discover:
+        return
+    models = await discover_models(settings)
+    if [m.id for m in models] != [m.id for m in ls.engine.local_models]:
+        ls.engine.local_models = models
+        log.info("local models: %s", ", ".join(m.id for m in models) or "none found")
 
 
 class LogMessageHandler(logging.Handler):
