@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from typing import Any
 
@@ -71,6 +72,11 @@ def format_leaderboard(view: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def _redact_url(url: str) -> str:
+    """A proxy URL without its password."""
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
 def check(config: ConfigStore) -> int:
     """Print the effective configuration; exit 1 with a clear message when something is wrong."""
     from .engine import Engine
@@ -87,6 +93,10 @@ def check(config: ConfigStore) -> int:
         keyed = sorted(settings.credentialed_providers())
         print(f"providers with credentials: {', '.join(keyed) if keyed else 'none (what-if mode: decisions are shown, not callable)'}")
         print(f"callable models: {len(reach)}")
+        env = config.env
+        proxy = env.get("HTTPS_PROXY") or env.get("https_proxy") or "(none)"
+        print(f"network: HTTPS_PROXY={_redact_url(proxy)} NO_PROXY={env.get('NO_PROXY') or env.get('no_proxy') or '(none)'} "
+              f"SSL_CERT_FILE={env.get('SSL_CERT_FILE') or '(none)'} caBundle={settings.network.ca_bundle or '(none)'}")
     except LeaderboardError as exc:
         print(f"error: {exc}", file=sys.stderr)
         status = 1
