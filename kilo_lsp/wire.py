@@ -27,8 +27,14 @@ class ParamError(ValueError):
         super().__init__(f"{field}: {message}" if field else message)
 
 
+_camel_cache: dict[str, str] = {}
+
+
 def camel(name: str) -> str:
-    return _CAMEL.sub(lambda m: m.group(1).upper(), name)
+    out = _camel_cache.get(name)
+    if out is None:
+        out = _camel_cache[name] = _CAMEL.sub(lambda m: m.group(1).upper(), name)
+    return out
 
 
 def _describe(value: Any) -> str:
@@ -46,13 +52,46 @@ def _hints(cls: type) -> dict[str, Any]:
     return hints
 
 
+# Per-type facts, computed once: the structuring of a request is on the kilo/route hot path.
+_shape_cache: dict[Any, tuple[Any, tuple[Any, ...], bool]] = {}
+_plan_cache: dict[type, tuple[tuple[str, str, Any, bool, bool], ...]] = {}
+_out_cache: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
+def _shape(tp: Any) -> tuple[Any, tuple[Any, ...], bool]:
+    """(origin, args, is a dataclass) of a type."""
+    try:
+        return _shape_cache[tp]
+    except KeyError:
+        shape = _shape_cache[tp] = (get_origin(tp), get_args(tp), dataclasses.is_dataclass(tp))
+        return shape
+    except TypeError:  # an unhashable type form
+        return get_origin(tp), get_args(tp), dataclasses.is_dataclass(tp)
+
+
+def _plan(cls: type) -> tuple[tuple[str, str, Any, bool, bool], ...]:
+    """(name, camelCase key, type, required, default is None) of every field of a dataclass."""
+    plan = _plan_cache.get(cls)
+    if plan is None:
+        hints = _hints(cls)
+        plan = _plan_cache[cls] = tuple(
+            (f.name, camel(f.name), hints[f.name],
+             f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING, f.default is None)
+            for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    return plan
+
+
 def structure(value: Any, tp: Any, path: str = "") -> Any:
     """Turn JSON data into ``tp`` (dataclass, list, Optional, Literal, scalar), or raise ParamError."""
-    origin = get_origin(tp)
+    if tp is str and type(value) is str and len(value) <= MAX_STRING:
+        return value
+    if tp is int and type(value) is int and -2**53 <= value <= 2**53:
+        return value
     if tp is Any:
         return value
+    origin, args, is_dc = _shape(tp)
     if origin in (typing.Union, types.UnionType):
-        options = get_args(tp)
+        options = args
         if value is None and type(None) in options:
             return None
         errors = []
@@ -65,22 +104,22 @@ def structure(value: Any, tp: Any, path: str = "") -> Any:
                 errors.append(exc)
         raise errors[0] if errors else ParamError(path, "unexpected null")
     if origin is Literal:
-        allowed = get_args(tp)
+        allowed = args
         if value not in allowed:
             raise ParamError(path, f"expected one of {', '.join(map(repr, allowed))}, got {_describe(value)}")
         return value
     if origin in (list, tuple):
         if not isinstance(value, list):
             raise ParamError(path, f"expected an array, got {type(value).__name__ if value is not None else 'null'}")
-        (item_tp, *_) = get_args(tp) or (Any,)
+        (item_tp, *_) = args or (Any,)
         items = [structure(v, item_tp, f"{path}[{i}]") for i, v in enumerate(value)]
         return tuple(items) if origin is tuple else items
     if origin is dict:
         if not isinstance(value, dict):
             raise ParamError(path, "expected an object")
-        _, val_tp = get_args(tp) or (str, Any)
+        _, val_tp = args or (str, Any)
         return {str(k): structure(v, val_tp, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
-    if dataclasses.is_dataclass(tp):
+    if is_dc:
         return structure_dataclass(value, tp, path)
     if tp is bool:
         if not isinstance(value, bool):
@@ -112,23 +151,20 @@ def structure_dataclass(value: Any, cls: type[T], path: str = "") -> T:
         value = {}
     if not isinstance(value, dict):
         raise ParamError(path, f"expected an object, got {_describe(value)}")
-    hints = _hints(cls)
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        key = camel(f.name)
-        sub = f"{path}.{key}" if path else key
+    for name, key, hint, required, default_none in _plan(cls):
         if key in value:
             raw = value[key]
-        elif f.name in value:
-            raw = value[f.name]
+        elif name in value:
+            raw = value[name]
         else:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise ParamError(sub, "missing required field")
+            if required:
+                raise ParamError(f"{path}.{key}" if path else key, "missing required field")
             continue
-        if raw is None and f.default is None:
-            kwargs[f.name] = None
+        if raw is None and default_none:
+            kwargs[name] = None
             continue
-        kwargs[f.name] = structure(raw, hints[f.name], sub)
+        kwargs[name] = structure(raw, hint, f"{path}.{key}" if path else key)
     obj = cls(**kwargs)
     check = getattr(obj, "validate", None)
     if check is not None:
@@ -138,8 +174,14 @@ def structure_dataclass(value: Any, cls: type[T], path: str = "") -> T:
 
 def unstructure(obj: Any) -> Any:
     """Plain JSON data with camelCase keys, from dataclasses, tuples and scalars."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {camel(f.name): unstructure(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    cls = type(obj)
+    if cls is str or cls is int or cls is bool or obj is None:
+        return obj
+    out = _out_cache.get(cls)
+    if out is None and dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        out = _out_cache[cls] = tuple((f.name, camel(f.name)) for f in dataclasses.fields(obj))
+    if out is not None:
+        return {key: unstructure(getattr(obj, name)) for name, key in out}
     if isinstance(obj, (list, tuple)):
         return [unstructure(v) for v in obj]
     if isinstance(obj, dict):
