@@ -199,7 +199,7 @@ ENV_SETTINGS: dict[str, tuple[str, str, type]] = {
 def provider_env_keys() -> dict[str, str]:
     """Provider name -> environment variable holding its key (from the provider registry)."""
     try:
-        from .providers.registry import KNOWN_PROVIDERS
+        from .providers.known import KNOWN_PROVIDERS
     except ImportError:  # registry not available: the common names only
         return {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY",
                 "openrouter": "OPENROUTER_API_KEY", "kilo": "KILO_API_KEY"}
