@@ -615,3 +615,97 @@ def _estimated(req: ChatRequest, st: _Stream) -> Usage:
 
 def _ms(at: float | None, since: float) -> float | None:
     return None if at is None else round((at - since) * 1000, 1)
+
+
+# -- LSP wiring ----------------------------------------------------------------------------
+COMPLETION_ERROR_CODE = -32001           # kilo/complete gave no answer; data says why (code, attempts)
+PROGRESS_INTERVAL = 0.1                  # seconds between work-done progress reports
+
+
+def register(ls: Any) -> Forwarder:
+    """Add kilo/complete, kilo/usage and kilo/setCredentials to a Sidecar (server.py calls this).
+
+    kilo/complete streams one ``kilo/chunk`` notification per text delta and, when the params carry
+    a ``workDoneToken``, work-done progress (begin, a report at most every 100 ms, end); its
+    response carries the whole text, so a client that ignores chunks still works. ``$/cancelRequest``
+    (or cancelling the progress) closes the upstream stream at once; pygls answers -32800.
+    """
+    from lsprotocol import types
+    from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+
+    from .wire import ParamError, structure_dataclass, unstructure
+
+    forwarder = Forwarder(ls.engine)
+    ls.forwarder = forwarder
+
+    def typed(raw: Any, cls: type, method: str) -> Any:
+        try:
+            return structure_dataclass(raw if raw is not None else {}, cls)
+        except ParamError as exc:
+            raise JsonRpcInvalidParams(f"{method}: invalid params: {exc}") from exc
+
+    def no_answer(exc: CompletionError) -> JsonRpcException:
+        return JsonRpcException(exc.message, COMPLETION_ERROR_CODE, exc.data())
+
+    @ls.feature(COMPLETE)
+    async def kilo_complete(ls: Any, raw: Any) -> dict[str, Any]:
+        params = typed(raw, CompleteParams, COMPLETE)
+        token = raw.get("workDoneToken") if isinstance(raw, dict) else None
+        last_report = [0.0]
+        count = [0]
+        if token is not None:
+            ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
+                title="kilo-lsp", message="routing…", cancellable=True))
+            task = asyncio.current_task()
+            cancel_future = ls.work_done_progress.tokens.get(token)
+            if cancel_future is not None and task is not None:
+                cancel_future.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
+
+        def on_chunk(chunk: Chunk) -> None:
+            ls.protocol.notify(CHUNK, unstructure(chunk))
+            count[0] += 1
+            now = time.monotonic()
+            if token is not None and now - last_report[0] >= PROGRESS_INTERVAL:
+                last_report[0] = now
+                ls.work_done_progress.report(token, types.WorkDoneProgressReport(
+                    message=f"{chunk.model} via {chunk.provider}: {count[0]} chunks"))
+
+        outcome = "cancelled"
+        try:
+            result = await forwarder.complete(params, ls.document_text, on_chunk)
+            outcome = (f"{result.model_name}: {result.usage.output_tokens} tokens, ${result.cost_usd:.4f}"
+                       if result.error is None else f"{result.model_name}: stopped ({result.error.kind})")
+            return unstructure(result)
+        except CompletionError as exc:
+            outcome = f"no answer ({exc.code})"
+            raise no_answer(exc) from None
+        finally:
+            if token is not None:
+                ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=outcome))
+
+    @ls.feature(USAGE)
+    def kilo_usage(ls: Any, raw: Any) -> dict[str, Any]:
+        params = typed(raw, UsageParams, USAGE)
+        return _camel_keys(forwarder.usage(params))
+
+    @ls.feature(SET_CREDENTIALS)
+    async def kilo_set_credentials(ls: Any, raw: Any) -> dict[str, Any]:
+        params = typed(raw, SetCredentialsParams, SET_CREDENTIALS)
+        try:
+            return unstructure(await forwarder.set_credentials(params))
+        except CompletionError as exc:
+            raise no_answer(exc) from None
+
+    return forwarder
+
+
+def _camel_keys(obj: Any, raw_keys: bool = False) -> Any:
+    """The ledger's snake_case totals as the protocol's camelCase JSON; the keys of ``models`` and
+    ``outcomes`` are data (model ids, outcomes) and stay as they are."""
+    from .wire import camel
+    if isinstance(obj, dict):
+        return {(k if raw_keys else camel(k)): _camel_keys(v, not raw_keys and k in ("models", "outcomes"))
+                for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_camel_keys(v) for v in obj]
+    return obj
