@@ -38,7 +38,13 @@ RESULT_OVERRIDES: dict[str, Any] = {
     "kilo/route": "DecisionCard",
     "kilo/explain": "DecisionCard | None",   # None until the session has routed once
     "kilo/leaderboard": None,
+    "kilo/usage": None,
+    "kilo/setCredentials": "CredentialsResult",
 }
+# Modules that add methods beside protocol.py: (module, request constants, notification constants).
+EXTENSIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("kilo_lsp.complete", ("COMPLETE", "USAGE", "SET_CREDENTIALS"), ("CHUNK",)),
+)
 # Notification payloads that do not follow the ``<Name>Params`` / ``<Name>`` convention.
 NOTIFICATION_OVERRIDES: dict[str, str] = {
     "kilo/status": "SessionStatus",
@@ -71,14 +77,21 @@ def _field_comments(cls: type) -> dict[str, str]:
 
 
 class Builder:
-    def __init__(self, module: Any = protocol):
+    def __init__(self, module: Any = protocol, extra: tuple[Any, ...] = ()):
         self.module = module
+        self.modules = (module, *extra)
         self.defs: dict[str, Any] = {}
         # Literal aliases defined in the module (Tier, Dial) keep their names.
         self.aliases: dict[Any, str] = {}
         for name, value in vars(module).items():
             if get_origin(value) is Literal and not name.startswith("_"):
                 self.aliases.setdefault(value, name)
+
+    def lookup(self, name: str) -> Any:
+        for m in self.modules:
+            if hasattr(m, name):
+                return getattr(m, name)
+        raise SchemaError(f"no type {name!r}")
 
     def ref(self, name: str) -> dict[str, Any]:
         return {"$ref": f"#/$defs/{name}"}
@@ -160,24 +173,45 @@ class Builder:
             return None
         if isinstance(spec, str):
             nullable = spec.endswith("| None")
-            cls = getattr(self.module, spec.split("|")[0].strip())
+            cls = self.lookup(spec.split("|")[0].strip())
             schema = self.type_schema(cls)
             return {"anyOf": [schema, {"type": "null"}]} if nullable else schema
         return self.type_schema(spec)
 
     def find(self, *names: str) -> str | None:
         for name in names:
-            if dataclasses.is_dataclass(getattr(self.module, name, None)):
-                return name
+            for m in self.modules:
+                if dataclasses.is_dataclass(getattr(m, name, None)):
+                    return name
         return None
+
+
+def _extensions(module: Any) -> tuple[list[Any], list[str], list[str]]:
+    """Modules, requests and notifications added beside protocol.py (only for the real protocol)."""
+    import importlib
+    mods, reqs, notes = [], [], []
+    if module is not protocol:
+        return mods, reqs, notes
+    for name, req_names, note_names in EXTENSIONS:
+        try:
+            mod = importlib.import_module(name)
+        except ImportError:
+            continue
+        mods.append(mod)
+        reqs += [getattr(mod, n) for n in req_names if hasattr(mod, n)]
+        notes += [getattr(mod, n) for n in note_names if hasattr(mod, n)]
+    return mods, reqs, notes
 
 
 def build(module: Any = protocol) -> dict[str, Any]:
     """The whole schema as a dict (deterministic: same protocol.py, same output)."""
-    b = Builder(module)
+    ext_modules, ext_requests, ext_notes = _extensions(module)
+    b = Builder(module, tuple(ext_modules))
     methods: dict[str, Any] = {}
     untyped: list[str] = []
-    for method in getattr(module, "REQUESTS", ()):
+    requests = list(dict.fromkeys([*getattr(module, "REQUESTS", ()), *ext_requests]))
+    notifications = list(dict.fromkeys([*getattr(module, "NOTIFICATIONS", ()), *ext_notes]))
+    for method in requests:
         pascal = _pascal(method)
         params = b.find(f"{pascal}Params")
         if method in RESULT_OVERRIDES:
@@ -192,7 +226,7 @@ def build(module: Any = protocol) -> dict[str, Any]:
             result = {"type": "object"}
         entry["result"] = result
         methods[method] = entry
-    for method in getattr(module, "NOTIFICATIONS", ()):
+    for method in notifications:
         pascal = _pascal(method)
         name = NOTIFICATION_OVERRIDES.get(method) or b.find(f"{pascal}Params", f"{pascal}Notification", pascal)
         params = b.resolve(name) if name else None

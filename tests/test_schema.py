@@ -41,11 +41,16 @@ def test_cli_prints_the_same_schema():
 
 def test_every_method_is_described():
     doc = schema.build()
-    assert set(doc["x-methods"]) == set(protocol.REQUESTS) | set(protocol.NOTIFICATIONS)
+    assert set(doc["x-methods"]) >= set(protocol.REQUESTS) | set(protocol.NOTIFICATIONS)
+    for module, requests, notifications in schema.EXTENSIONS:  # kilo/complete and friends, when present
+        mod = __import__(module, fromlist=["_"])
+        for name in (*requests, *notifications):
+            if hasattr(mod, name):
+                assert getattr(mod, name) in doc["x-methods"]
     assert doc["x-protocolVersion"] == PROTOCOL_VERSION
     assert doc["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     # only methods whose result is deliberately a plain object may be untyped
-    assert set(doc["x-untyped"]) <= {"kilo/leaderboard"}
+    assert set(doc["x-untyped"]) <= {"kilo/leaderboard", "kilo/usage"}
     for entry in doc["x-methods"].values():
         assert entry["kind"] in ("request", "notification")
         assert entry["params"]

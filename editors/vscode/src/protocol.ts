@@ -4,6 +4,23 @@
 
 export const PROTOCOL_VERSION = "1.0";
 
+export interface Attempt {
+  model: string;
+  provider: string;
+  providerModelId: string;
+  /** ok | error | cancelled | skipped */
+  outcome: string;
+  /** ProviderError kind, or "cooling" for a skipped provider */
+  errorKind?: string | null;
+  status?: number | null;
+  /** Default "" */
+  message?: string;
+  retryAfter?: number | null;
+  ttftMs?: number | null;
+  /** Default 0.0 */
+  ms?: number;
+}
+
 export interface Candidate {
   model: string;
   /** provider it would be reached through; None when not callable */
@@ -26,9 +43,76 @@ export interface Candidate {
   note?: string;
 }
 
+/** The kilo/chunk notification: one text delta of a stream. */
+export interface Chunk {
+  streamId: string;
+  /** 0, 1, 2, ... per stream */
+  seq: number;
+  text: string;
+  model: string;
+  provider: string;
+}
+
+/** A kilo/route request plus what forwarding needs. */
+export interface CompleteParams {
+  text: string;
+  conversationId?: string | null;
+  workspaceUri?: string | null;
+  turns?: Turn[];
+  context?: EditorContext | null;
+  tier?: Tier | null;
+  dial?: Dial | null;
+  pin?: string | null;
+  /** Default false */
+  dryRun?: boolean;
+  /** cap on the answer (default: min(4096, window / 4)) */
+  maxTokens?: number | null;
+  temperature?: number | null;
+  /** replaces the default system prompt */
+  system?: string | null;
+  /** echoed in kilo/chunk; default: the decision id */
+  streamId?: string | null;
+}
+
+export interface CompleteResult {
+  decisionId: string;
+  streamId: string;
+  /** the whole answer (partial when ``error`` is set) */
+  text: string;
+  /** the model that answered (may differ from card.model after failover) */
+  model: string;
+  modelName: string;
+  provider: string;
+  providerModelId: string;
+  /** stop | length | ... | error | cancelled */
+  finishReason: string;
+  usage: UsageView;
+  costUsd: number;
+  /** the same tokens on Balanced / Frontier */
+  balancedCostUsd: number;
+  frontierCostUsd: number;
+  /** from the request to the first token, routing included */
+  ttftMs: number | null;
+  totalMs: number;
+  failedOver: boolean;
+  attempts: Attempt[];
+  prompt: PromptInfo;
+  /** set when the stream broke after the first token */
+  error: ErrorView | null;
+  card: DecisionCard;
+}
+
 export interface CostView {
   model: string;
   estimatedCostUsd: number;
+}
+
+export interface CredentialsResult {
+  provider: string;
+  /** masked: "sk-…abcd", "set" or "unset" */
+  apiKey: string;
+  /** models callable now, across all providers */
+  callableModels: number;
 }
 
 export interface DecisionCard {
@@ -105,6 +189,13 @@ export interface EditorContext {
   referencedUris?: string[];
 }
 
+export interface ErrorView {
+  kind: string;
+  message: string;
+  status?: number | null;
+  retryAfter?: number | null;
+}
+
 export interface ExplainParams {
   workspaceUri?: string | null;
   conversationId?: string | null;
@@ -119,6 +210,15 @@ export interface LeaderboardParams {
 export interface Position {
   line: number;
   character: number;
+}
+
+export interface PromptInfo {
+  /** input budget for the model that answered */
+  budgetTokens: number;
+  /** what the prompt sent is estimated at */
+  estimatedTokens: number;
+  /** what was cut or left out, e.g. "document file:///a.py: 1200 of 9000 lines" */
+  trimmed: string[];
 }
 
 export interface Range {
@@ -152,6 +252,12 @@ export interface SessionStatus {
   reasonCode: string;
 }
 
+export interface SetCredentialsParams {
+  provider: string;
+  /** None or "" forgets the key pushed for this provider */
+  apiKey?: string | null;
+}
+
 export interface SignalView {
   name: string;
   detail: string;
@@ -165,20 +271,38 @@ export interface Turn {
   content: string;
 }
 
+export interface UsageParams {
+  workspaceUri?: string | null;
+  conversationId?: string | null;
+  /** YYYY-MM-DD (local date) */
+  day?: string | null;
+}
+
+export interface UsageView {
+  inputTokens: number;
+  cachedInputTokens: number;
+  outputTokens: number;
+  estimated: boolean;
+}
+
 /** Every kilo/* request: its params and its result. */
 export interface KiloRequests {
+  "kilo/complete": { params: CompleteParams; result: CompleteResult };
   "kilo/explain": { params: ExplainParams; result: DecisionCard | null };
   "kilo/leaderboard": { params: LeaderboardParams; result: { [key: string]: unknown } };
   "kilo/route": { params: RouteParams; result: DecisionCard };
+  "kilo/setCredentials": { params: SetCredentialsParams; result: CredentialsResult };
+  "kilo/usage": { params: UsageParams; result: { [key: string]: unknown } };
 }
 
 /** Every kilo/* notification and its params. */
 export interface KiloNotifications {
+  "kilo/chunk": Chunk;
   "kilo/status": SessionStatus;
 }
 
-export const KILO_REQUESTS = ["kilo/explain", "kilo/leaderboard", "kilo/route"] as const;
-export const KILO_NOTIFICATIONS = ["kilo/status"] as const;
-export const SERVER_TO_CLIENT_NOTIFICATIONS = ["kilo/status"] as const;
+export const KILO_REQUESTS = ["kilo/complete", "kilo/explain", "kilo/leaderboard", "kilo/route", "kilo/setCredentials", "kilo/usage"] as const;
+export const KILO_NOTIFICATIONS = ["kilo/chunk", "kilo/status"] as const;
+export const SERVER_TO_CLIENT_NOTIFICATIONS = ["kilo/chunk", "kilo/status"] as const;
 export type KiloRequest = keyof KiloRequests;
 export type KiloNotification = keyof KiloNotifications;
