@@ -1,0 +1,414 @@
+"""Train the learned classifier offline and write its weights and its evaluation.
+
+    python -m bench.train_classifier [--no-eval] [--out kilo_lsp/data/classifier.json]
+
+Task type: commit subjects of 25 repositories (commits/commits.csv), the author's Conventional-Commit
+type mapped onto the taxonomy (fix->bugfix, feat->feature, docs->docs, refactor+style->refactor,
+test->test, perf->perf, build+ci+chore->build; revert is dropped: it names an operation, not a kind
+of work), plus bench/data/extra_examples.jsonl for explain, plan, review and small_edit. Evaluated by
+5-fold cross-validation with whole repositories held out (GroupKFold on repo).
+
+Difficulty: SWE-bench Verified issue texts labelled with the human bucket (tier > 1 and tier >= 3),
+plus the SWE-bench Lite issues that OpenAI's annotators bucketed and that are not in Verified
+(never scored, so usable in every fold). Evaluated with the routing benchmark's folds
+(int(sha1(task_id), 16) % 5); Platt calibration is fitted on inner folds of the training part only.
+Never reads gold patches or the annotation scores.
+
+Writes kilo_lsp/data/classifier.json, bench/results/classifier.md and bench/results/classifier.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
+from sklearn.linear_model import LogisticRegression, SGDClassifier  # noqa: E402
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, roc_auc_score  # noqa: E402
+from sklearn.model_selection import GroupKFold  # noqa: E402
+from scipy.sparse import hstack  # noqa: E402
+from scipy.stats import spearmanr  # noqa: E402
+
+from bench import datasets  # noqa: E402
+from kilo_lsp.classify.learned import DIFFICULTY_MAX_CHARS, TYPE_MAX_CHARS  # noqa: E402
+from kilo_lsp.taxonomy import SWEBENCH_BUCKETS, TASK_TYPES  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+EXTRA = HERE / "data" / "extra_examples.jsonl"
+RESULTS = HERE / "results"
+OUT = datasets.REPO_ROOT / "kilo_lsp" / "data" / "classifier.json"
+
+COMMIT_MAP = {"fix": "bugfix", "feat": "feature", "docs": "docs", "refactor": "refactor", "style": "refactor",
+              "test": "test", "perf": "perf", "build": "build", "ci": "build", "chore": "build"}
+COMMIT_CLASSES = ("bugfix", "feature", "docs", "refactor", "test", "perf", "build")
+
+TYPE_WORD = dict(analyzer="word", ngram_range=(1, 2), min_df=3, max_features=20000, sublinear_tf=True, dtype=np.float32)
+TYPE_ALPHA = 2e-5
+TYPE_EPOCHS = 12
+EXTRA_REPEAT = 8          # the written examples are few; repeat them so they weigh as a small repository
+DIFF_WORD = dict(analyzer="word", ngram_range=(1, 2), min_df=2, max_features=6000, sublinear_tf=True)
+DIFF_C = 3.0
+DENSE_SCALE = 1.0
+QUANT = 1e-3              # weight quantum in the JSON file
+
+
+# ---------------------------------------------------------------------------------------------
+# data
+
+def load_type_data(root: Path) -> tuple[list[str], list[str], list[str]]:
+    texts, labels, groups = [], [], []
+    with open(root / datasets.COMMITS, newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            t = COMMIT_MAP.get(r["type"])
+            if t and r["description"].strip():
+                texts.append(r["description"])
+                labels.append(t)
+                groups.append(r["repo"])
+    return texts, labels, groups
+
+
+def load_extra() -> tuple[list[str], list[str]]:
+    texts, labels = [], []
+    with open(EXTRA, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                e = json.loads(line)
+                assert e["task_type"] in TASK_TYPES, e
+                texts.append(e["text"])
+                labels.append(e["task_type"])
+    return texts, labels
+
+
+def load_difficulty_data(root: Path) -> tuple[list[dict[str, Any]], list[tuple[str, int]]]:
+    """Verified tasks (id, text, tier) and extra (text, tier) from Lite issues annotated by OpenAI."""
+    tasks = [dict(t, tier=SWEBENCH_BUCKETS[t["difficulty"]]) for t in datasets.read_tasks(root)
+             if t.get("difficulty") in SWEBENCH_BUCKETS]
+    extra: list[tuple[str, int]] = []
+    ann_path = root / "swebench_annotations" / "ensembled_annotations_public.csv"
+    lite_path = root / "swebench_lite" / "problem_statements.jsonl"
+    if ann_path.exists() and lite_path.exists():
+        csv.field_size_limit(1 << 30)
+        with open(ann_path, newline="", encoding="utf-8") as f:
+            bucket = {r["instance_id"]: r["difficulty"] for r in csv.DictReader(f)}   # the label only
+        verified = {t["task_id"] for t in tasks}
+        with open(lite_path, encoding="utf-8") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                x = json.loads(line)
+                tier = SWEBENCH_BUCKETS.get(bucket.get(x["instance_id"], ""))
+                if tier and x["instance_id"] not in verified:
+                    extra.append((x["problem_statement"], tier))
+    return tasks, extra
+
+
+# ---------------------------------------------------------------------------------------------
+# task type
+
+def fit_type(texts: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
+    """Fit vectorizers + multinomial log-loss linear model; return sklearn objects."""
+    wv = TfidfVectorizer(**TYPE_WORD)
+    X = wv.fit_transform([t[:TYPE_MAX_CHARS] for t in texts])
+    clf = SGDClassifier(loss="log_loss", alpha=TYPE_ALPHA, class_weight="balanced", max_iter=TYPE_EPOCHS,
+                        tol=None, random_state=0)
+    clf.fit(X, list(labels))
+    return {"word": wv, "clf": clf}
+
+
+def type_scores(model: dict[str, Any], texts: Sequence[str]) -> np.ndarray:
+    X = model["word"].transform([t[:TYPE_MAX_CHARS] for t in texts])
+    return model["clf"].decision_function(X)
+
+
+def fit_temperature(scores: np.ndarray, y_idx: np.ndarray) -> float:
+    best, best_t = 1e18, 1.0
+    for t in np.exp(np.linspace(np.log(0.2), np.log(5.0), 41)):
+        z = scores / t
+        z = z - z.max(1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+        nll = -logp[np.arange(len(y_idx)), y_idx].mean()
+        if nll < best:
+            best, best_t = nll, float(t)
+    return best_t
+
+
+def evaluate_type(texts, labels, groups, extra_t, extra_y) -> dict[str, Any]:
+    labels = np.array(labels)
+    pred = np.empty(len(labels), dtype=object)
+    pred7 = np.empty(len(labels), dtype=object)
+    oof_scores = None
+    classes = None
+    for k, (tr, te) in enumerate(GroupKFold(5).split(texts, labels, groups)):
+        t0 = time.time()
+        tr_t = [texts[i] for i in tr] + list(extra_t) * EXTRA_REPEAT
+        tr_y = list(labels[tr]) + list(extra_y) * EXTRA_REPEAT
+        model = fit_type(tr_t, tr_y)
+        classes = list(model["clf"].classes_)
+        s = type_scores(model, [texts[i] for i in te])
+        if oof_scores is None:
+            oof_scores = np.zeros((len(labels), len(classes)))
+        oof_scores[te] = s
+        pred[te] = np.array(classes)[s.argmax(1)]
+        mask = np.array([c in COMMIT_CLASSES for c in classes])
+        pred7[te] = np.array(classes)[np.where(mask, s, -1e9).argmax(1)]
+        print(f"  type fold {k}: held out {sorted(set(groups[i] for i in te))[:3]}... {time.time() - t0:.0f}s",
+              file=sys.stderr)
+    y_idx = np.array([classes.index(c) for c in labels])
+    temp = fit_temperature(oof_scores, y_idx)
+    pred, pred7 = pred.astype(str), pred7.astype(str)
+    cm = confusion_matrix(labels, pred, labels=list(COMMIT_CLASSES) + [c for c in classes if c not in COMMIT_CLASSES])
+    # calibration of the top-class probability (ECE, 10 bins)
+    z = oof_scores / temp
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    top = p.max(1)
+    correct = (np.array(classes)[p.argmax(1)] == labels).astype(float)
+    return {
+        "n": int(len(labels)),
+        "macro_f1_7": float(f1_score(labels, pred, labels=list(COMMIT_CLASSES), average="macro")),
+        "accuracy": float(accuracy_score(labels, pred)),
+        "macro_f1_7_restricted": float(f1_score(labels, pred7, labels=list(COMMIT_CLASSES), average="macro")),
+        "accuracy_restricted": float(accuracy_score(labels, pred7)),
+        "per_class_f1": {c: float(x) for c, x in zip(COMMIT_CLASSES, f1_score(labels, pred, labels=list(COMMIT_CLASSES), average=None))},
+        "confusion_labels": list(COMMIT_CLASSES) + [c for c in classes if c not in COMMIT_CLASSES],
+        "confusion": cm[:len(COMMIT_CLASSES)].tolist(),
+        "temperature": temp,
+        "ece_top_class": ece(top, correct),
+    }
+
+
+def export_type(model: dict[str, Any], temperature: float) -> dict[str, Any]:
+    clf = model["clf"]
+    classes = list(clf.classes_)
+    coef = clf.coef_
+    blocks = []
+    offset = 0
+    for name in ("word",):
+        vec = model[name]
+        vocab = vec.vocabulary_
+        terms = sorted(vocab, key=vocab.get)
+        n = len(terms)
+        w = coef[:, offset:offset + n]
+        offset += n
+        blocks.append(_block(vec, terms, w.T))
+    return {"classes": classes, "outputs": len(classes), "temperature": round(temperature, 4),
+            "intercept": [round(float(x), 5) for x in clf.intercept_], "blocks": blocks}
+
+
+def _block(vec: TfidfVectorizer, terms: list[str], w: np.ndarray) -> dict[str, Any]:
+    """w: (n_terms, outputs). Weights stored as integers of QUANT; terms with all-zero rows dropped."""
+    vocab = vec.vocabulary_
+    idf = vec.idf_
+    q = np.rint(w / QUANT).astype(int)
+    keep = [i for i in range(len(terms)) if q[i].any()]
+    return {
+        "analyzer": vec.analyzer, "ngram": list(vec.ngram_range), "scale": QUANT,
+        "terms": [terms[i] for i in keep],
+        "idf": [round(float(idf[vocab[terms[i]]]), 4) for i in keep],
+        "w": [int(x) for i in keep for x in q[i]],
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# difficulty
+
+def _dense(texts: Sequence[str]) -> np.ndarray:
+    return np.log1p(np.array([len(t) for t in texts], float)).reshape(-1, 1)
+
+
+def _fit_two(texts: Sequence[str], tiers: np.ndarray) -> dict[str, Any]:
+    cut = [t[:DIFFICULTY_MAX_CHARS] for t in texts]
+    vec = TfidfVectorizer(**DIFF_WORD)
+    X = vec.fit_transform(cut)
+    d = _dense(texts)
+    mu, sd = float(d.mean()), float(d.std() or 1.0)
+    Z = hstack([X, (d - mu) / sd * DENSE_SCALE]).tocsr()
+    clfs = [LogisticRegression(C=DIFF_C, max_iter=2000, class_weight="balanced").fit(Z, (tiers >= cut_tier).astype(int))
+            for cut_tier in (2, 3)]
+    return {"vec": vec, "clfs": clfs, "mu": mu, "sd": sd, "platt": [(1.0, 0.0), (1.0, 0.0)]}
+
+
+def _raw_scores(model: dict[str, Any], texts: Sequence[str]) -> np.ndarray:
+    X = model["vec"].transform([t[:DIFFICULTY_MAX_CHARS] for t in texts])
+    Z = hstack([X, (_dense(texts) - model["mu"]) / model["sd"] * DENSE_SCALE]).tocsr()
+    return np.stack([c.decision_function(Z) for c in model["clfs"]], 1)
+
+
+def fit_difficulty(texts: Sequence[str], tiers: Sequence[int], inner_groups: Sequence[int]) -> dict[str, Any]:
+    """Word TF-IDF (+ log length) logistic regressions for tier > 1 and tier >= 3, Platt-calibrated
+    on the scores of inner folds (the training part only)."""
+    tiers = np.asarray(tiers)
+    model = _fit_two(texts, tiers)
+    g = np.asarray(inner_groups)
+    oof = np.zeros((len(tiers), 2))
+    for k in sorted(set(g)):
+        tr, te = np.where(g != k)[0], np.where(g == k)[0]
+        m = _fit_two([texts[i] for i in tr], tiers[tr])
+        oof[te] = _raw_scores(m, [texts[i] for i in te])
+    for j, cut_tier in enumerate((2, 3)):
+        cal = LogisticRegression(C=1e6, max_iter=1000).fit(oof[:, j:j + 1], (tiers >= cut_tier).astype(int))
+        model["platt"][j] = (float(cal.coef_[0, 0]), float(cal.intercept_[0]))
+    return model
+
+
+def difficulty_probs(model: dict[str, Any], texts: Sequence[str]) -> np.ndarray:
+    s = _raw_scores(model, texts)
+    a = np.array([p[0] for p in model["platt"]])
+    b = np.array([p[1] for p in model["platt"]])
+    return 1.0 / (1.0 + np.exp(-(s * a + b)))
+
+
+def export_difficulty(model: dict[str, Any]) -> dict[str, Any]:
+    vec = model["vec"]
+    terms = sorted(vec.vocabulary_, key=vec.vocabulary_.get)
+    coef = np.stack([c.coef_[0] for c in model["clfs"]], 1)          # (n_terms + 1, 2)
+    return {"outputs": 2, "intercept": [round(float(c.intercept_[0]), 5) for c in model["clfs"]],
+            "platt": [[round(a, 5), round(b, 5)] for a, b in model["platt"]],
+            "dense": {"log_chars": {"mean": round(model["mu"], 5), "std": round(model["sd"], 5),
+                                    "scale": DENSE_SCALE, "w": [round(float(x), 5) for x in coef[-1]]}},
+            "blocks": [_block(vec, terms, coef[:-1])]}
+
+
+def train_difficulty(tasks: Sequence[dict[str, Any]], extra: Sequence[tuple[str, int]] = ()) -> dict[str, Any]:
+    """The difficulty part of classifier.json, trained on the given tasks (dicts with task_id, text, tier)."""
+    texts = [t["text"] for t in tasks] + [x[0] for x in extra]
+    tiers = np.array([t["tier"] for t in tasks] + [x[1] for x in extra])
+    inner = [int(hashlib.sha1(t.encode("utf-8")).hexdigest(), 16) % 4
+             for t in [t["task_id"] for t in tasks] + [f"extra-{i}" for i in range(len(extra))]]
+    model = fit_difficulty(texts, tiers, inner)
+    n_hard = int((tiers >= 3).sum())
+    return {
+        "_model": model,
+        "json": dict(export_difficulty(model), thresholds={"tier2": 0.5, "tier3": 0.5, "tier4": 0.9},
+                     tier4_share_of_hard=round(float((tiers == 4).sum()) / max(1, n_hard), 4)),
+    }
+
+
+def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
+    p, y = np.asarray(p, float), np.asarray(y, float)
+    edges = np.linspace(0, 1, bins + 1)
+    idx = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            total += m.sum() / len(p) * abs(p[m].mean() - y[m].mean())
+    return float(total)
+
+
+def evaluate_difficulty(tasks, extra) -> dict[str, Any]:
+    fold = np.array([datasets.fold_of(t["task_id"]) for t in tasks])
+    tiers = np.array([t["tier"] for t in tasks])
+    p_hard = np.zeros(len(tasks))
+    p_vhard = np.zeros(len(tasks))
+    for k in range(5):
+        train = [t for t, f in zip(tasks, fold) if f != k]
+        test = [t["text"] for t, f in zip(tasks, fold) if f == k]
+        p = difficulty_probs(train_difficulty(train, extra)["_model"], test)
+        p_hard[fold == k] = p[:, 0]
+        p_vhard[fold == k] = np.minimum(p[:, 0], p[:, 1])
+    score = p_hard + p_vhard
+    return {
+        "n": int(len(tasks)), "n_extra_training": len(extra),
+        "spearman_vs_bucket": float(spearmanr(score, tiers).correlation),
+        "auc_trivial_vs_rest": float(roc_auc_score(tiers > 1, p_hard)),
+        "auc_hard_vs_rest": float(roc_auc_score(tiers >= 3, p_vhard)),
+        "ece_p_not_trivial": ece(p_hard, tiers > 1),
+        "mean_p_not_trivial": float(p_hard.mean()), "share_not_trivial": float((tiers > 1).mean()),
+        "predicted_tier_counts": {str(t): int(c) for t, c in zip(*np.unique(np.where(p_vhard >= 0.5, 3, np.where(p_hard >= 0.5, 2, 1)), return_counts=True))},
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+
+def write_report(metrics: dict[str, Any], path_md: Path) -> None:
+    t, d = metrics["type"], metrics["difficulty"]
+    lines = ["# Classifier evaluation", "",
+             f"Produced by `make bench-classifier` (`python -m bench.train_classifier`), weights `{metrics['version']}`,"
+             f" file size {metrics['size_bytes'] / 1e6:.2f} MB.", "",
+             "## Task type (commit subjects, whole repositories held out)", "",
+             f"5-fold GroupKFold over {t['n']:,} commit subjects of 25 repositories; the model has 11 outputs "
+             f"(the 7 commit classes + explain, plan, review, small_edit from {metrics['extra_examples']} written examples).", "",
+             "| metric | value | reference (TF-IDF words + LR) | target |", "|---|---:|---:|---:|",
+             f"| macro-F1 over the 7 commit classes | {t['macro_f1_7']:.3f} | 0.51 | >= 0.60 |",
+             f"| accuracy | {t['accuracy']:.3f} | 0.57 | |",
+             f"| macro-F1, argmax restricted to the 7 classes | {t['macro_f1_7_restricted']:.3f} | | |",
+             f"| ECE of the top-class probability (temperature {t['temperature']:.2f}) | {t['ece_top_class']:.3f} | | |", "",
+             "Per-class F1: " + ", ".join(f"{c} {v:.2f}" for c, v in t["per_class_f1"].items()), "",
+             "Confusion matrix (rows: author's type, columns: predicted):", "",
+             "| true \\ predicted | " + " | ".join(t["confusion_labels"]) + " |",
+             "|---|" + "---:|" * len(t["confusion_labels"])]
+    for c, row in zip(COMMIT_CLASSES, t["confusion"]):
+        lines.append(f"| {c} | " + " | ".join(str(x) for x in row) + " |")
+    lines += ["", "## Difficulty (SWE-bench Verified issues, routing-benchmark folds)", "",
+              f"5 folds by int(sha1(task_id)) % 5 over {d['n']} issues; each fold's model is trained on the other four "
+              f"plus {d['n_extra_training']} annotated SWE-bench Lite issues that are not in Verified.", "",
+              "| metric | value | reference (TF-IDF + ridge) | target |", "|---|---:|---:|---:|",
+              f"| Spearman (P(not trivial) + P(hard)) vs human bucket | {d['spearman_vs_bucket']:.3f} | 0.24 | >= 0.35 |",
+              f"| AUC, \"<15 min\" vs the rest | {d['auc_trivial_vs_rest']:.3f} | 0.64 | >= 0.72 |",
+              f"| AUC, 1-4 h and > 4 h vs the rest | {d['auc_hard_vs_rest']:.3f} | | |",
+              f"| ECE of P(not trivial), 10 bins | {d['ece_p_not_trivial']:.3f} | | |",
+              f"| mean P(not trivial) / share not trivial | {d['mean_p_not_trivial']:.2f} / {d['share_not_trivial']:.2f} | | |", "",
+              f"Predicted tiers on held-out issues: {d['predicted_tier_counts']}.", ""]
+    if "latency" in metrics:
+        lat = metrics["latency"]
+        lines += ["## Latency", "", f"classify() in pure Python, {lat['n']} calls: p50 {lat['p50_ms']:.3f} ms, "
+                  f"p99 {lat['p99_ms']:.3f} ms (bench/classifier_latency.py).", ""]
+    path_md.write_text("\n".join(lines), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="train the learned classifier")
+    ap.add_argument("--no-eval", action="store_true", help="skip the cross-validated evaluation")
+    ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--data", default=None)
+    args = ap.parse_args(argv)
+    root = Path(args.data) if args.data else datasets.data_dir()
+    t0 = time.time()
+    texts, labels, groups = load_type_data(root)
+    et, ey = load_extra()
+    tasks, dextra = load_difficulty_data(root)
+    metrics: dict[str, Any] = {"extra_examples": len(et)}
+    temperature = 1.0
+    if not args.no_eval:
+        metrics["type"] = evaluate_type(texts, labels, groups, et, ey)
+        temperature = metrics["type"]["temperature"]
+        print(f"type: macro-F1 {metrics['type']['macro_f1_7']:.3f} ({time.time() - t0:.0f}s)", file=sys.stderr)
+        metrics["difficulty"] = evaluate_difficulty(tasks, dextra)
+        print(f"difficulty: {metrics['difficulty']}", file=sys.stderr)
+    type_model = fit_type(texts + et * EXTRA_REPEAT, labels + ey * EXTRA_REPEAT)
+    weights = {"format": 1, "type": export_type(type_model, temperature),
+               "difficulty": train_difficulty(tasks, dextra)["json"],
+               "trained_on": {"type": f"{len(texts)} commit subjects (25 repos) + {len(et)} written examples",
+                              "difficulty": f"{len(tasks)} SWE-bench Verified + {len(dextra)} SWE-bench Lite issues"}}
+    body = json.dumps(weights, sort_keys=True, separators=(",", ":"))
+    weights["version"] = "clf-" + hashlib.sha256(body.encode("utf-8")).hexdigest()[:12]
+    text = json.dumps(weights, separators=(",", ":"), ensure_ascii=False)
+    Path(args.out).write_text(text + "\n", encoding="utf-8")
+    print(f"wrote {args.out}: {len(text) / 1e6:.2f} MB, {weights['version']} ({time.time() - t0:.0f}s)", file=sys.stderr)
+    if not args.no_eval:
+        metrics["version"] = weights["version"]
+        metrics["size_bytes"] = len(text)
+        try:
+            from bench.classifier_latency import measure
+            metrics["latency"] = measure(Path(args.out))
+        except Exception as exc:  # pragma: no cover - latency is informative only
+            print(f"latency not measured: {exc}", file=sys.stderr)
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "classifier.json").write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
+        write_report(metrics, RESULTS / "classifier.md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,272 @@
+"""A learned classifier served in pure Python: linear models over TF-IDF n-grams.
+
+The weights are trained offline by ``bench/train_classifier.py`` (scikit-learn) and shipped as
+``kilo_lsp/data/classifier.json``; this module only reads that file and reproduces scikit-learn's
+tokenisation (word n-grams with the default token pattern, ``char_wb`` n-grams), sublinear TF, IDF,
+per-block L2 normalisation and the linear scores. No numpy, no scikit-learn at run time.
+
+- Task type: multinomial logistic regression over word 1-2-grams and character 2-5-grams, trained on
+  real Conventional-Commit subjects (fix, feat, docs, refactor+style, test, perf, build+ci+chore) plus a
+  small file of written examples for the types commits cannot carry (explain, plan, review, small_edit);
+  softmax with a temperature fitted on out-of-fold predictions.
+- Difficulty: logistic regressions over word n-grams of SWE-bench issue texts, for P(tier > 1) and
+  P(tier >= 3), Platt-calibrated on inner folds. The editor signals (files involved, selection size,
+  diagnostics, stack trace, conversation depth, context size) then shift the logits by fixed amounts
+  (``EDITOR_ADJUSTMENTS``): there is no labelled editor traffic to learn them from yet.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import math
+import re
+import threading
+from collections import Counter
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..taxonomy import TASK_TYPES
+from .base import Classification, ClassifyInput, EditorSignals, Signal
+
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+_SPACES = re.compile(r"\s\s+")
+
+#: Type text is cut to this many characters (intent sits at the start; keeps p99 under 1 ms).
+TYPE_MAX_CHARS = 300
+#: Difficulty text is cut to this many characters.
+DIFFICULTY_MAX_CHARS = 1000
+
+#: Fixed logit shifts of P(not trivial) from the editor context (hand-set, see module docstring).
+EDITOR_ADJUSTMENTS = {
+    "files_per_extra_file": 0.35,     # per file beyond the first, at most 4 files counted
+    "large_selection": 0.4,           # selection of more than 80 lines
+    "tiny_selection": -0.5,           # selection of 1-5 lines in a single file
+    "diagnostics_errors": 0.3,        # 3 or more error diagnostics
+    "stack_trace": 0.25,
+    "long_conversation": 0.3,         # 4 or more earlier turns
+    "large_context": 0.4,             # more than 20k tokens of context
+}
+#: Logit shift of P(not trivial) from the predicted task type (questions and one-liners are cheap).
+TYPE_DIFFICULTY_PRIOR = {"explain": -1.0, "small_edit": -1.5, "docs": -0.3, "review": -0.2,
+                         "plan": 0.5, "refactor": 0.3, "feature": 0.2, "perf": 0.2}
+#: Logit shift of task types from the editor context.
+TYPE_SIGNAL_BOOST = {"stack_trace": ("bugfix", 1.0), "diagnostics_errors": ("bugfix", 0.5)}
+
+
+def word_ngrams(text: str, ngram: tuple[int, int]) -> list[str]:
+    tokens = _TOKEN.findall(text.lower())
+    lo, hi = ngram
+    if hi == 1:
+        return tokens
+    out = list(tokens) if lo == 1 else []
+    for n in range(max(2, lo), hi + 1):
+        out.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+    return out
+
+
+def char_wb_ngrams(text: str, ngram: tuple[int, int]) -> list[str]:
+    """scikit-learn's ``char_wb`` analyzer: n-grams inside word boundaries padded with a space."""
+    text = _SPACES.sub(" ", text.lower())
+    lo, hi = ngram
+    out: list[str] = []
+    for w in text.split():
+        w = " " + w + " "
+        wl = len(w)
+        for n in range(lo, hi + 1):
+            if wl <= n:          # a short word is counted once, as a whole
+                out.append(w)
+                break
+            out.extend(w[i:i + n] for i in range(wl - n + 1))
+    return out
+
+
+class _Block:
+    """One TF-IDF block: vocabulary, idf, and the weights of each term (one per output)."""
+
+    def __init__(self, raw: dict[str, Any], outputs: int) -> None:
+        self.analyzer = raw["analyzer"]
+        self.ngram = (int(raw["ngram"][0]), int(raw["ngram"][1]))
+        scale = float(raw.get("scale", 1.0))
+        terms, idf, weights = raw["terms"], raw["idf"], raw["w"]
+        self.table: dict[str, tuple[float, tuple[float, ...]]] = {}
+        for i, term in enumerate(terms):
+            row = weights[i * outputs:(i + 1) * outputs]
+            self.table[term] = (float(idf[i]), tuple(x * scale for x in row))
+
+    def terms(self, text: str) -> list[str]:
+        return word_ngrams(text, self.ngram) if self.analyzer == "word" else char_wb_ngrams(text, self.ngram)
+
+    def contributions(self, text: str) -> list[tuple[str, float, tuple[float, ...]]]:
+        """(term, normalised tf-idf value, weights) for each vocabulary term of the text."""
+        table = self.table
+        counts = Counter(t for t in self.terms(text) if t in table)
+        vals = [(t, (1.0 + math.log(c)) * table[t][0]) for t, c in counts.items()]
+        norm = math.sqrt(sum(v * v for _, v in vals)) or 1.0
+        return [(t, v / norm, table[t][1]) for t, v in vals]
+
+
+class _Linear:
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.outputs = int(raw.get("outputs", 1))
+        self.blocks = [_Block(b, self.outputs) for b in raw["blocks"]]
+        self.intercept = [float(x) for x in raw["intercept"]]
+
+    def scores(self, text: str) -> tuple[list[float], list[tuple[str, str, float, tuple[float, ...]]]]:
+        s = list(self.intercept)
+        parts: list[tuple[str, str, float, tuple[float, ...]]] = []
+        for block in self.blocks:
+            for term, v, w in block.contributions(text):
+                s = [a + v * b for a, b in zip(s, w)]
+                parts.append((block.analyzer, term, v, w))
+        return s, parts
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _softmax(xs: list[float]) -> list[float]:
+    m = max(xs)
+    e = [math.exp(x - m) for x in xs]
+    s = sum(e)
+    return [x / s for x in e]
+
+
+class LearnedClassifier:
+    """Task type and difficulty from linear models trained on real text; pure-Python inference."""
+
+    def __init__(self, weights: dict[str, Any] | None = None, path: str | Path | None = None) -> None:
+        self._raw = weights
+        self._path = path
+        self._lock = threading.Lock()
+        self._loaded = False
+        self.version = ""
+        self.name = "learned"
+
+    # -- loading -------------------------------------------------------------------------------
+    def _load(self) -> None:
+        with self._lock:
+            if self._loaded:
+                return
+            raw = self._raw
+            if raw is None:
+                if self._path:
+                    text = Path(self._path).read_text(encoding="utf-8")
+                else:
+                    text = resources.files("kilo_lsp.data").joinpath("classifier.json").read_text(encoding="utf-8")
+                raw = json.loads(text)
+            t = raw["type"]
+            self._classes: list[str] = list(t["classes"])
+            self._type = _Linear(t)
+            self._temperature = float(t.get("temperature", 1.0))
+            d = raw["difficulty"]
+            self._diff = _Linear(d)                      # outputs: [tier > 1, tier >= 3]
+            self._platt = [tuple(p) for p in d["platt"]]
+            self._len = d.get("dense", {}).get("log_chars")
+            self._thresholds = dict(d.get("thresholds", {"tier2": 0.5, "tier3": 0.5, "tier4": 0.85}))
+            self._tier4_share = float(d.get("tier4_share_of_hard", 0.1))
+            self.version = str(raw.get("version", ""))
+            self.name = f"learned/{self.version}" if self.version else "learned"
+            self._raw = None
+            self._loaded = True
+
+    # -- the protocol --------------------------------------------------------------------------
+    def classify(self, item: ClassifyInput) -> Classification:
+        if not self._loaded:
+            self._load()
+        text = item.text or ""
+        sig = item.signals or EditorSignals()
+        type_text = text
+        if len(text.split()) < 4 and item.previous_text:
+            type_text = text + " " + item.previous_text          # short follow-ups lean on the previous turn
+        scores, parts = self._type.scores(type_text[:TYPE_MAX_CHARS])
+        signals: list[Signal] = []
+        for key, (cls, boost) in TYPE_SIGNAL_BOOST.items():
+            on = sig.has_stack_trace if key == "stack_trace" else sig.diagnostics_errors > 0
+            if on and cls in self._classes:
+                scores[self._classes.index(cls)] += boost
+                signals.append(Signal(key, f"{key.replace('_', ' ')} in the editor context points to {cls}", boost))
+        probs = _softmax([s / self._temperature for s in scores])
+        k = max(range(len(probs)), key=probs.__getitem__)
+        task_type = self._classes[k]
+        type_conf = probs[k]
+        # top words/n-grams for the predicted type, readable ones (word block) first
+        for c, term in heapq.nlargest(3, ((v * w[k], term) for _an, term, v, w in parts)):
+            if c > 0:
+                signals.append(Signal(f"term:{term}", f"'{term}' suggests {task_type}", round(c, 3)))
+
+        # difficulty
+        (h, v), _ = self._diff.scores(text[:DIFFICULTY_MAX_CHARS])
+        if self._len:
+            z = (math.log1p(len(text)) - self._len["mean"]) / self._len["std"] * self._len.get("scale", 1.0)
+            h += z * self._len["w"][0]
+            v += z * self._len["w"][1]
+        (a, b), (va, vb) = self._platt
+        logit = a * h + b
+        shift, why = self._editor_shift(sig)
+        prior = TYPE_DIFFICULTY_PRIOR.get(task_type, 0.0)
+        if prior:
+            why.append(Signal(f"type:{task_type}", f"{task_type} requests are usually "
+                              + ("quick" if prior < 0 else "larger"), prior))
+        p_hard = _sigmoid(logit + shift + prior)
+        p_vhard = min(p_hard, _sigmoid(va * v + vb + shift + prior))
+        th = self._thresholds
+        if p_vhard >= th.get("tier4", 0.85):
+            tier = 4
+        elif p_vhard >= th.get("tier3", 0.5):
+            tier = 3
+        elif p_hard >= th.get("tier2", 0.5):
+            tier = 2
+        else:
+            tier = 1
+        # P(the tier is right or too high, or one tier too low at worst)
+        if tier == 1:
+            diff_conf = 1.0 - p_vhard
+        elif tier == 2:
+            diff_conf = 1.0 - p_vhard * self._tier4_share
+        else:
+            diff_conf = 1.0
+        signals.extend(why)
+        signals.append(Signal("difficulty", f"P(not trivial) = {p_hard:.2f}", round(logit, 3)))
+        return Classification(
+            task_type=task_type, difficulty=tier, confidence=round(type_conf * diff_conf, 4),
+            type_confidence=round(type_conf, 4), difficulty_confidence=round(diff_conf, 4),
+            signals=tuple(signals), classifier=self.name, hard_probability=round(p_hard, 4),
+        )
+
+    @staticmethod
+    def _editor_shift(sig: EditorSignals) -> tuple[float, list[Signal]]:
+        adj = EDITOR_ADJUSTMENTS
+        out: list[Signal] = []
+        extra_files = min(max(sig.files_involved, 1), 4) - 1
+        if extra_files:
+            out.append(Signal("files_involved", f"{sig.files_involved} files involved", adj["files_per_extra_file"] * extra_files))
+        if sig.selection_lines > 80:
+            out.append(Signal("selection", f"{sig.selection_lines}-line selection", adj["large_selection"]))
+        elif 0 < sig.selection_lines <= 5 and sig.files_involved <= 1:
+            out.append(Signal("selection", f"small selection ({sig.selection_lines} lines)", adj["tiny_selection"]))
+        if sig.diagnostics_errors >= 3:
+            out.append(Signal("diagnostics", f"{sig.diagnostics_errors} errors in the diagnostics", adj["diagnostics_errors"]))
+        if sig.has_stack_trace:
+            out.append(Signal("stack_trace", "a stack trace is in the context", adj["stack_trace"]))
+        if sig.conversation_turns >= 4:
+            out.append(Signal("conversation", f"{sig.conversation_turns} earlier turns", adj["long_conversation"]))
+        if sig.context_tokens > 20_000:
+            out.append(Signal("context", f"~{sig.context_tokens} tokens of context", adj["large_context"]))
+        return sum(s.weight for s in out), out
+
+
+__all__ = ["LearnedClassifier", "weights_available", "word_ngrams", "char_wb_ngrams"]
+
+
+def weights_available() -> bool:
+    """True when the trained weights ship with the package (kilo_lsp/data/classifier.json)."""
+    try:
+        return resources.files("kilo_lsp.data").joinpath("classifier.json").is_file()
+    except (FileNotFoundError, ModuleNotFoundError):
+        return False
