@@ -1,0 +1,300 @@
+"""The routing benchmark: 5-fold cross-validation over the 500 SWE-bench Verified tasks.
+
+    python -m bench.routing
+
+For each fold k (fold = int(sha1(task_id), 16) % 5), the leaderboard is built and the difficulty model
+trained on the other four folds only; every held-out task is then routed through the same code path
+the sidecar uses for kilo/route (``Engine.route_text``), and scored with the matrix: did the chosen
+model resolve the task, and what did its run cost. Baselines: every single model, always-Balanced,
+always-Frontier, the Zero router (mixing single models without reading the task), random routing at
+equal cost, a kNN router on TF-IDF, and the oracle.
+
+Writes bench/results/routing.md, routing.json, routing.png and routing_decisions.csv.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
+
+from bench import datasets  # noqa: E402
+from bench.build_leaderboard import BALANCED, FRONTIER, build, router_id  # noqa: E402
+from bench.train_classifier import load_difficulty_data, train_difficulty  # noqa: E402
+from kilo_lsp.classify.learned import LearnedClassifier  # noqa: E402
+from kilo_lsp.config import Settings  # noqa: E402
+from kilo_lsp.engine import Engine  # noqa: E402
+from kilo_lsp.leaderboard.model import parse  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+THRESHOLDS = (0.0, 0.3, 0.5, 0.7)     # min_confidence settings (0.5 is the default)
+KNN_K = 15
+KNN_MARGIN = 0.05
+WEAK = "deepseek-v3-2-reasoner"       # APGR's weak end (the cheapest model on the Zero hull)
+
+
+def setting_name(dial: str, t: float) -> str:
+    return dial if t == 0.5 else f"{dial}-t{t:g}"
+
+
+def hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Non-decreasing upper convex hull of (cost, solved) points (RouterBench's NDCH)."""
+    pts = sorted(set(points))
+    best: list[tuple[float, float]] = []
+    for p in pts:                                   # drop points dominated by a cheaper, better one
+        if best and p[1] <= best[-1][1]:
+            continue
+        best.append(p)
+    h: list[tuple[float, float]] = []
+    for p in best:
+        while len(h) >= 2 and (h[-1][0] - h[-2][0]) * (p[1] - h[-2][1]) - (h[-1][1] - h[-2][1]) * (p[0] - h[-2][0]) >= 0:
+            h.pop()
+        h.append(p)
+    return h
+
+
+def hull_cost_for(h: list[tuple[float, float]], solved: float) -> float | None:
+    for (c0, s0), (c1, s1) in zip(h, h[1:]):
+        if s0 <= solved <= s1:
+            return c0 + (c1 - c0) * (solved - s0) / (s1 - s0) if s1 > s0 else c0
+    if h and h[0][1] >= solved:
+        return h[0][0]
+    return None
+
+
+def hull_solved_at(h: list[tuple[float, float]], cost: float) -> float:
+    if cost <= h[0][0]:
+        return h[0][1]
+    for (c0, s0), (c1, s1) in zip(h, h[1:]):
+        if c0 <= cost <= c1:
+            return s0 + (s1 - s0) * (cost - c0) / (c1 - c0)
+    return h[-1][1]
+
+
+def main() -> int:
+    t_start = time.time()
+    root = datasets.data_dir()
+    rows = datasets.read_outcomes(root)
+    prices = datasets.read_prices(root)
+    tasks, lite_extra = load_difficulty_data(root)
+    raw_tasks = datasets.read_tasks(root)
+    ids = [t["task_id"] for t in tasks]
+    fold = {t: datasets.fold_of(t) for t in ids}
+    text = {t["task_id"]: t["text"] for t in tasks}
+    res: dict[str, dict[str, int]] = defaultdict(dict)
+    cost: dict[str, dict[str, float]] = defaultdict(dict)
+    for r in rows:
+        res[r["model"]][r["task_id"]] = r["resolved"]
+        cost[r["model"]][r["task_id"]] = r["cost_usd"]
+    folders = sorted(res)
+    folder_of = {router_id(f): f for f in folders}
+    type_weights = json.loads((datasets.REPO_ROOT / "kilo_lsp" / "data" / "classifier.json").read_text(encoding="utf-8"))["type"]
+
+    decisions: list[tuple[str, int, str, str]] = []      # task, fold, setting, folder
+    fallbacks: dict[str, int] = defaultdict(int)
+    tfidf_all = None
+    for k in range(5):
+        t0 = time.time()
+        train = [t for t in ids if fold[t] != k]
+        test = [t for t in ids if fold[t] == k]
+        lb = parse(build(rows, raw_tasks, prices, task_ids=train))
+        diff = train_difficulty([t for t in tasks if fold[t["task_id"]] != k], lite_extra)["json"]
+        clf = LearnedClassifier(weights={"type": type_weights, "difficulty": diff, "version": f"cv{k}"})
+        for dial in ("bill", "bar"):
+            for th in THRESHOLDS:
+                name = setting_name(dial, th)
+                settings = Settings.defaults().with_routing(tier="efficient", dial=dial, min_confidence=th)
+                engine = Engine(settings=settings, leaderboard=lb, classifier=clf, available=None)
+                for t in test:
+                    card = engine.route_text(text[t], conversation_id=t, workspace="bench")
+                    decisions.append((t, k, name, folder_of[card.model]))
+                    if card.fallback:
+                        fallbacks[name] += 1
+        # kNN router on TF-IDF of the issue text (training folds only)
+        vec = TfidfVectorizer(sublinear_tf=True, min_df=2, max_features=30000, stop_words="english")
+        Xtr = vec.fit_transform([text[t] for t in train])
+        Xte = vec.transform([text[t] for t in test])
+        sims = (Xte @ Xtr.T).toarray()
+        bal, fro = folder_of[BALANCED], folder_of[FRONTIER]
+        for i, t in enumerate(test):
+            nn = [train[j] for j in np.argsort(-sims[i])[:KNN_K]]
+            rate = {f: np.mean([res[f][x] for x in nn]) for f in folders}
+            mcost = {f: np.mean([cost[f][x] for x in nn]) for f in folders}
+            ok = [f for f in folders if rate[f] >= rate[bal] - KNN_MARGIN]
+            decisions.append((t, k, "knn-bill", min(ok, key=lambda f: mcost[f])))
+            top = max(rate.values())
+            tied = [f for f in folders if rate[f] >= top - 1e-9]
+            decisions.append((t, k, "knn-bar", min(tied, key=lambda f: mcost[f])))
+        print(f"fold {k}: {len(test)} tasks, leaderboard {lb.version}, {time.time() - t0:.1f}s", file=sys.stderr)
+
+    # ---- scoring
+    n = len(ids)
+    table: dict[str, dict[str, Any]] = {}
+
+    def add(name: str, kind: str, solved: float, total: float, extra: dict[str, Any] | None = None) -> None:
+        table[name] = dict(kind=kind, solved=solved, cost=total, cost_per_solved=total / solved if solved else None,
+                           **(extra or {}))
+
+    for f in folders:
+        add(router_id(f), "single model", sum(res[f].values()), sum(cost[f].values()))
+    by_setting: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for t, _k, name, f in decisions:
+        by_setting[name].append((t, f))
+    for name, picks in by_setting.items():
+        s = sum(res[f][t] for t, f in picks)
+        c = sum(cost[f][t] for t, f in picks)
+        kind = "kNN router (TF-IDF)" if name.startswith("knn") else "kilo-lsp"
+        mix = defaultdict(int)
+        for _t, f in picks:
+            mix[router_id(f)] += 1
+        add(name, kind, s, c, {"balanced_fallback_share": fallbacks.get(name, 0) / n if kind == "kilo-lsp" else None,
+                               "models_used": dict(sorted(mix.items(), key=lambda x: -x[1]))})
+    # oracle: the cheapest model that solved the task; unsolvable tasks cost the cheapest run
+    o_s, o_c = 0, 0.0
+    for t in ids:
+        ok = [f for f in folders if res[f][t]]
+        if ok:
+            o_s += 1
+            o_c += min(cost[f][t] for f in ok)
+        else:
+            o_c += min(cost[f][t] for f in folders)
+    add("oracle", "oracle", o_s, o_c)
+    singles = [(v["cost"], v["solved"]) for v in table.values() if v["kind"] == "single model"]
+    zero = hull(singles)
+    bal_row, fro_row = table[BALANCED], table[FRONTIER]
+    target = 0.95 * fro_row["solved"]
+    for name in ("bill", "bar"):
+        c = table[name]["cost"]
+        add(f"zero@{name}", "Zero router at equal cost", hull_solved_at(zero, c), c)
+        # random routing at equal cost: per task Balanced with probability p, else the weak model
+        wf, bf = folder_of[WEAK], folder_of[BALANCED]
+        cw, cb = sum(cost[wf].values()), sum(cost[bf].values())
+        p = min(1.0, max(0.0, (c - cw) / (cb - cw)))
+        sims_ = []
+        for seed in range(20):
+            rnd = random.Random(seed)
+            pick = [(t, bf if rnd.random() < p else wf) for t in ids]
+            sims_.append((sum(res[f][t] for t, f in pick), sum(cost[f][t] for t, f in pick)))
+        add(f"random@{name}", "random (Balanced / DeepSeek V3.2 mix) at equal cost",
+            float(np.mean([s for s, _ in sims_])), float(np.mean([c for _, c in sims_])))
+    zero_cost_353 = hull_cost_for(zero, bal_row["solved"])
+    zero_cost_target = hull_cost_for(zero, target)
+    weak_row = table[WEAK]
+    for name, row in table.items():
+        row["pgr"] = (row["solved"] - weak_row["solved"]) / (fro_row["solved"] - weak_row["solved"])
+        row["cost_to_95pct_frontier"] = row["cost"] if row["solved"] >= target else None
+    # APGR over cost: area under the router's NDCH (anchored at the weak and strong models) between
+    # the weak model's and Frontier's cost, as a share of the gap; Zero router for comparison.
+    def apgr(points: list[tuple[float, float]]) -> float:
+        h = hull(points + [(weak_row["cost"], weak_row["solved"])])
+        xs = np.linspace(weak_row["cost"], fro_row["cost"], 200)
+        q = np.array([min(hull_solved_at(h, x), max(p[1] for p in h)) for x in xs])
+        pgr = (q - weak_row["solved"]) / (fro_row["solved"] - weak_row["solved"])
+        return float(np.trapezoid(pgr, xs) / (xs[-1] - xs[0]))
+    kilo_pts = [(v["cost"], v["solved"]) for v in table.values() if v["kind"] == "kilo-lsp"]
+    knn_pts = [(v["cost"], v["solved"]) for v in table.values() if v["kind"].startswith("kNN")]
+    summary = {
+        "n_tasks": n, "folds": 5,
+        "apgr": {"kilo-lsp": apgr(kilo_pts), "knn": apgr(knn_pts), "zero": apgr(singles)},
+        "zero_router": {"cost_for_balanced_solved": zero_cost_353, "cost_for_95pct_frontier": zero_cost_target,
+                        "hull": zero},
+        "target_95pct_frontier": target,
+        "kilo_hull_cost_for_95pct_frontier": hull_cost_for(hull(kilo_pts + [(weak_row["cost"], weak_row["solved"])]), target),
+        "runtime_s": time.time() - t_start,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    with open(RESULTS / "routing_decisions.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["task_id", "fold", "setting", "model", "resolved", "cost_usd"])
+        for t, k, name, fo in sorted(decisions, key=lambda x: (x[2], x[0])):
+            w.writerow([t, k, name, fo, res[fo][t], f"{cost[fo][t]:.6f}"])
+    (RESULTS / "routing.json").write_text(json.dumps({"table": table, "summary": summary}, indent=1) + "\n", encoding="utf-8")
+    write_markdown(table, summary)
+    plot(table, zero)
+    print(f"done in {time.time() - t_start:.0f}s", file=sys.stderr)
+    for name in ("bill", "bar"):
+        r = table[name]
+        print(f"{name}: {r['solved']} solved, ${r['cost']:.0f}", file=sys.stderr)
+    return 0
+
+
+def _fmt_money(x: float | None) -> str:
+    return "-" if x is None else f"${x:,.0f}"
+
+
+def write_markdown(table: dict[str, dict[str, Any]], summary: dict[str, Any]) -> None:
+    order = sorted(table.items(), key=lambda kv: (kv[1]["kind"] != "kilo-lsp", kv[1]["kind"], -kv[1]["solved"], kv[1]["cost"]))
+    lines = ["# Routing benchmark: 500 SWE-bench Verified issues, 24 models, 5-fold cross-validation", "",
+             "Produced by `make bench-routing` (`python -m bench.routing`). Each fold's leaderboard and difficulty model are "
+             "built on the other four folds; every held-out issue is routed through `Engine.route_text` (the code path of "
+             "`kilo/route`) and scored with the measured outcome and cost of the chosen model's run (mini-SWE-agent, "
+             "bash-only). Per-task decisions: `routing_decisions.csv`.", "",
+             "| router | kind | solved | total cost | $ / solved | PGR vs DeepSeek V3.2 -> Opus 4.5 | reaches 95% of Frontier | Balanced fallbacks |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for name, r in order:
+        fb = r.get("balanced_fallback_share")
+        cps = "-" if not r["cost_per_solved"] else f"${r['cost_per_solved']:.3f}"
+        lines.append(f"| {name} | {r['kind']} | {r['solved']:.0f} | {_fmt_money(r['cost'])} | "
+                     f"{cps} | {r['pgr']:.2f} | "
+                     f"{_fmt_money(r['cost_to_95pct_frontier'])} | {'-' if fb is None else f'{fb:.0%}'} |")
+    s = summary
+    lines += ["", f"- APGR (area under the NDCH between DeepSeek V3.2 and Claude Opus 4.5 cost, as a share of the "
+              f"solved-count gap): kilo-lsp {s['apgr']['kilo-lsp']:.3f}, kNN {s['apgr']['knn']:.3f}, Zero router {s['apgr']['zero']:.3f}.",
+              f"- Zero router: {summary['zero_router']['cost_for_balanced_solved']:.0f} USD for Balanced's solved count; "
+              f"{_fmt_money(summary['zero_router']['cost_for_95pct_frontier'])} to reach 95% of Frontier "
+              f"({summary['target_95pct_frontier']:.1f} solved).",
+              f"- kilo-lsp settings mixed on their hull reach 95% of Frontier for "
+              f"{_fmt_money(summary['kilo_hull_cost_for_95pct_frontier'])}.",
+              f"- Runtime {summary['runtime_s']:.0f} s.", ""]
+    (RESULTS / "routing.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def plot(table: dict[str, dict[str, Any]], zero: list[tuple[float, float]]) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(10, 6.5), dpi=110)
+    style = {"single model": ("o", "#888888"), "kilo-lsp": ("*", "#d62728"), "kNN router (TF-IDF)": ("s", "#1f77b4"),
+             "oracle": ("D", "#2ca02c")}
+    for name, r in table.items():
+        kind = r["kind"]
+        if kind.startswith("Zero") or kind.startswith("random"):
+            continue
+        m, col = style.get(kind, ("x", "black"))
+        ax.scatter(r["cost"], r["solved"], marker=m, color=col, s=90 if kind == "kilo-lsp" else 35, zorder=3)
+        if kind != "single model" or r["solved"] >= 290 or name in (BALANCED, FRONTIER):
+            ax.annotate(name, (r["cost"], r["solved"]), textcoords="offset points", xytext=(4, 3), fontsize=7)
+    zx, zy = zip(*zero)
+    ax.plot(zx, zy, "--", color="#555555", lw=1, label="Zero router (hull of single models)")
+    for name in ("random@bill", "random@bar"):
+        r = table[name]
+        ax.scatter(r["cost"], r["solved"], marker="x", color="#9467bd", s=40, zorder=3)
+    ax.scatter([], [], marker="x", color="#9467bd", label="random at equal cost")
+    ax.scatter([], [], marker="*", color="#d62728", label="kilo-lsp (bill / bar, confidence thresholds)")
+    ax.scatter([], [], marker="s", color="#1f77b4", label="kNN router on TF-IDF")
+    ax.scatter([], [], marker="o", color="#888888", label="single model")
+    ax.axhline(table[BALANCED]["solved"], color="#cccccc", lw=0.8)
+    ax.set_xlabel("total cost of 500 tasks (USD, measured)")
+    ax.set_ylabel("tasks solved (of 500)")
+    ax.set_title("SWE-bench Verified, mini-SWE-agent: cost vs solved (5-fold CV)")
+    ax.set_xlim(0, max(r["cost"] for r in table.values()) * 1.05)
+    ax.set_ylim(100, 450)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(RESULTS / "routing.png")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
