@@ -216,9 +216,9 @@ def main() -> int:
     RESULTS.mkdir(exist_ok=True)
     with open(RESULTS / "routing_decisions.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["task_id", "fold", "setting", "model", "resolved", "cost_usd"])
+        w.writerow(["task_id", "fold", "setting", "model"])      # outcomes stay in the source data
         for t, k, name, fo in sorted(decisions, key=lambda x: (x[2], x[0])):
-            w.writerow([t, k, name, fo, res[fo][t], f"{cost[fo][t]:.6f}"])
+            w.writerow([t, k, name, fo])
     (RESULTS / "routing.json").write_text(json.dumps({"table": table, "summary": summary}, indent=1) + "\n", encoding="utf-8")
     write_markdown(table, summary)
     plot(table, zero)
