@@ -22,7 +22,8 @@ STATUS = "kilo/status"            # server -> client notification
 EXPLAIN = "kilo/explain"          # last decision card of a session
 
 REQUESTS: tuple[str, ...] = (ROUTE, LEADERBOARD, EXPLAIN)
-NOTIFICATIONS: tuple[str, ...] = (STATUS,)
+CHUNK = "kilo/chunk"              # server -> client notification, one per streamed text delta
+NOTIFICATIONS: tuple[str, ...] = (STATUS, CHUNK)
 
 
 # -- params ---------------------------------------------------------------------------------

@@ -23,6 +23,8 @@ from .config import ConfigStore
 from .engine import Engine
 from .leaderboard.model import LeaderboardError
 from .leaderboard.view import leaderboard_view
+from .commands import register_commands
+from .complete import register as register_completion
 from .local_models import discover_models
 from .protocol import ExplainParams, LeaderboardParams, RouteParams, SessionStatus
 from .wire import ParamError, structure_dataclass, unstructure
@@ -38,12 +40,12 @@ def dict_params_converter():
     return conv
 
 
-def capabilities() -> dict[str, Any]:
+def capabilities(methods: Any = protocol.REQUESTS) -> dict[str, Any]:
     """What the sidecar announces under ServerCapabilities.experimental.kilo."""
     return {
         "protocolVersion": PROTOCOL_VERSION,
         "serverVersion": __version__,
-        "requests": list(protocol.REQUESTS),
+        "requests": sorted(m for m in methods if m.startswith("kilo/")),
         "notifications": list(protocol.NOTIFICATIONS),
         "tiers": ["efficient", "balanced", "frontier", "free"],
         "dials": ["bill", "bar"],
@@ -54,7 +56,7 @@ class KiloProtocol(LanguageServerProtocol):
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams):
         result = yield from super().lsp_initialize(params)
-        result.capabilities.experimental = {"kilo": capabilities()}
+        result.capabilities.experimental = {"kilo": capabilities(self.fm.features)}
         return result
 
 
@@ -216,5 +218,7 @@ class LogMessageHandler(logging.Handler):
 def build_server(config: ConfigStore | None = None) -> Sidecar:
     ls = Sidecar(config)
     register(ls)
+    register_completion(ls)     # kilo/complete, kilo/usage, kilo/setCredentials
+    register_commands(ls)       # workspace/executeCommand and the "Ask Kilo" code action
     logging.getLogger("kilo_lsp").addHandler(LogMessageHandler(ls))
     return ls

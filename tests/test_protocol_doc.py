@@ -4,7 +4,7 @@ import dataclasses
 import re
 from pathlib import Path
 
-from kilo_lsp import protocol
+from kilo_lsp import complete, protocol
 from kilo_lsp.server import build_server
 from kilo_lsp.wire import camel
 
@@ -23,6 +23,8 @@ def test_every_registered_method_is_documented_and_back():
 
 def test_every_params_field_is_documented():
     for cls in (protocol.RouteParams, protocol.EditorContext, protocol.LeaderboardParams,
-                protocol.ExplainParams, protocol.DecisionCard, protocol.Candidate, protocol.SessionStatus):
+                protocol.ExplainParams, protocol.DecisionCard, protocol.Candidate, protocol.SessionStatus,
+                complete.CompleteParams, complete.CompleteResult, complete.Chunk, complete.UsageParams,
+                complete.SetCredentialsParams, complete.CredentialsResult):
         for f in dataclasses.fields(cls):
             assert f"`{camel(f.name)}`" in DOC, f"{cls.__name__}.{f.name} missing from protocol.md"
