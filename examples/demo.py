@@ -52,13 +52,43 @@ SESSION = [
 ]
 
 
+async def stream_local_answer(client: LanguageClient) -> None:
+    """Start a real local model server (as a user runs LM Studio or Ollama) and stream one answer."""
+    from bench.local_llm import start_local_llm, unavailable_reason
+    print("\n=== a real answer from a local model (free tier, no API key) ===")
+    reason = unavailable_reason()
+    if reason:
+        print(f"skipped: {reason}")
+        return
+    base_url, stop = start_local_llm()
+    try:
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+            settings={"kilo": {"local": {"endpoints": [base_url]}}}))
+        await asyncio.sleep(1.0)  # the sidecar asks the new server for its models
+        chunks: list[str] = []
+        client.feature("kilo/chunk")(lambda params: (chunks.append(params["text"]),
+                                                      print(params["text"], end="", flush=True)))
+        question = "In one sentence: what does a function named apply_discount most likely do?"
+        print(f"> {question}\n")
+        raw = await client.protocol.send_request_async("kilo/complete", {
+            "text": question, "conversationId": "demo-local", "tier": "free", "maxTokens": 80, "temperature": 0})
+        usage = raw["usage"]
+        print(f"\n\nanswered by {raw['model']} via {raw['provider']} in {raw['totalMs']:.0f} ms "
+              f"(first token after {raw['ttftMs']:.0f} ms), {len(chunks)} chunks; "
+              f"{usage['inputTokens']} tokens in, {usage['outputTokens']} out; cost ${raw['costUsd']:.4f} "
+              f"(on Balanced ${raw['balancedCostUsd']:.4f}, on Frontier ${raw['frontierCostUsd']:.4f})")
+        print(f"reason: {raw['card']['reason']}")
+    finally:
+        stop()
+
+
 async def main() -> int:
     client = LanguageClient("kilo-demo", "0.1", converter_factory=dict_params_converter)
     statuses: list[dict] = []
     client.feature("kilo/status")(lambda params: statuses.append(params))
     client.feature("window/logMessage")(lambda params: None)
     client.feature("window/showMessage")(lambda params: print(f"[server] {params.message}"))
-    await client.start_io(sys.executable, "-m", "kilo_lsp", "--stdio", env={**os.environ, "KILO_LOCAL_DISCOVER": "0"})
+    await client.start_io(sys.executable, "-m", "kilo_lsp", "--stdio")
     result = await client.initialize_async(types.InitializeParams(
         capabilities=types.ClientCapabilities(),
         client_info=types.ClientInfo(name="kilo-demo", version="0.1"),
@@ -83,6 +113,7 @@ async def main() -> int:
                   {"role": "assistant", "content": f"(answer from {card.model})"}]
     print("kilo/status notifications (model changes):",
           " -> ".join(f"{s['model']} ({s['reasonCode']})" for s in statuses))
+    await stream_local_answer(client)
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()
