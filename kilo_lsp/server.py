@@ -13,7 +13,7 @@ import logging
 from typing import Any, Callable
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import (JsonRPCNotification, JsonRPCRequestMessage, JsonRPCResponseMessage,
                             LanguageServerProtocol, default_converter, lsp_method)
@@ -33,10 +33,16 @@ log = logging.getLogger("kilo_lsp")
 
 
 def dict_params_converter():
-    """Keep params and results of custom methods as plain dicts (pygls makes namedtuples)."""
+    """Keep params and results of custom methods as plain dicts (pygls makes namedtuples).
+
+    A missing ``params`` (or ``result``) member is null, and members JSON-RPC does not define are
+    ignored, so neither makes pygls drop the request unanswered.
+    """
     conv = default_converter()
     for cls in (JsonRPCRequestMessage, JsonRPCNotification, JsonRPCResponseMessage):
-        conv.register_structure_hook(cls, lambda obj, cls: cls(**obj))
+        names = [a.name for a in cls.__attrs_attrs__]
+        conv.register_structure_hook(cls, lambda obj, cls, names=names: cls(**{
+            n: obj.get(n) for n in names}))
     return conv
 
 
@@ -53,6 +59,26 @@ def capabilities(methods: Any = protocol.REQUESTS) -> dict[str, Any]:
 
 
 class KiloProtocol(LanguageServerProtocol):
+    def structure_message(self, data: Any) -> Any:
+        # pygls calls this as json.loads' object_hook, i.e. for every object in a message, nested
+        # ones included: params holding a "jsonrpc" key were taken for a message and the request
+        # was dropped. Keep every object a dict here and structure only the whole message.
+        return data
+
+    def handle_message(self, message: Any) -> None:
+        if isinstance(message, dict) and "jsonrpc" in message:
+            try:
+                message = LanguageServerProtocol.structure_message(self, message)
+            except Exception as exc:
+                # Params that do not fit an LSP type: answer the request instead of dropping it.
+                msg_id = message.get("id")
+                if "method" in message and isinstance(msg_id, (int, str)):
+                    error = exc if isinstance(exc, JsonRpcException) else JsonRpcInvalidParams()
+                    self._send_response(msg_id, error=JsonRpcInvalidParams(
+                        f"{message['method']}: invalid params ({error.message})").to_response_error())
+                return
+        super().handle_message(message)
+
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams):
         result = yield from super().lsp_initialize(params)
