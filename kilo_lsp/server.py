@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import sys
 from typing import Any, Callable
 
 from lsprotocol import types
@@ -86,7 +87,39 @@ class KiloProtocol(LanguageServerProtocol):
         return result
 
 
+class FramedInput:
+    """stdin for pygls' reader, made to survive framing faults.
+
+    pygls reads a header line and accepts it only if it is exactly ``Content-Length: N``. After a
+    wrong Content-Length, a truncated message or binary noise, the next header arrives glued to
+    the end of the leftover bytes and was never recognised again: the sidecar kept running but
+    answered nothing. Here a line ending in a Content-Length header is cut back to that header,
+    so the stream re-synchronises on the next message. A Content-Length over MAX_BODY is refused
+    rather than allocated (pygls' read(n) allocates n bytes up front, and 10**14 killed the process).
+    """
+
+    MAX_BODY = 256 * 1024 * 1024
+    _HEADER = b"Content-Length:"
+
+    def __init__(self, raw: Any):
+        self.raw = raw
+
+    def readline(self) -> bytes:
+        line = self.raw.readline()
+        cut = line.rfind(self._HEADER)
+        return line[cut:] if cut > 0 else line
+
+    def read(self, n: int) -> bytes:
+        if n <= self.MAX_BODY:
+            return self.raw.read(n)
+        log.error("a message of %d bytes was refused (limit %d)", n, self.MAX_BODY)
+        return b"\0"      # not JSON: pygls logs it; what follows is skipped up to the next header
+
+
 class Sidecar(LanguageServer):
+    def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
+        super().start_io(FramedInput(stdin or sys.stdin.buffer), stdout)
+
     def __init__(self, config: ConfigStore | None = None):
         super().__init__(name="kilo-lsp", version=__version__, protocol_cls=KiloProtocol,
                          converter_factory=dict_params_converter,
