@@ -314,8 +314,8 @@ def merge(layers: list[Layer]) -> Settings:
     for pname, body in providers.items():
         try:
             typed_providers[pname] = structure_dataclass(body, ProviderSettings, f"providers.{pname}")
-        except ParamError as exc:
-            problems.append(f"invalid setting {exc}; provider '{pname}' ignored")
+        except ParamError as exc:  # the value is not shown: it may be a key
+            problems.append(f"invalid setting {exc.field}: expected a string; provider '{pname}' ignored")
     return Settings(**typed, providers=typed_providers, sources=sources, problems=tuple(problems))
 
 
