@@ -298,6 +298,10 @@ def merge(layers: list[Layer]) -> Settings:
                 problems.append(f"{layer.name}: '{section}' must be an object")
                 continue
             for key, value in body.items():
+                if section == "log" and key == "trace_file" and not layer.user_level:
+                    problems.append(f"{layer.name}: 'log.traceFile' ignored: the trace file is taken only from "
+                                    "the user config file or the environment")
+                    continue
                 merged[section][key] = value
                 sources[f"{section}.{key}"] = layer.name
     typed: dict[str, Any] = {}
