@@ -51,6 +51,20 @@ class Classification:
     signals: tuple[Signal, ...] = ()
     classifier: str = ""           # name and version of the classifier that answered
     hard_probability: float = 0.0  # P(the task is not trivial), used by difficulty-aware routing
+    #: P(tier = 1..4); empty means "a one-hot of ``difficulty``" (classifiers without probabilities).
+    tier_probabilities: tuple[float, ...] = ()
+    #: Willingness to pay (USD per solved task) the ``bill`` dial trades cost against expected success
+    #: with, calibrated with this classifier's probabilities; 0 = derive it from the leaderboard.
+    wtp_usd: float = 0.0
+
+    def tier_distribution(self) -> tuple[float, float, float, float]:
+        """P(tier 1..4): the classifier's own, else a one-hot of ``difficulty``."""
+        p = tuple(float(x) for x in self.tier_probabilities[:4])
+        if len(p) == 4 and sum(p) > 0:
+            s = sum(p)
+            return (p[0] / s, p[1] / s, p[2] / s, p[3] / s)
+        d = min(max(int(self.difficulty), 1), 4)
+        return tuple(1.0 if t == d else 0.0 for t in (1, 2, 3, 4))  # type: ignore[return-value]
 
 
 class Classifier(Protocol):

@@ -37,6 +37,8 @@ _SPACES = re.compile(r"\s\s+")
 TYPE_MAX_CHARS = 300
 #: Difficulty text is cut to this many characters.
 DIFFICULTY_MAX_CHARS = 1000
+#: Requests shorter than this many words are "type-led": their type's confidence enters the confidence.
+TYPE_LED_WORDS = 40
 
 #: Fixed logit shifts of P(not trivial) from the editor context (hand-set, see module docstring).
 EDITOR_ADJUSTMENTS = {
@@ -51,6 +53,9 @@ EDITOR_ADJUSTMENTS = {
 #: Logit shift of P(not trivial) from the predicted task type (questions and one-liners are cheap).
 TYPE_DIFFICULTY_PRIOR = {"explain": -1.0, "small_edit": -1.5, "docs": -0.3, "review": -0.2,
                          "plan": 0.5, "refactor": 0.3, "feature": 0.2, "perf": 0.2}
+#: Extra logit shift of P(1-4 h or more) only: work that spans modules or plans a change is large by
+#: nature (hand-set like the rest; per file beyond the first, at most 4 files counted).
+HARD_EXTRA = {"plan": 1.0, "files_per_extra_file": 0.25}
 #: Logit shift of task types from the editor context.
 TYPE_SIGNAL_BOOST = {"stack_trace": ("bugfix", 1.0), "diagnostics_errors": ("bugfix", 0.5)}
 
@@ -170,6 +175,7 @@ class LearnedClassifier:
             self._len = d.get("dense", {}).get("log_chars")
             self._thresholds = dict(d.get("thresholds", {"tier2": 0.5, "tier3": 0.5, "tier4": 0.85}))
             self._tier4_share = float(d.get("tier4_share_of_hard", 0.1))
+            self._wtp = float(d.get("routing", {}).get("wtp_usd", 0.0))
             self.version = str(raw.get("version", ""))
             self.name = f"learned/{self.version}" if self.version else "learned"
             self._raw = None
@@ -209,34 +215,33 @@ class LearnedClassifier:
         (a, b), (va, vb) = self._platt
         logit = a * h + b
         shift, why = self._editor_shift(sig)
-        prior = TYPE_DIFFICULTY_PRIOR.get(task_type, 0.0)
+        # The type's prior moves the tier of short (type-led) requests only; an issue-length text is
+        # read by the difficulty model, whose probabilities are calibrated without it.
+        type_led = len(text.split()) < TYPE_LED_WORDS
+        prior = TYPE_DIFFICULTY_PRIOR.get(task_type, 0.0) if type_led else 0.0
         if prior:
             why.append(Signal(f"type:{task_type}", f"{task_type} requests are usually "
                               + ("quick" if prior < 0 else "larger"), prior))
         p_hard = _sigmoid(logit + shift + prior)
-        p_vhard = min(p_hard, _sigmoid(va * v + vb + shift + prior))
-        th = self._thresholds
-        if p_vhard >= th.get("tier4", 0.85):
-            tier = 4
-        elif p_vhard >= th.get("tier3", 0.5):
-            tier = 3
-        elif p_hard >= th.get("tier2", 0.5):
-            tier = 2
-        else:
-            tier = 1
+        extra = (HARD_EXTRA.get(task_type, 0.0) if type_led else 0.0) + HARD_EXTRA["files_per_extra_file"] * (min(max(sig.files_involved, 1), 4) - 1)
+        p_vhard = min(p_hard, _sigmoid(va * v + vb + shift + prior + extra))
+        probs4 = tier_probabilities(p_hard, p_vhard, self._tier4_share)
+        tier = most_likely_tier(probs4)
         # P(the tier is right or too high, or one tier too low at worst)
-        if tier == 1:
-            diff_conf = 1.0 - p_vhard
-        elif tier == 2:
-            diff_conf = 1.0 - p_vhard * self._tier4_share
-        else:
-            diff_conf = 1.0
+        diff_conf = 1.0 - sum(probs4[tier + 1:])
+        # The type enters the confidence only where it carries the tier: in a short request the type's
+        # prior (TYPE_DIFFICULTY_PRIOR) is most of what the classifier knows about the tier; an
+        # issue-length text is read by the difficulty model itself, and the leaderboard has no
+        # type-specific classes, so an unsure type does not make its routing unsure.
+        confidence = type_conf * diff_conf if type_led else diff_conf
         signals.extend(why)
-        signals.append(Signal("difficulty", f"P(not trivial) = {p_hard:.2f}", round(logit, 3)))
+        signals.append(Signal("difficulty", f"P(not trivial) = {p_hard:.2f}, P(1-4 h or more) = {p_vhard:.2f}",
+                              round(logit, 3)))
         return Classification(
-            task_type=task_type, difficulty=tier, confidence=round(type_conf * diff_conf, 4),
+            task_type=task_type, difficulty=tier, confidence=round(confidence, 4),
             type_confidence=round(type_conf, 4), difficulty_confidence=round(diff_conf, 4),
             signals=tuple(signals), classifier=self.name, hard_probability=round(p_hard, 4),
+            tier_probabilities=tuple(round(x, 4) for x in probs4), wtp_usd=self._wtp,
         )
 
     @staticmethod
@@ -261,7 +266,22 @@ class LearnedClassifier:
         return sum(s.weight for s in out), out
 
 
-__all__ = ["LearnedClassifier", "weights_available", "word_ngrams", "char_wb_ngrams"]
+def tier_probabilities(p_hard: float, p_vhard: float, tier4_share: float) -> tuple[float, float, float, float]:
+    """P(tier 1..4) from P(tier > 1) and P(tier >= 3); tier 4 takes ``tier4_share`` of the hard mass."""
+    p_hard = min(max(p_hard, 0.0), 1.0)
+    p_vhard = min(max(p_vhard, 0.0), p_hard)
+    return (1.0 - p_hard, p_hard - p_vhard, p_vhard * (1.0 - tier4_share), p_vhard * tier4_share)
+
+
+def most_likely_tier(probs: tuple[float, ...]) -> int:
+    """1..4: the most likely tier, tiers 3 and 4 counted together (the leaderboard pools them)."""
+    p1, p2, p34 = probs[0], probs[1], probs[2] + probs[3]
+    if p34 >= p2 and p34 >= p1:
+        return 4 if probs[3] > probs[2] else 3
+    return 2 if p2 >= p1 else 1
+
+
+__all__ = ["LearnedClassifier", "tier_probabilities", "most_likely_tier", "weights_available", "word_ngrams", "char_wb_ngrams"]
 
 
 def weights_available() -> bool:
