@@ -31,6 +31,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
 
 from bench import datasets  # noqa: E402
 from bench.build_leaderboard import BALANCED, FRONTIER, build, router_id  # noqa: E402
+from bench.policy_calibration import fit_wtp  # noqa: E402
 from bench.train_classifier import load_difficulty_data, train_difficulty  # noqa: E402
 from kilo_lsp.classify.learned import LearnedClassifier  # noqa: E402
 from kilo_lsp.config import Settings  # noqa: E402
@@ -103,13 +104,20 @@ def main() -> int:
 
     decisions: list[tuple[str, int, str, str]] = []      # task, fold, setting, folder
     fallbacks: dict[str, int] = defaultdict(int)
+    calibration: list[dict[str, Any]] = []
     tfidf_all = None
     for k in range(5):
         t0 = time.time()
         train = [t for t in ids if fold[t] != k]
         test = [t for t in ids if fold[t] == k]
         lb = parse(build(rows, raw_tasks, prices, task_ids=train))
-        diff = train_difficulty([t for t in tasks if fold[t["task_id"]] != k], lite_extra)["json"]
+        trained = train_difficulty([t for t in tasks if fold[t["task_id"]] != k], lite_extra)
+        diff = trained["json"]
+        rid_res = {router_id(f): {t: res[f][t] for t in train} for f in folders}
+        rid_cost = {router_id(f): {t: cost[f][t] for t in train} for f in folders}
+        cal = fit_wtp(lb, trained["_oof"], diff["tier4_share_of_hard"], rid_res, rid_cost)
+        diff = dict(diff, routing=cal)
+        calibration.append(dict(cal, fold=k))
         clf = LearnedClassifier(weights={"type": type_weights, "difficulty": diff, "version": f"cv{k}"})
         for dial in ("bill", "bar"):
             for th in THRESHOLDS:
@@ -136,7 +144,7 @@ def main() -> int:
             top = max(rate.values())
             tied = [f for f in folders if rate[f] >= top - 1e-9]
             decisions.append((t, k, "knn-bar", min(tied, key=lambda f: mcost[f])))
-        print(f"fold {k}: {len(test)} tasks, leaderboard {lb.version}, {time.time() - t0:.1f}s", file=sys.stderr)
+        print(f"fold {k}: {len(test)} tasks, leaderboard {lb.version}, wtp {cal}, {time.time() - t0:.1f}s", file=sys.stderr)
 
     # ---- scoring
     n = len(ids)
@@ -212,6 +220,7 @@ def main() -> int:
         "target_95pct_frontier": target,
         "kilo_hull_cost_for_95pct_frontier": hull_cost_for(hull(kilo_pts + [(weak_row["cost"], weak_row["solved"])]), target),
         "runtime_s": time.time() - t_start,
+        "bill_calibration": calibration,
     }
     RESULTS.mkdir(exist_ok=True)
     with open(RESULTS / "routing_decisions.csv", "w", newline="", encoding="utf-8") as f:

@@ -258,6 +258,9 @@ def fit_difficulty(texts: Sequence[str], tiers: Sequence[int], inner_groups: Seq
     for j, cut_tier in enumerate((2, 3)):
         cal = LogisticRegression(C=1e6, max_iter=1000).fit(oof[:, j:j + 1], (tiers >= cut_tier).astype(int))
         model["platt"][j] = (float(cal.coef_[0, 0]), float(cal.intercept_[0]))
+    a = np.array([p[0] for p in model["platt"]])
+    b = np.array([p[1] for p in model["platt"]])
+    model["oof_probs"] = 1.0 / (1.0 + np.exp(-(oof * a + b)))      # out-of-fold P(tier>1), P(tier>=3)
     return model
 
 
@@ -287,11 +290,20 @@ def train_difficulty(tasks: Sequence[dict[str, Any]], extra: Sequence[tuple[str,
              for t in [t["task_id"] for t in tasks] + [f"extra-{i}" for i in range(len(extra))]]
     model = fit_difficulty(texts, tiers, inner)
     n_hard = int((tiers >= 3).sum())
+    oof = model["oof_probs"][:len(tasks)]
     return {
         "_model": model,
+        "_oof": {t["task_id"]: (float(p[0]), float(min(p[0], p[1]))) for t, p in zip(tasks, oof)},
         "json": dict(export_difficulty(model), thresholds={"tier2": 0.5, "tier3": 0.5, "tier4": 0.9},
                      tier4_share_of_hard=round(float((tiers == 4).sum()) / max(1, n_hard), 4)),
     }
+
+
+def _difficulty_with_routing(root: Path, tasks, extra) -> dict[str, Any]:
+    """The shipped difficulty block plus the bill dial's willingness to pay (bench/policy_calibration.py)."""
+    from bench.policy_calibration import shipped_routing
+    trained = train_difficulty(tasks, extra)
+    return dict(trained["json"], routing=shipped_routing(root, trained))
 
 
 def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
@@ -388,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"difficulty: {metrics['difficulty']}", file=sys.stderr)
     type_model = fit_type(texts + et * EXTRA_REPEAT, labels + ey * EXTRA_REPEAT)
     weights = {"format": 1, "type": export_type(type_model, temperature),
-               "difficulty": train_difficulty(tasks, dextra)["json"],
+               "difficulty": _difficulty_with_routing(root, tasks, dextra),
                "trained_on": {"type": f"{len(texts)} commit subjects (25 repos) + {len(et)} written examples",
                               "difficulty": f"{len(tasks)} SWE-bench Verified + {len(dextra)} SWE-bench Lite issues"}}
     body = json.dumps(weights, sort_keys=True, separators=(",", ":"))

@@ -37,13 +37,16 @@ async def test_rename_goes_cheap_and_migration_plan_goes_strong(tmp_path):
 
 async def test_follow_up_stays_and_harder_follow_up_escalates(tmp_path):
     async with sidecar(tmp_path) as client:
-        first = await route(client, "fix this bug: " + STACK, conversationId="c")
-        follow = await route(client, "fix this bug too, same stack trace: " + STACK, conversationId="c",
+        # bar dial: at the shipped willingness to pay, bill sends both the bug and the plan to the same
+        # best-value model; bar moves to the model with the higher expected success on the hard tier.
+        first = await route(client, "fix this bug: " + STACK, conversationId="c", dial="bar")
+        follow = await route(client, "fix this bug too, same stack trace: " + STACK, conversationId="c", dial="bar",
                              turns=[{"role": "user", "content": "fix this bug"}])
         assert follow["model"] == first["model"] and follow["sticky"] and follow["turn"] == 2
         harder = await route(client, "now plan the migration of the whole database layer to async, "
                              "across every module, keeping backwards compatibility",
-                             conversationId="c", context={"referencedUris": [f"file:///ws/m{i}.py" for i in range(6)]})
+                             conversationId="c", dial="bar",
+                             context={"referencedUris": [f"file:///ws/m{i}.py" for i in range(6)]})
         assert harder["difficulty"] > first["difficulty"]
         assert harder["model"] != first["model"]
         assert harder["escalated"] or harder["fallback"], harder["reason"]

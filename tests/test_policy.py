@@ -49,14 +49,49 @@ def test_bill_picks_the_cheapest_model_that_clears_the_bar():
     assert "weak" not in [s.model.id for s in out.scored if s.clears]
 
 
-def test_margin_is_judged_on_the_paired_lower_bound():
-    out = decide(margin=0.02)  # cheap's bound (-0.03) no longer clears; mid and big do, mid is cheaper
-    assert out.model == "mid" and not [s for s in out.scored if s.model.id == "cheap" and s.clears]
+def test_guard_is_judged_on_the_paired_lower_bound():
+    # guard margin = FLOOR_FACTOR x margin = 0.015: cheap's bound (-0.03) no longer passes
+    out = decide(margin=0.005)
+    assert out.model in ("mid", "big") and not [s for s in out.scored if s.model.id == "cheap" and s.eligible]
+
+
+def test_guard_never_picks_a_model_proven_much_worse():
+    out = decide(cls(diff=3))          # cheap's bound on *:3 is -0.30 < -0.15
+    assert out.model != "cheap" and not [s for s in out.scored if s.model.id == "cheap" and s.eligible]
+
+
+def test_bill_trades_expected_cost_against_expected_success():
+    # P(tier): 60% tier 1, 40% tier 3; cheap fails the guard? no: the most likely tier is 1, it passes.
+    c = Classification("bugfix", 1, 0.9, 0.9, 0.9, tier_probabilities=(0.6, 0.0, 0.4, 0.0))
+    low = decide(Classification(**{**c.__dict__, "wtp_usd": 0.5}))
+    high = decide(Classification(**{**c.__dict__, "wtp_usd": 50.0}))
+    assert low.model == "cheap"        # 0.5 USD per solved task is not worth the stronger models
+    assert high.model == "big"         # 50 USD is: the highest expected success wins
+    s = {x.model.id: x for x in low.scored}
+    assert abs(s["big"].p_success - (0.6 * 0.85 + 0.4 * 0.45)) < 1e-9
+    assert abs(s["big"].rank_cost - (0.6 * 0.60 + 0.4 * 1.4)) < 1e-9
+
+
+def test_wtp_is_derived_from_the_leaderboard_without_calibration():
+    from kilo_lsp.routing.policy import workload_wtp
+    lam = workload_wtp(BOARD, "mid", RoutingSettings(), tuple(sorted(BOARD.models)))
+    # tier 1: cheap (80 of 100) then big; tier 3: mid (14 of 40) then big at 5 USD: 80 + 18 >= 82 + 14
+    assert 5.0 <= lam < 5.01
+
+
+def test_soft_tiers_move_bar_to_the_hard_tier_model():
+    easy = decide(Classification("bugfix", 1, 0.9, 0.9, 0.9, tier_probabilities=(0.9, 0.0, 0.1, 0.0)), dial="bar")
+    assert easy.model == "big"
 
 
 def test_bar_picks_the_strongest_proven():
     out = decide(dial="bar")
     assert out.model == "big" and out.reason_code == "strongest_proven"
+
+
+def test_classifier_without_probabilities_is_one_hot():
+    c = cls(diff=3)
+    assert c.tier_distribution() == (0.0, 0.0, 1.0, 0.0)
 
 
 def test_low_confidence_goes_to_balanced():

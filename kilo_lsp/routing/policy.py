@@ -2,19 +2,37 @@
 
 Definitions (also in README, "How a model is chosen"):
 
-- A model *clears the bar* for a task class when the benchmark shows it non-inferior to Balanced
-  there: the lower confidence bound of its paired success-rate difference against Balanced is at
-  least ``-margin``, and the lower bound of its own success rate is at least ``floor``. Balanced
-  clears its own bar by definition. A handful of samples gives wide bounds, so a model with
-  little evidence does not clear.
-- ``bill`` picks the cheapest callable model that clears the bar (by its measured mean cost per
-  task of that class; by list prices when the class has no cost data).
-- ``bar`` picks the callable model with the highest proven success rate; models within
-  ``TIE_EPSILON`` of it count as tied and the cheapest of them wins.
-- Hard floor: a classification less confident than ``minConfidence`` goes to Balanced.
-- Session affinity: the incumbent stays while it clears the bar for the new request; when it does
-  not, the policy escalates at once; it switches to a cheaper model only when the saving on this
-  request beats the prompt cache the switch throws away:
+- The classifier gives P(tier) for tiers 1..4 (``Classification.tier_distribution``; a one-hot of its
+  tier when it has no probabilities). For every model m with evidence on those tiers' classes:
+  expected success ``p(m) = sum_t P(t) * rate(m, t)`` and expected cost
+  ``c(m) = sum_t P(t) * cost_per_request(m, t)`` (list prices for this request when a class has no
+  cost data). Tiers without a class drop out and P is renormalised; when a conversation's tier was
+  raised (a follow-up never lowers its tier), the mass below that tier moves onto it.
+- The *most likely tier* is the argmax of P (tiers 3 and 4 counted together, as the leaderboard pools
+  them); its class is the request's ``task_class``.
+- *Guard*: a model is eligible only if, on the most likely tier's class, the lower confidence bound of
+  its paired success-rate difference against Balanced is at least ``-floor_margin`` (``FLOOR_FACTOR``
+  x ``routing.margin`` = 15 points by default) and the lower bound of its own rate is at least
+  ``routing.floor``: it never picks a model the benchmark proves much worse than Balanced. Balanced is
+  always eligible.
+- A model *clears the bar* for a class (shown on the decision card) when that lower bound is at least
+  ``-routing.margin``; ``P(non-inferior)`` of a model is the P-mass of the tiers where it clears.
+- ``bill``: among eligible models, the one minimising ``c(m) - wtp * p(m)``, where ``wtp`` (USD per
+  solved task) is the smallest willingness to pay whose routing of the training workload solves at
+  least as many tasks as Balanced: non-inferior to Balanced over the workload, at the least cost. It
+  ships with the classifier's data (``Classification.wtp_usd``, fitted on out-of-fold probabilities
+  of the training issues); without it, it is derived from the leaderboard alone (``workload_wtp``:
+  each class weighted by its task count, one-hot tiers).
+- ``bar``: the eligible model with the highest ``p(m)``; models within ``TIE_EPSILON`` of it are tied
+  and the cheapest ``c(m)`` wins.
+- Hard floor: a classification whose ``confidence`` is under ``routing.minConfidence`` goes to Balanced.
+  The confidence is the classifier's probability that its answer is usable for routing: for the
+  learned classifier, P(the tier is right, too high, or one too low at worst), times the type's
+  confidence only for short (type-led) requests, where the type sets the tier prior.
+- Session affinity: the incumbent stays while it is eligible and its ``p`` is within ``TIE_EPSILON``
+  of the choice's; when it is not, the policy moves at once (``escalated`` when the choice's ``p`` is
+  higher); it switches to a cheaper choice only when the saving on this request beats the prompt cache
+  the switch throws away:
   ``context tokens x (incumbent input price - incumbent cached input price) x switchFactor``.
 """
 
@@ -28,6 +46,8 @@ from ..leaderboard.model import Evidence, Leaderboard, Model, TaskClass
 from .availability import Reach
 
 TIE_EPSILON = 0.01
+#: The guard's margin is this multiple of ``routing.margin`` (5 points -> 15 points).
+FLOOR_FACTOR = 3.0
 
 #: Expected answer length by task type, in tokens (a documented estimate for cost figures).
 OUTPUT_TOKENS = {
@@ -64,8 +84,11 @@ class Scored:
     evidence: Evidence | None
     clears: bool
     est_cost: float          # this request at list prices
-    rank_cost: float         # what "cheapest" compares
+    rank_cost: float         # expected cost c(m) under P(tier): what "cheapest" compares
     reach: Reach | None
+    p_success: float | None = None   # expected success p(m) under P(tier); None: no evidence on a tier
+    eligible: bool = False           # passes the guard on the most likely tier
+    p_noninferior: float = 0.0       # P-mass of the tiers where the model clears the bar
 
 
 @dataclass(frozen=True)
@@ -83,16 +106,104 @@ class PolicyOutcome:
     tier: str
     dial: str
     output_tokens: int
+    tier_probabilities: tuple[float, ...] = ()
+    wtp_usd: float = 0.0
 
 
-def clears_bar(model_id: str, evidence: Evidence | None, balanced: str, settings: RoutingSettings) -> bool:
+def clears_bar(model_id: str, evidence: Evidence | None, balanced: str, settings: RoutingSettings,
+               margin: float | None = None) -> bool:
     if evidence is None:
         return False
     if evidence.ci_low < settings.floor:
         return False
     if model_id == balanced:
         return True
-    return evidence.vs_balanced is not None and evidence.vs_balanced.ci_low >= -settings.margin
+    m = settings.margin if margin is None else margin
+    return evidence.vs_balanced is not None and evidence.vs_balanced.ci_low >= -m
+
+
+def floor_margin(settings: RoutingSettings) -> float:
+    return min(1.0, FLOOR_FACTOR * settings.margin)
+
+
+def most_likely_tier(probs: tuple[float, ...]) -> int:
+    """1..4: the argmax of P(tier), tiers 3 and 4 counted together (the leaderboard pools them)."""
+    p1, p2, p34 = probs[0], probs[1], probs[2] + probs[3]
+    if p34 > 0 and p34 >= p2 and p34 >= p1:
+        return 4 if probs[3] > probs[2] else 3
+    return 2 if p2 >= p1 and p2 > 0 else 1
+
+
+def request_tiers(c: Classification, board: Leaderboard) -> tuple[tuple[float, ...], dict[int, TaskClass]]:
+    """P(tier) after the tier floor, restricted to tiers with a class (renormalised), and the classes."""
+    probs = list(c.tier_distribution())
+    floor_t = min(max(int(c.difficulty), 1), 4)
+    if most_likely_tier(tuple(probs)) < floor_t:          # a raised tier: mass below it moves onto it
+        probs[floor_t - 1] += sum(probs[:floor_t - 1])
+        for i in range(floor_t - 1):
+            probs[i] = 0.0
+    classes: dict[int, TaskClass] = {}
+    for t in range(1, 5):
+        tc = board.task_class(c.task_type, t)
+        if tc is not None and probs[t - 1] > 0:
+            classes[t] = tc
+        else:
+            probs[t - 1] = 0.0
+    total = sum(probs)
+    if total <= 0:
+        return (0.0, 0.0, 0.0, 0.0), {}
+    return tuple(x / total for x in probs), classes
+
+
+def expected(mid: str, probs: tuple[float, ...], classes: dict[int, TaskClass], fallback_cost: float
+             ) -> tuple[float | None, float]:
+    """(p(m), c(m)) under P(tier); p is None when the model lacks evidence on a tier with mass."""
+    p = c = 0.0
+    for t, tc in classes.items():
+        ev = tc.evidence.get(mid)
+        if ev is None:
+            return None, fallback_cost
+        w = probs[t - 1]
+        p += w * ev.rate
+        c += w * (ev.cost_per_request if ev.cost_per_request > 0 else fallback_cost)
+    return p, c
+
+
+_WTP_CACHE: dict[tuple[str, str, float, float, tuple[str, ...]], float] = {}
+
+
+def workload_wtp(board: Leaderboard, balanced: str, settings: RoutingSettings, models: tuple[str, ...]) -> float:
+    """The smallest willingness to pay (USD per solved task) at which picking, per tier class, the model
+    minimising cost - wtp * rate among the guard-eligible ``models`` solves at least as many tasks as
+    Balanced over the leaderboard's own tasks (classes weighted by their task counts; tier 4 is pooled
+    with tier 3 in the shipped leaderboard, so it counts only when there is no tier-3 class)."""
+    key = (board.version, balanced, settings.margin, settings.floor, models)
+    if key in _WTP_CACHE:
+        return _WTP_CACHE[key]
+    fm = floor_margin(settings)
+    per_class: list[tuple[int, list[tuple[float, float]], float]] = []
+    for t in (1, 2, 3, 4):
+        tc = board.classes.get(f"*:{t}")
+        if tc is None or (t == 4 and "*:3" in board.classes) or balanced not in tc.evidence:
+            continue
+        opts = [(ev.cost_per_request, ev.rate) for mid, ev in tc.evidence.items()
+                if mid in models and clears_bar(mid, ev, balanced, settings, fm)]
+        per_class.append((tc.n_tasks, opts, tc.evidence[balanced].rate))
+    target = sum(n * r for n, _o, r in per_class)
+    cands = {0.0}
+    for _n, opts, _r in per_class:
+        for c1, r1 in opts:
+            for c2, r2 in opts:
+                if r2 > r1 and c2 > c1:
+                    cands.add((c2 - c1) / (r2 - r1) * (1 + 1e-9))
+    best = max(cands) if cands else 0.0
+    for lam in sorted(cands):
+        got = sum(n * min(opts, key=lambda o: (o[0] - lam * o[1], o[0]))[1] for n, opts, _r in per_class if opts)
+        if got >= target - 1e-9:
+            best = lam
+            break
+    _WTP_CACHE[key] = best
+    return best
 
 
 def _pct(x: float | None) -> str:
@@ -108,26 +219,35 @@ class Policy:
         board = pi.board
         balanced = s.balanced_model if s.balanced_model in board.models else board.balanced
         frontier = s.frontier_model if s.frontier_model in board.models else board.frontier
-        task_class = board.task_class(c.task_type, c.difficulty)
+        probs, classes = request_tiers(c, board)
+        top_tier = most_likely_tier(probs) if classes else min(max(int(c.difficulty), 1), 4)
+        task_class = classes.get(top_tier) if classes else None
         out_tokens = output_tokens(c.task_type, c.difficulty)
         reach = pi.reach
         what_if = not reach
         pool = reach if reach else {mid: None for mid in board.models}   # what-if: the whole catalog
+        fm = floor_margin(s)
 
         scored: dict[str, Scored] = {}
         for mid in pool:
             model = board.models[mid]
             ev = task_class.evidence.get(mid) if task_class else None
             est = model.prices.cost(pi.input_tokens, out_tokens)
-            rank_cost = ev.cost_per_request if ev is not None and ev.cost_per_request > 0 else est
-            scored[mid] = Scored(model, ev, clears_bar(mid, ev, balanced, s), est, rank_cost, pool[mid])
+            p_m, c_m = expected(mid, probs, classes, est) if classes else (None, est)
+            eligible = p_m is not None and clears_bar(mid, ev, balanced, s, fm)
+            p_ni = sum(probs[t - 1] for t, tc in classes.items()
+                       if clears_bar(mid, tc.evidence.get(mid), balanced, s))
+            scored[mid] = Scored(model, ev, clears_bar(mid, ev, balanced, s), est, c_m, pool[mid],
+                                 p_m, eligible, round(p_ni, 4))
 
         tier = "free" if pi.budget_exhausted and s.tier != "free" else s.tier
+        wtp = 0.0
 
         def done(mid: str, code: str, reason: str, *, sticky=False, escalated=False, fallback=False) -> PolicyOutcome:
-            ordered = sorted(scored.values(), key=lambda x: (not x.clears, x.rank_cost))
+            ordered = sorted(scored.values(), key=lambda x: (not x.eligible, not x.clears, x.rank_cost))
             return PolicyOutcome(mid, reach.get(mid), code, reason, sticky, escalated, fallback,
-                                 what_if or mid not in reach, task_class, ordered, tier, s.dial, out_tokens)
+                                 what_if or mid not in reach, task_class, ordered, tier, s.dial, out_tokens,
+                                 tuple(round(x, 4) for x in probs), round(wtp, 4))
 
         # 1. Steps out of routing, strongest first.
         if s.pin:
@@ -166,57 +286,62 @@ class Policy:
             return done(balanced, "no_evidence", f"No benchmark evidence for {c.task_type} at difficulty "
                         f"{c.difficulty}; using Balanced ({balanced}).", fallback=True)
 
-        choice = self._pick(scored, s.dial)
+        if s.dial == "bill":
+            wtp = c.wtp_usd if c.wtp_usd > 0 else workload_wtp(board, balanced, s, tuple(sorted(scored)))
+        choice = self._pick(scored, s.dial, wtp)
+        mix = ", ".join(f"{_pct(p)} tier {t}" for t, p in zip((1, 2, 3, 4), probs) if p >= 0.005)
         if choice is None:
-            best = max(scored.values(), key=lambda x: (x.evidence.rate if x.evidence else -1.0, -x.rank_cost))
-            return done(best.model.id, "no_model_clears_bar", f"No available model is proven non-inferior to "
-                        f"Balanced on {task_class.key}; using the best available, {best.model.id} "
-                        f"({_pct(best.evidence.rate if best.evidence else None)}).", fallback=False)
+            best = max(scored.values(), key=lambda x: (x.p_success if x.p_success is not None else -1.0, -x.rank_cost))
+            return done(best.model.id, "no_model_clears_bar", f"No available model is proven within "
+                        f"{fm:.0%} of Balanced on {task_class.key}; using the best available, {best.model.id} "
+                        f"({_pct(best.p_success)} expected).", fallback=False)
 
         # 3. Session affinity.
         inc = pi.incumbent
+        new_p = choice.p_success or 0.0
         if inc is not None and inc.model in scored and inc.model != choice.model.id:
             cur = scored[inc.model]
-            cur_rate = cur.evidence.rate if cur.evidence else -1.0
-            new_rate = choice.evidence.rate if choice.evidence else -1.0
-            incumbent_ok = cur.clears if s.dial == "bill" else cur_rate >= new_rate - TIE_EPSILON
-            if not incumbent_ok:
-                return done(choice.model.id, "escalated" if new_rate > cur_rate else "switched",
-                            f"The incumbent {inc.model} does not clear the bar for {task_class.key}; "
-                            f"moving to {choice.model.id} ({_pct(new_rate)}).", escalated=new_rate > cur_rate)
+            cur_p = cur.p_success if cur.p_success is not None else -1.0
+            if not cur.eligible or cur_p < new_p - TIE_EPSILON:
+                why = ("is proven much worse than Balanced on " + task_class.key if not cur.eligible
+                       else f"expects {_pct(cur_p)} solved against {_pct(new_p)}")
+                return done(choice.model.id, "escalated" if new_p > cur_p else "switched",
+                            f"The incumbent {inc.model} {why}; moving to {choice.model.id} "
+                            f"({_pct(new_p)} expected).", escalated=new_p > cur_p)
             saving = cur.est_cost - choice.est_cost
             p = cur.model.prices
             switch_cost = inc.context_tokens * (p.input - p.cached_input) / 1e6 * s.switch_factor
             if saving > switch_cost:
-                return done(choice.model.id, "switched_down", f"{choice.model.id} clears the bar for "
-                            f"{task_class.key} and saves ${saving:.4f} on this request, more than the "
-                            f"${switch_cost:.4f} of prompt cache a switch loses.")
-            return done(inc.model, "incumbent_kept", f"Staying on {inc.model}: it clears the bar for "
-                        f"{task_class.key}, and switching would save ${max(saving, 0):.4f}, less than the "
-                        f"${switch_cost:.4f} of prompt cache it would lose.", sticky=True)
+                return done(choice.model.id, "switched_down", f"{choice.model.id} expects {_pct(new_p)} solved "
+                            f"(the incumbent {_pct(cur_p)}) and saves ${saving:.4f} on this request, more than "
+                            f"the ${switch_cost:.4f} of prompt cache a switch loses.")
+            return done(inc.model, "incumbent_kept", f"Staying on {inc.model} ({_pct(cur_p)} expected): "
+                        f"switching would save ${max(saving, 0):.4f}, less than the ${switch_cost:.4f} of "
+                        f"prompt cache it would lose.", sticky=True)
         sticky = inc is not None and inc.model == choice.model.id
-        rate = _pct(choice.evidence.rate if choice.evidence else None)
         if s.dial == "bill":
-            why = (f"Cheapest model proven non-inferior to Balanced on {task_class.key} "
-                   f"({rate} solved, margin {s.margin:.0%}).")
+            why = (f"Best value at ${wtp:.2f} per solved task (the price at which routing the benchmark "
+                   f"workload matches Balanced's solved count): {_pct(new_p)} expected solved at "
+                   f"${choice.rank_cost:.3f} per task, for P(tier) {mix}; within {fm:.0%} of Balanced on "
+                   f"{task_class.key}, non-inferior with probability {choice.p_noninferior:.2f}.")
             code = "cheapest_clearing_bar"
         else:
-            why = f"Strongest proven model on {task_class.key} ({rate} solved; ties go to the cheaper)."
+            why = (f"Highest expected success: {_pct(new_p)} for P(tier) {mix} (ties within "
+                   f"{TIE_EPSILON:.0%} go to the cheaper).")
             code = "strongest_proven"
         if sticky:
             why = f"Staying on {choice.model.id}. " + why
         return done(choice.model.id, code, why, sticky=sticky)
 
     @staticmethod
-    def _pick(scored: dict[str, Scored], dial: str) -> Scored | None:
-        if dial == "bill":
-            clearing = [x for x in scored.values() if x.clears]
-            return min(clearing, key=lambda x: (x.rank_cost, x.model.id)) if clearing else None
-        proven = [x for x in scored.values() if x.evidence is not None]
-        if not proven:
+    def _pick(scored: dict[str, Scored], dial: str, wtp: float = 0.0) -> Scored | None:
+        ok = [x for x in scored.values() if x.eligible and x.p_success is not None]
+        if not ok:
             return None
-        top = max(x.evidence.rate for x in proven)  # type: ignore[union-attr]
-        tied = [x for x in proven if x.evidence.rate >= top - TIE_EPSILON]  # type: ignore[union-attr]
+        if dial == "bill":
+            return min(ok, key=lambda x: (x.rank_cost - wtp * x.p_success, x.rank_cost, x.model.id))  # type: ignore[operator]
+        top = max(x.p_success for x in ok)  # type: ignore[type-var]
+        tied = [x for x in ok if x.p_success >= top - TIE_EPSILON]  # type: ignore[operator]
         return min(tied, key=lambda x: (x.rank_cost, x.model.id))
 
     @staticmethod

@@ -1,0 +1,108 @@
+"""Fit the ``bill`` dial's willingness to pay (USD per solved task) on training tasks only.
+
+The ``bill`` dial picks, per request, the eligible model minimising ``c(m) - wtp * p(m)`` (see
+``kilo_lsp/routing/policy.py``). ``wtp`` is chosen here as the smallest value on a fixed grid at which
+routing the training issues - with their *out-of-fold* tier probabilities (inner folds of the
+difficulty model, so the probabilities are as blurred as on unseen issues) and the policy's own
+scoring functions - has an expected solved count (sum of p(m) of the chosen models) at least
+Balanced's (sum of p(Balanced)). The realised solved count and cost on the training issues are
+reported alongside; the held-out fold is never read. The value ships in
+``kilo_lsp/data/classifier.json`` (``difficulty.routing.wtp_usd``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from kilo_lsp.classify.base import Classification
+from kilo_lsp.classify.learned import most_likely_tier, tier_probabilities
+from kilo_lsp.config import RoutingSettings
+from kilo_lsp.leaderboard.model import Leaderboard
+from kilo_lsp.routing.policy import clears_bar, expected, floor_margin, request_tiers
+
+GRID = np.concatenate([[0.0], np.exp(np.linspace(np.log(0.01), np.log(50.0), 400))])
+
+
+def fit_wtp(board: Leaderboard, oof: dict[str, tuple[float, float]], tier4_share: float,
+            resolved: dict[str, dict[str, int]], cost: dict[str, dict[str, float]],
+            settings: RoutingSettings | None = None) -> dict[str, Any]:
+    """oof: task -> (P(tier>1), P(tier>=3)) out of fold; resolved/cost: router model id -> task -> value."""
+    s = settings or RoutingSettings()
+    bal = board.balanced
+    models = sorted(m for m in board.models if m in resolved)
+    tasks = sorted(t for t in oof if all(t in resolved[m] for m in models))
+    fm = floor_margin(s)
+    P = np.full((len(tasks), len(models)), np.nan)
+    C = np.zeros((len(tasks), len(models)))
+    for i, t in enumerate(tasks):
+        probs = tier_probabilities(oof[t][0], oof[t][1], tier4_share)
+        c = Classification("bugfix", most_likely_tier(probs), 1.0, 1.0, 1.0, tier_probabilities=probs)
+        pr, classes = request_tiers(c, board)
+        top = most_likely_tier(pr)
+        for j, m in enumerate(models):
+            p_m, c_m = expected(m, pr, classes, 0.0)
+            if p_m is not None and clears_bar(m, classes[top].evidence.get(m), bal, s, fm):
+                P[i, j], C[i, j] = p_m, c_m
+    R = np.array([[resolved[m][t] for m in models] for t in tasks], float)
+    K = np.array([[cost[m][t] for m in models] for t in tasks], float)
+    ok = ~np.isnan(P)
+    rows = np.arange(len(tasks))
+    jb = models.index(bal)
+    target = float(np.nan_to_num(P)[:, jb].sum())          # Balanced's expected solved count
+    picks = []
+    for lam in GRID:
+        obj = np.where(ok, C - lam * np.nan_to_num(P), np.inf)
+        picks.append(obj.argmin(1))
+    exp_solved = np.array([np.nan_to_num(P)[rows, pk].sum() for pk in picks])
+    idx = next((k for k in range(len(GRID)) if exp_solved[k] >= target - 1e-9), len(GRID) - 1)
+    pk = picks[idx]
+    return {"wtp_usd": round(float(GRID[idx]), 4), "n_tasks": len(tasks),
+            "balanced_expected_solved": round(target, 2), "expected_solved": round(float(exp_solved[idx]), 2),
+            "balanced_solved": float(R[:, jb].sum()), "solved": float(R[rows, pk].sum()),
+            "cost": round(float(K[rows, pk].sum()), 2), "balanced_cost": round(float(K[:, jb].sum()), 2)}
+
+
+def shipped_routing(root: Any, trained: dict[str, Any]) -> dict[str, Any]:
+    """The ``routing`` block for the shipped difficulty model: wtp fitted on all 500 issues' out-of-fold
+    probabilities against the leaderboard built from all of them (what ships as leaderboard.json)."""
+    from bench import datasets
+    from bench.build_leaderboard import build, router_id
+    from kilo_lsp.leaderboard.model import parse
+    rows = datasets.read_outcomes(root)
+    board = parse(build(rows, datasets.read_tasks(root), datasets.read_prices(root)))
+    resolved: dict[str, dict[str, int]] = {}
+    cost: dict[str, dict[str, float]] = {}
+    for r in rows:
+        if r["model"] in datasets.DROPPED_MODELS:
+            continue
+        mid = router_id(r["model"])
+        resolved.setdefault(mid, {})[r["task_id"]] = int(r["resolved"])
+        cost.setdefault(mid, {})[r["task_id"]] = float(r["cost_usd"])
+    return fit_wtp(board, trained["_oof"], trained["json"]["tier4_share_of_hard"], resolved, cost)
+
+
+def main() -> int:
+    """Retrain the difficulty block of kilo_lsp/data/classifier.json (type block untouched)."""
+    import hashlib
+    import json
+    import sys
+
+    from bench import datasets
+    from bench.train_classifier import OUT, load_difficulty_data, train_difficulty
+    root = datasets.data_dir()
+    tasks, extra = load_difficulty_data(root)
+    trained = train_difficulty(tasks, extra)
+    weights = json.loads(OUT.read_text(encoding="utf-8"))
+    weights.pop("version", None)
+    weights["difficulty"] = dict(trained["json"], routing=shipped_routing(root, trained))
+    body = json.dumps(weights, sort_keys=True, separators=(",", ":"))
+    weights["version"] = "clf-" + hashlib.sha256(body.encode("utf-8")).hexdigest()[:12]
+    OUT.write_text(json.dumps(weights, separators=(",", ":"), ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"{weights['version']}: routing {weights['difficulty']['routing']}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
