@@ -288,3 +288,16 @@ async def test_error_object_inside_a_200_stream(fake: FakeProviderServer) -> Non
     partial, err = await run_until_error(p, request())
     await p.aclose()
     assert err.kind == "server" and err.status == 502 and err.started and "upstream died" in str(err)
+
+
+@pytest.mark.asyncio
+async def test_endless_stream_is_cut_past_max_tokens(fake: FakeProviderServer) -> None:
+    fake.on("fake-small", Script(endless=True))
+    p = provider(fake)
+    t0 = time.monotonic()
+    text, events = await collect(p, request(max_tokens=16))
+    await p.aclose()
+    assert events[-1].finish_reason == "length" and events[-2].usage.estimated
+    assert len([e for e in events if e.type == "text"]) == 2 * 16 + 16 + 1
+    assert time.monotonic() - t0 < 3
+    assert await asyncio.to_thread(fake.client_closed.wait, 3.0), "the upstream stream stayed open"

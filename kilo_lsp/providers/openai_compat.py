@@ -22,6 +22,9 @@ from .sse import DEFAULT_MAX_LINE, SSEEvent, SSEParser
 
 USER_AGENT = "kilo-lsp"
 _ERROR_BODY_LIMIT = 4096
+# A stream is cut (finish "length") past 2 x max_tokens deltas + 16 or 16 x max_tokens characters
+# + 1024: a server that ignores max_tokens, or never stops, cannot run on for ever.
+OUTPUT_CAP_DEFAULT = 4096
 
 
 def _is_tls_failure(exc: BaseException) -> bool:
@@ -203,6 +206,8 @@ class HTTPProvider(Provider):
             if "text/event-stream" not in ctype and ctype:
                 raise self._err("protocol", f"expected text/event-stream, got {ctype.split(';')[0]!r}")
             parser = SSEParser(max_line=self._max_line, provider=self.spec.name)
+            cap = req.max_tokens or OUTPUT_CAP_DEFAULT
+            max_deltas, max_chars, chars = 2 * cap + 16, 16 * cap + 1024, 0
             chunks = response.aiter_bytes()
             got_bytes = False
             while not state["done"]:
@@ -238,7 +243,13 @@ class HTTPProvider(Provider):
                         if out.type == "text":
                             started = True
                             state["text"].append(out.text)
+                            chars += len(out.text)
                         yield out
+                    if len(state["text"]) > max_deltas or chars > max_chars:
+                        # the server ignores max_tokens (or never stops): cut it here, as "length"
+                        state["finish_reason"] = "length"
+                        state["usage"] = None          # whatever came is not the whole answer's usage
+                        state["done"] = True
                     if state["done"]:
                         break
             if not state["done"]:
