@@ -34,12 +34,14 @@ from bench.build_leaderboard import BALANCED, FRONTIER, build, router_id  # noqa
 from bench.policy_calibration import fit_wtp  # noqa: E402
 from bench.train_classifier import load_difficulty_data, train_difficulty  # noqa: E402
 from kilo_lsp.classify.learned import LearnedClassifier  # noqa: E402
-from kilo_lsp.config import Settings  # noqa: E402
+from kilo_lsp.config import RoutingSettings, Settings  # noqa: E402
+from kilo_lsp.routing.policy import FLOOR_FACTOR  # noqa: E402
 from kilo_lsp.engine import Engine  # noqa: E402
 from kilo_lsp.leaderboard.model import parse  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 THRESHOLDS = (0.0, 0.3, 0.5, 0.7)     # min_confidence settings (0.5 is the default)
+GUARD_WIDE = 0.2                      # sensitivity row: the guard's margin widened from 15 to 20 points
 KNN_K = 15
 KNN_MARGIN = 0.05
 WEAK = "deepseek-v3-2-reasoner"       # APGR's weak end (the cheapest model on the Zero hull)
@@ -119,11 +121,18 @@ def main() -> int:
         diff = dict(diff, routing=cal)
         calibration.append(dict(cal, fold=k))
         clf = LearnedClassifier(weights={"type": type_weights, "difficulty": diff, "version": f"cv{k}"})
-        for dial in ("bill", "bar"):
-            for th in THRESHOLDS:
-                name = setting_name(dial, th)
-                settings = Settings.defaults().with_routing(tier="efficient", dial=dial, min_confidence=th)
-                engine = Engine(settings=settings, leaderboard=lb, classifier=clf, available=None)
+        # sensitivity row (not a default): the guard widened to 20 points, wtp refitted on the training folds
+        wide = RoutingSettings(margin=GUARD_WIDE / FLOOR_FACTOR)
+        cal_wide = fit_wtp(lb, trained["_oof"], diff["tier4_share_of_hard"], rid_res, rid_cost, wide)
+        clf_wide = LearnedClassifier(weights={"type": type_weights, "difficulty": dict(diff, routing=cal_wide),
+                                              "version": f"cv{k}w"})
+        runs = [(setting_name(dial, th), dial, th, {}, clf) for dial in ("bill", "bar") for th in THRESHOLDS]
+        runs.append((f"bill-guard{GUARD_WIDE:g}", "bill", 0.5, {"margin": GUARD_WIDE / FLOOR_FACTOR}, clf_wide))
+        for name, dial, th, extra_settings, clf_ in runs:
+            if True:
+                settings = Settings.defaults().with_routing(tier="efficient", dial=dial, min_confidence=th,
+                                                            **extra_settings)
+                engine = Engine(settings=settings, leaderboard=lb, classifier=clf_, available=None)
                 for t in test:
                     card = engine.route_text(text[t], conversation_id=t, workspace="bench")
                     decisions.append((t, k, name, folder_of[card.model]))
