@@ -105,9 +105,13 @@ def _healthy(root: str) -> bool:
         return False
 
 
-def start_local_llm(port: int | None = None, *, alias: str = ALIAS, ctx: int = 4096, threads: int = 2,
+def start_local_llm(port: int | None = None, *, alias: str = ALIAS, ctx: int = 4096, threads: int = 1,
                     parallel: int = 1, timeout: float = 30.0) -> tuple[str, Callable[[], None]]:
     """Start the server in a child process and wait until /health answers 200.
+
+    One thread by default: on a 2-core machine that is also running other work (tests, CI), two
+    llama.cpp threads spin against it and decode 5-20x slower (measured: 1-4 tok/s with 2 threads
+    against 17-19 tok/s with 1, under a load of 7); on an idle machine 2 threads are faster.
 
     Returns ``(base_url, stop)``; ``base_url`` ends in ``/v1``. Raises RuntimeError (with the
     reason) if it is not installed or does not come up within ``timeout`` seconds."""
@@ -154,7 +158,7 @@ def local_llm(port: int | None = None, **kw: object) -> Iterator[str]:
         stop()
 
 
-def bench(runs: int, max_tokens: int = 64) -> dict[str, object]:
+def bench(runs: int, max_tokens: int = 64, threads: int = 2) -> dict[str, object]:
     """Start the server, stream ``runs`` answers through kilo-lsp's own provider, report medians."""
     import asyncio
     import statistics
@@ -164,7 +168,7 @@ def bench(runs: int, max_tokens: int = 64) -> dict[str, object]:
     from kilo_lsp.providers.openai_compat import OpenAICompatProvider
 
     t0 = time.perf_counter()
-    base_url, stop = start_local_llm()
+    base_url, stop = start_local_llm(threads=threads)
     startup = time.perf_counter() - t0
     prompts = ["Write a Python function that reverses a string.", "Name three colors.",
                "Explain what a unit test is in two sentences.", "What is 2+2? Answer with a number only."]
@@ -197,7 +201,8 @@ def bench(runs: int, max_tokens: int = 64) -> dict[str, object]:
     finally:
         stop()
     med = {k: round(statistics.median(r[k] for r in results), 1) for k in results[0]}
-    return {"startup_s": round(startup, 2), "runs": runs, "max_tokens": max_tokens, "median": med,
+    return {"startup_s": round(startup, 2), "runs": runs, "max_tokens": max_tokens, "threads": threads,
+            "load_average": os.getloadavg()[0], "median": med,
             "all": results}
 
 
@@ -214,7 +219,7 @@ def main() -> None:
                     help="start a server, stream N answers, print TTFT and tokens/s as JSON, stop")
     a = ap.parse_args()
     if a.bench:
-        print(json.dumps(bench(a.bench), indent=1))
+        print(json.dumps(bench(a.bench, threads=a.threads), indent=1))
         return
     model = a.model or model_path()
     reason = None if a.model else unavailable_reason()

@@ -321,3 +321,19 @@ def fake(fake_server: FakeProviderServer) -> Iterator[FakeProviderServer]:
     fake_server.reset()
     yield fake_server
     fake_server.reset()
+
+
+@pytest.fixture(scope="session")
+def local_llm_url() -> Iterator[str]:
+    """A real llama.cpp server (SmolLM2-135M) on 127.0.0.1, shared by the session; skips with the
+    reason when xllamacpp or the model is not installed."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bench.local_llm import start_local_llm, unavailable_reason
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(f"real local LLM not available: {reason}")
+    base_url, stop = start_local_llm(timeout=60)
+    yield base_url
+    stop()

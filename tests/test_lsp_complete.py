@@ -16,13 +16,13 @@ from pytest_lsp import ClientServerConfig
 from lsp_harness import isolated_env, make_client, request
 
 try:
-    from tests.fake_provider import FakeProviderServer, Script, fake, fake_server  # noqa: F401
+    from tests.fake_provider import FakeProviderServer, Script, fake, fake_server, local_llm_url  # noqa: F401
 except ImportError:
-    from fake_provider import FakeProviderServer, Script, fake, fake_server  # type: ignore[no-redef]  # noqa: F401
+    from fake_provider import FakeProviderServer, Script, fake, fake_server, local_llm_url  # type: ignore[no-redef]  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.local_llm import ALIAS, start_local_llm, unavailable_reason  # noqa: E402
+from bench.local_llm import ALIAS  # noqa: E402
 
 ROUTER_KEY = "sk-or-v1-e2e0000000000000000000KEY1"
 
@@ -109,26 +109,22 @@ async def test_no_model_is_an_error_with_reasons_and_set_credentials_masks(fake,
             await request(client, "kilo/setCredentials", {"provider": "ollama", "apiKey": "x"})
 
 
-@pytest.mark.skipif(unavailable_reason() is not None, reason=f"real local LLM not available: {unavailable_reason()}")
-async def test_real_local_model_answers_through_the_sidecar(tmp_path) -> None:
-    base_url, stop = start_local_llm(timeout=60)
-    try:
-        cfg = tmp_path / "config" / "kilo-lsp"
-        cfg.mkdir(parents=True)
-        (cfg / "config.toml").write_text(f'[local]\nendpoints = ["{base_url}"]\nollama_url = ""\nlmstudio_url = ""\n')
-        async with sidecar(tmp_path, {"KILO_LOCAL_DISCOVER": "1"}) as client:
-            card = None
-            for _ in range(50):      # discovery runs after initialize
-                card = await request(client, "kilo/route", {"text": "What is 2+2?", "dryRun": True})
-                if card["callable"]:
-                    break
-                await asyncio.sleep(0.1)
-            assert card and card["callable"] and card["model"].endswith(ALIAS)
-            result = await request(client, "kilo/complete", {
-                "text": "What is 2+2? Answer with a number only.", "maxTokens": 16, "temperature": 0})
-            assert result["text"].strip() and client.chunks
-            assert result["usage"]["outputTokens"] >= 1 and not result["usage"]["estimated"]
-            assert result["costUsd"] == 0 and result["balancedCostUsd"] > 0
-            print(f"\nlocal via sidecar: {result['text']!r} ttft {result['ttftMs']} ms total {result['totalMs']} ms")
-    finally:
-        stop()
+async def test_real_local_model_answers_through_the_sidecar(tmp_path, local_llm_url) -> None:
+    base_url = local_llm_url
+    cfg = tmp_path / "config" / "kilo-lsp"
+    cfg.mkdir(parents=True)
+    (cfg / "config.toml").write_text(f'[local]\nendpoints = ["{base_url}"]\nollama_url = ""\nlmstudio_url = ""\n')
+    async with sidecar(tmp_path, {"KILO_LOCAL_DISCOVER": "1"}) as client:
+        card = None
+        for _ in range(50):      # discovery runs after initialize
+            card = await request(client, "kilo/route", {"text": "What is 2+2?", "dryRun": True})
+            if card["callable"]:
+                break
+            await asyncio.sleep(0.1)
+        assert card and card["callable"] and card["model"].endswith(ALIAS)
+        result = await request(client, "kilo/complete", {
+            "text": "What is 2+2? Answer with a number only.", "maxTokens": 16, "temperature": 0})
+        assert result["text"].strip() and client.chunks
+        assert result["usage"]["outputTokens"] >= 1 and not result["usage"]["estimated"]
+        assert result["costUsd"] == 0 and result["balancedCostUsd"] > 0
+        print(f"\nlocal via sidecar: {result['text']!r} ttft {result['ttftMs']} ms total {result['totalMs']} ms")

@@ -13,20 +13,19 @@ from kilo_lsp.providers.base import ChatMessage, ChatRequest, ProviderSpec, Time
 from kilo_lsp.providers.registry import ProviderPool, discover_local
 
 try:
-    from bench.local_llm import ALIAS, start_local_llm, unavailable_reason
+    from bench.local_llm import ALIAS, unavailable_reason
 except ImportError:  # the repository root is not on sys.path under plain `pytest`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from bench.local_llm import ALIAS, start_local_llm, unavailable_reason
+    from bench.local_llm import ALIAS, unavailable_reason
 
 REASON = unavailable_reason()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=f"real local LLM not available: {REASON}")
 
 
-@pytest.fixture(scope="module")
-def local_llm_url():
-    base_url, stop = start_local_llm(timeout=60)
-    yield base_url
-    stop()
+try:
+    from tests.fake_provider import local_llm_url  # noqa: F401  (the session's real local server)
+except ImportError:
+    from fake_provider import local_llm_url  # type: ignore[no-redef]  # noqa: F401
 
 
 @pytest.mark.asyncio
