@@ -147,6 +147,9 @@ end
 
 --- Show lines in a floating window; returns the buffer and window.
 function M.float(lines, title)
+  local split = {}  -- a value may hold newlines; buffer lines may not
+  for _, l in ipairs(lines) do vim.list_extend(split, vim.split(tostring(l), "\n", { plain = true })) end
+  lines = split
   local buf = vim.api.nvim_create_buf(false, true)
   vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
   vim.bo[buf].bufhidden = "wipe"
