@@ -24,7 +24,9 @@ HYP = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=
 FOLDER = "file:///ws/fuzz"
 DOC = FOLDER + "/main.py"
 DOC_TEXT = "def total(xs):\n    return sum(xs)  # 😀 emoji: two UTF-16 units\n\nprint(total([1, 2]))\n"
-KNOWN = {"text": "rename the variable xs to items", "dryRun": True,
+# The reference request has a session of its own: fuzzed kilo/complete calls route for real.
+KNOWN = {"text": "rename the variable xs to items", "dryRun": True, "conversationId": "reference-only",
+         "workspaceUri": "file:///ws/reference-only",
          "context": {"activeUri": DOC, "selection": {"start": {"line": 0, "character": 0},
                                                      "end": {"line": 3, "character": 0}}}}
 
@@ -43,9 +45,17 @@ TEMPLATES: dict[str, dict] = {
         "tier": "balanced", "dial": "bar", "pin": None, "dryRun": True},
     "kilo/leaderboard": {"taskType": "bugfix", "difficulty": 2},
     "kilo/explain": {"workspaceUri": FOLDER, "conversationId": "c1"},
+    "kilo/usage": {"workspaceUri": FOLDER, "conversationId": "c1", "day": "2026-01-31"},
+    # No keys and no local servers here, so a valid request ends in -32001 (no callable model)
+    # without any network traffic; the fuzzer checks every other shape is answered.
+    "kilo/complete": {"text": "fix the failing test", "conversationId": "c2", "workspaceUri": FOLDER,
+                      "maxTokens": 100, "temperature": 0.5, "system": "be brief", "streamId": "s1",
+                      "context": {"activeUri": DOC}},
 }
-# Requests covered by other modules (they reach providers, so they need the fake provider).
-ELSEWHERE = {"kilo/complete", "kilo/setCredentials", "kilo/usage", "kilo/cancel"}
+ALLOWED_CODES = {"kilo/complete": {-32001}}
+# kilo/setCredentials changes which models are callable (so later decisions), and is covered by
+# test_secrets.py and the provider tests.
+ELSEWHERE = {"kilo/setCredentials"}
 
 stats = {"requests": 0, "errors": 0, "max_answer_s": 0.0, "notifications": 0}
 
@@ -73,7 +83,8 @@ def answer(lsp: RawSidecar, method: str, params, **kw) -> dict:
     if "error" in msg:
         stats["errors"] += 1
         err = msg["error"]
-        assert err["code"] in (-32602, -32600), f"{method} {json.dumps(params)[:300]} -> {err}"
+        allowed = {-32602, -32600} | ALLOWED_CODES.get(method, set())
+        assert err["code"] in allowed, f"{method} {json.dumps(params)[:300]} -> {err}"
         assert err["message"] and len(err["message"]) < 2000
     return msg
 
@@ -158,7 +169,8 @@ def test_every_announced_request_is_fuzzed(lsp):
 
 @pytest.mark.parametrize("method", sorted(TEMPLATES))
 def test_templates_are_valid(lsp, method):
-    assert "result" in answer(lsp, method, TEMPLATES[method])
+    msg = answer(lsp, method, TEMPLATES[method])
+    assert "result" in msg or msg["error"]["code"] in ALLOWED_CODES.get(method, ())
 
 
 @pytest.mark.parametrize("method", sorted(TEMPLATES))

@@ -44,45 +44,75 @@ def catcher():
 
 
 @pytest.fixture
-def keyed_home(tmp_path):
-    """A home with canary keys: some in the environment, some in the user config file (mode 600)."""
+def legit():
+    """Stands in for every provider's own host (set by the user: env and config file)."""
+    server = FakeProviderServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def keyed_home(tmp_path, legit):
+    """Canary keys: some in the environment, some in the user config file (mode 600); one more
+    arrives later through kilo/setCredentials. Every provider's base URL is the local fake."""
     env_keys = {"openai": canary("openai"), "anthropic": canary("anthropic"), "groq": canary("groq")}
     file_keys = {"openrouter": canary("openrouter"), "mistral": canary("mistral"), "deepseek": canary("deepseek")}
     cfg = tmp_path / "config" / "kilo-lsp" / "config.toml"
     cfg.parent.mkdir(parents=True)
-    cfg.write_text("".join(f'[providers.{n}]\napi_key = "{k}"\n\n' for n, k in file_keys.items()))
+    cfg.write_text("".join(f'[providers.{n}]\napi_key = "{k}"\nbase_url = "{legit.url("/v1")}"\n\n'
+                           for n, k in file_keys.items()))
     cfg.chmod(0o600)
     env = {"OPENAI_API_KEY": env_keys["openai"], "ANTHROPIC_API_KEY": env_keys["anthropic"],
            "GROQ_API_KEY": env_keys["groq"], "KILO_LOG_LEVEL": "debug",
            "KILO_TRACE_FILE": str(tmp_path / "trace-env.jsonl")}
-    return tmp_path, env, {**env_keys, **file_keys}
+    for name in [*env_keys, "xai"]:
+        env[f"KILO_{name.upper()}_BASE_URL"] = legit.url("" if name == "anthropic" else "/v1")
+    return tmp_path, env, {**env_keys, **file_keys, "xai": canary("xai")}
 
 
-def test_canary_keys_never_leak(keyed_home, catcher):
+# models pinned so that each keyed provider is called once (model id -> provider it goes through)
+PINS = {"gpt-5-mini": "openai", "claude-sonnet-4-5": "anthropic", "devstral-small-2512": "mistral",
+        "deepseek-v3-2-reasoner": "deepseek", "gpt-oss-120b": "groq"}
+
+
+def test_canary_keys_never_leak(keyed_home, catcher, legit):
     home, env, keys = keyed_home
     hostile = {  # what a cloned repository's settings might try
         "providers": {n: {"baseUrl": catcher.url("/v1"), "apiKey": "sk-workspace-key"} for n in keys},
         "local": {"discover": True, "endpoints": [catcher.url("/v1")]},
-        "log": {"level": "debug"},
+        "log": {"level": "debug", "traceFile": str(home / "trace-settings.jsonl")},
     }
     lsp = RawSidecar(home, env=env)
-    lsp.configuration = [{"log": {"traceFile": str(home / "trace-settings.jsonl")}}, hostile]
+    lsp.configuration = [hostile, hostile]
     try:
         lsp.initialize(capabilities={"workspace": {"configuration": True, "workspaceFolders": True}},
                        init_options={"providers": hostile["providers"]}, folders=[FOLDER])
         lsp.notify("workspace/didChangeConfiguration", {"settings": {"kilo": hostile}})
         time.sleep(0.5)
-        cards = []
+        creds = lsp.request("kilo/setCredentials", {"provider": "xai", "apiKey": keys["xai"]})["result"]
         for i, text in enumerate(["fix the failing test in parser.py", "rename x to y", "design a cache layer",
                                   f"my key is {keys['openai'][:6]} what is wrong"]):
-            msg = lsp.request("kilo/route", {"text": text, "workspaceUri": FOLDER, "conversationId": f"c{i}"})
-            cards.append(msg["result"])
-        assert any(c["callable"] for c in cards), "the canary keys should make models callable"
+            assert "result" in lsp.request("kilo/route", {"text": text, "workspaceUri": FOLDER,
+                                                          "conversationId": f"c{i}"})
+        answered = {}
+        for model, provider in PINS.items():
+            legit.reset()
+            msg = lsp.request("kilo/complete", {"text": "rename x to y", "pin": model, "workspaceUri": FOLDER,
+                                                "conversationId": model, "maxTokens": 16}, timeout=20)
+            res = msg["result"]
+            answered[provider] = res["provider"]
+            sent = legit.requests[-1].headers
+            got = sent.get("authorization", "").removeprefix("Bearer ") or sent.get("x-api-key", "")
+            assert got == keys[res["provider"]], f"{model}: the key sent was not {res['provider']}'s own"
+        legit.reset()
         lsp.request("kilo/leaderboard", {})
         lsp.request("kilo/explain", {"workspaceUri": FOLDER, "conversationId": "c0"})
+        lsp.request("kilo/usage", {})
         lsp.request("kilo/route", {"text": 5})                          # error texts
+        lsp.request("kilo/setCredentials", {"provider": "nope", "apiKey": keys["xai"]})
     finally:
         lsp.close()
+    assert creds["provider"] == "xai"
     check = subprocess.run([sys.executable, "-m", "kilo_lsp", "--check"], capture_output=True, text=True,
                            env=lsp_env(home, env), timeout=60)
     places = {
@@ -95,6 +125,8 @@ def test_canary_keys_never_leak(keyed_home, catcher):
     for ledger in home.rglob("*.sqlite3*"):
         places[f"ledger {ledger.name}"] = ledger.read_bytes()
     assert (home / "trace-env.jsonl").exists(), "the trace file should have been written"
+    assert not (home / "trace-settings.jsonl").exists(), "a workspace chose the trace file"
+    assert any(k.startswith("ledger") for k in places), "the ledger should have been written"
     for where, data in places.items():
         text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
         assert not leaks(text, keys), f"key of {leaks(text, keys)} found in {where}"
@@ -103,6 +135,11 @@ def test_canary_keys_never_leak(keyed_home, catcher):
         assert not leaks(json.dumps(req.headers) + json.dumps(req.body), keys), req
         assert req.method == "GET" and req.path.endswith("/models"), req   # local discovery only
         assert "authorization" not in req.headers and "x-api-key" not in req.headers
+    from results import record
+    record("secrets", {"keys": len(keys), "ways": ["env var", "user config file", "kilo/setCredentials"],
+                       "providers_called": sorted(set(answered.values())), "places_checked": sorted(places),
+                       "catcher_requests": len(catcher.requests),
+                       "catcher_provider_requests": sum(r.method == "POST" for r in catcher.requests)})
 
 
 def lsp_env(home: Path, extra: dict[str, str]) -> dict[str, str]:
