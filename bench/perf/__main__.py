@@ -32,12 +32,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run, figures are rougher)")
     ap.add_argument("--only", default="", help=f"comma-separated sections: {','.join(ORDER)}")
     ap.add_argument("--no-write", action="store_true", help="print the table only")
+    ap.add_argument("--render", action="store_true", help="render perf.md again from perf.json, measure nothing")
     args = ap.parse_args(argv)
+    if args.render:
+        report = Report.from_json(json.loads((RESULTS / "perf.json").read_text()))
+        (RESULTS / "perf.md").write_text(report.markdown())
+        return 0
     only = [s for s in args.only.split(",") if s] or ORDER
     for s in only:
         if s not in ORDER:
             ap.error(f"unknown section {s!r}")
     report = Report(quick=args.quick)
+    load_start = os.getloadavg()[0]
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="kilo-perf-") as home:
         ctx = sections.Context(home=Path(home), quick=args.quick, report=report)
@@ -54,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         ctx.close()
     report.meta.update(python=platform.python_version(), machine=platform.machine(),
                        cpus=os.cpu_count(), wall_seconds=round(time.perf_counter() - t0, 1),
-                       date=time.strftime("%Y-%m-%d"))
+                       date=time.strftime("%Y-%m-%d"),
+                       load_average=[round(load_start, 2), round(os.getloadavg()[0], 2)])
     table = report.markdown()
     print(table)
     if not args.no_write and not args.only:

@@ -65,7 +65,11 @@ class Report:
         out = ["# kilo-lsp performance, side by side", "",
                f"Measured by `make bench` (`python -m bench.perf{' --quick' if self.quick else ''}`) on "
                f"{self.meta.get('cpus', '?')} CPUs, Python {self.meta.get('python', '?')}, {self.meta.get('date', '')}; "
-               f"the run took {self.meta.get('wall_seconds', '?')} s. Each figure is measured against its "
+               f"the run took {self.meta.get('wall_seconds', '?')} s"
+               + (f" (1-minute load average {self.meta['load_average'][0]} at the start, "
+                  f"{self.meta['load_average'][1]} at the end: absolute times include that contention)"
+                  if self.meta.get("load_average") else "")
+               + ". Each figure is measured against its "
                "baseline in the same run, alternating between the two, so that other load on the machine "
                "hits both alike. Latencies are medians unless a percentile is named.", "",
                "| section | figure | value | baseline | target | met |",
@@ -73,7 +77,8 @@ class Report:
         for r in self.rows:
             base = f"{r.baseline}: {_fmt(r.baseline_value, r.unit)}" if r.baseline_value is not None else r.baseline
             met = "" if r.met is None else ("yes" if r.met else "**no**")
-            out.append(f"| {r.section} | {r.figure} | {_fmt(r.value, r.unit)} | {base} | {r.target} | {met} |")
+            figure = f"{r.figure} ({r.note})" if r.note else r.figure
+            out.append(f"| {r.section} | {figure} | {_fmt(r.value, r.unit)} | {base} | {r.target} | {met} |")
         for section, why in self.skipped.items():
             out.append(f"| {section} | not measured | — | — | — | — |")
         out.append("")
@@ -92,6 +97,12 @@ class Report:
                 "The client is a raw Content-Length framer (`bench/perf/framer.py`), so it adds little "
                 "of its own to any figure.", ""]
         return "\n".join(out)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Report":
+        """Rebuild a report from perf.json (to render it again)."""
+        return cls(quick=data.get("quick", False), rows=[Row(**r) for r in data["rows"]],
+                   skipped=data.get("skipped", {}), notes=data.get("notes", {}), meta=data.get("meta", {}))
 
     def as_json(self) -> dict[str, Any]:
         return {"meta": self.meta, "quick": self.quick, "rows": [asdict(r) for r in self.rows],
