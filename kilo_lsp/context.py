@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+from cachetools import LRUCache
+
 from .classify.base import EditorSignals
 from .protocol import RouteParams
 
@@ -33,8 +35,16 @@ def is_follow_up(text: str) -> bool:
     return len(text) <= FOLLOW_UP_MAX_CHARS and _FOLLOW_UP.search(text) is not None
 
 
+# Every alternative of _STACK_TRACE contains one of these; most text contains none of them, and
+# substring tests are far cheaper than the regex.
+_TRACE_HINTS = ("Traceback", "at ", "File \"", "panicked", "Exception", "Error")
+
+
 def has_stack_trace(text: str) -> bool:
-    return bool(text) and _STACK_TRACE.search(text[:200_000]) is not None
+    if not text:
+        return False
+    head = text[:200_000]
+    return any(h in head for h in _TRACE_HINTS) and _STACK_TRACE.search(head) is not None
 
 
 def estimate_tokens(chars: int) -> int:
@@ -51,6 +61,19 @@ class RequestContext:
 DocumentText = Callable[[str], "str | None"]   # uri -> text of an open document, or None
 
 
+_split_cache: LRUCache = LRUCache(maxsize=16)   # uri -> (text, its lines); text compared by identity
+
+
+def _lines_of(uri: str, source: str) -> list[str]:
+    """The document's lines, split once per version of its text rather than on every request."""
+    hit = _split_cache.get(uri)
+    if hit is not None and hit[0] is source:
+        return hit[1]
+    lines = source.splitlines(keepends=True)
+    _split_cache[uri] = (source, lines)
+    return lines
+
+
 def selection_text(params: RouteParams, document_text: DocumentText) -> str:
     ctx = params.context
     if ctx is None or ctx.selection is None:
@@ -62,7 +85,7 @@ def selection_text(params: RouteParams, document_text: DocumentText) -> str:
     source = document_text(ctx.active_uri)
     if source is None:
         return ""
-    lines = source.splitlines(keepends=True)
+    lines = _lines_of(ctx.active_uri, source)
     start, end = ctx.selection.start, ctx.selection.end
     if (start.line, start.character) > (end.line, end.character):
         start, end = end, start

@@ -86,6 +86,14 @@ class Engine:
         self.folder_of: Callable[[str], str | None] = lambda uri: None
         self._lock = threading.Lock()
 
+    def warm_up(self) -> None:
+        """Load the leaderboard and the classifier ahead of the first request (run off the event loop)."""
+        try:
+            self.leaderboard()
+            self.classifier.classify(ClassifyInput("warm up"))
+        except Exception as exc:  # the first request reports the same problem properly
+            log.info("warm-up failed: %s", exc)
+
     # -- inputs ---------------------------------------------------------------------------
     def settings(self, workspace: str | None = None) -> Settings:
         if self.fixed_settings is not None:

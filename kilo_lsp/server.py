@@ -25,7 +25,6 @@ from .engine import Engine
 from .leaderboard.model import LeaderboardError
 from .leaderboard.view import leaderboard_view
 from .commands import register_commands
-from .complete import register as register_completion
 from .local_models import discover_models
 from .protocol import ExplainParams, LeaderboardParams, RouteParams, SessionStatus
 from .wire import ParamError, structure_dataclass, unstructure
@@ -83,7 +82,7 @@ class KiloProtocol(LanguageServerProtocol):
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams):
         result = yield from super().lsp_initialize(params)
-        result.capabilities.experimental = {"kilo": capabilities(self.fm.features)}
+        result.capabilities.experimental = {"kilo": capabilities([*self.fm.features, *FORWARDING_REQUESTS])}
         return result
 
 
@@ -188,6 +187,8 @@ def register(ls: Sidecar) -> None:
 
     @ls.feature(types.INITIALIZED)
     async def on_initialized(ls: Sidecar, params: types.InitializedParams) -> None:
+        register_forwarding(ls)   # before any await: requests may follow `initialized` at once
+        asyncio.get_running_loop().run_in_executor(None, ls.engine.warm_up)
         ls.report_problems()
         await pull_configuration(ls)
         await refresh_local_models(ls)
@@ -217,6 +218,17 @@ def register(ls: Sidecar) -> None:
     def kilo_explain(ls: Sidecar, params: ExplainParams) -> dict[str, Any] | None:
         card = ls.engine.last_card(params.workspace_uri, params.conversation_id)
         return unstructure(card) if card is not None else None
+
+
+#: Registered once the client says `initialized`, so that forwarding (HTTP clients, the SQLite
+#: ledger) is not imported while the editor waits for the `initialize` answer.
+FORWARDING_REQUESTS = ("kilo/complete", "kilo/usage", "kilo/setCredentials")
+
+
+def register_forwarding(ls: Sidecar) -> None:
+    if getattr(ls, "forwarder", None) is None:
+        from .complete import register
+        register(ls)
 
 
 async def pull_configuration(ls: Sidecar) -> None:
@@ -277,7 +289,6 @@ class LogMessageHandler(logging.Handler):
 def build_server(config: ConfigStore | None = None) -> Sidecar:
     ls = Sidecar(config)
     register(ls)
-    register_completion(ls)     # kilo/complete, kilo/usage, kilo/setCredentials
     register_commands(ls)       # workspace/executeCommand and the "Ask Kilo" code action
     logging.getLogger("kilo_lsp").addHandler(LogMessageHandler(ls))
     return ls

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 from kilo_lsp import complete, protocol
-from kilo_lsp.server import build_server
+from kilo_lsp.server import build_server, register_forwarding
 from kilo_lsp.wire import camel
 
 DOC = (Path(__file__).resolve().parent.parent / "protocol.md").read_text()
@@ -13,6 +13,7 @@ DOC = (Path(__file__).resolve().parent.parent / "protocol.md").read_text()
 
 def registered_methods() -> set[str]:
     ls = build_server()
+    register_forwarding(ls)   # done when the client says `initialized`
     return {m for m in ls.protocol.fm.features if m.startswith("kilo/")}
 
 
