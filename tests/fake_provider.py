@@ -55,6 +55,7 @@ class Recorded:
     path: str
     headers: dict[str, str]                  # lower-case names
     body: Any
+    peer_port: int | None = None             # the client's port: same port, same (reused) connection
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -132,7 +133,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _record(self, body: Any) -> None:
         with self.fake._lock:
             self.fake.requests.append(Recorded(self.command, self.path,
-                                               {k.lower(): v for k, v in self.headers.items()}, body))
+                                               {k.lower(): v for k, v in self.headers.items()}, body,
+                                               self.client_address[1]))
 
     def _send_json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(obj).encode()

@@ -64,6 +64,18 @@ async def test_normal_stream_with_usage_and_what_was_sent(fake: FakeProviderServ
 
 
 @pytest.mark.asyncio
+async def test_connection_is_reused_after_a_complete_stream(fake: FakeProviderServer) -> None:
+    fake.on("fake-small", Script(texts=("a", "b"), usage=(5, 0, 2)))
+    p = provider(fake)
+    for _ in range(3):
+        text, _events = await collect(p, request())
+        assert text == "ab"
+    await p.aclose()
+    ports = {r.peer_port for r in fake.requests[-3:]}
+    assert len(ports) == 1, f"each request opened a new connection: {ports}"
+
+
+@pytest.mark.asyncio
 async def test_stream_split_into_tiny_network_chunks(fake: FakeProviderServer) -> None:
     fake.on("fake-small", Script(texts=("caf\u00e9 ", "\u2713"), split_bytes=7))
     p = provider(fake)

@@ -209,7 +209,7 @@ class HTTPProvider(Provider):
             cap = req.max_tokens or OUTPUT_CAP_DEFAULT
             max_deltas, max_chars, chars = 2 * cap + 16, 16 * cap + 1024, 0
             chunks = response.aiter_bytes()
-            got_bytes = False
+            got_bytes = cut = False
             while not state["done"]:
                 phase = "body" if got_bytes else "first_byte"
                 try:
@@ -249,13 +249,15 @@ class HTTPProvider(Provider):
                         # the server ignores max_tokens (or never stops): cut it here, as "length"
                         state["finish_reason"] = "length"
                         state["usage"] = None          # whatever came is not the whole answer's usage
-                        state["done"] = True
+                        state["done"] = cut = True
                     if state["done"]:
                         break
             if not state["done"]:
                 parser.close()
                 if state.get("finish_reason") is None:
                     raise self._err("connect", "stream ended before the answer was complete", started=started)
+            elif not cut:
+                await _drain(chunks)   # read the body's end so the connection goes back to the pool
             for out in self._finish(req, state):
                 yield out
         except ProviderError as exc:
@@ -373,3 +375,18 @@ class OpenAICompatProvider(HTTPProvider):
         if not isinstance(items, list):
             raise self._err("protocol", "GET /models: no 'data' list")
         return [str(m["id"]) for m in items if isinstance(m, dict) and m.get("id")]
+
+
+DRAIN_SECONDS = 0.05   # how long to wait for the end of a body after [DONE]
+
+
+async def _drain(chunks: AsyncIterator[bytes]) -> None:
+    """After the last event, read what is left of the response (the chunked terminator, usually in
+    the same packet) so httpx can reuse the connection; a server that keeps sending is left to the
+    close in ``finally``. Without this every request opened a new connection (and TLS handshake)."""
+    try:
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for _ in chunks:
+                pass
+    except (TimeoutError, Exception):  # noqa: BLE001 - the answer is complete either way
+        pass
