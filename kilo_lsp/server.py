@@ -119,6 +119,15 @@ class Sidecar(LanguageServer):
     def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
         super().start_io(FramedInput(stdin or sys.stdin.buffer), stdout)
 
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        # A message that cannot be written because stdout is closed (after `exit`, or when the
+        # editor went away) must not be reported by writing another one: pygls recursed here
+        # once per failed write, logging ever longer tracebacks for seconds.
+        stdout = getattr(getattr(self.protocol, "writer", None), "_stdout", None)
+        if stdout is not None and stdout.closed:
+            return
+        super().report_server_error(error, source)
+
     def __init__(self, config: ConfigStore | None = None):
         super().__init__(name="kilo-lsp", version=__version__, protocol_cls=KiloProtocol,
                          converter_factory=dict_params_converter,
