@@ -234,6 +234,30 @@ def test_sigkill_mid_stream_keeps_the_ledger(tmp_path, fake):
                                       "completed_before_kill": len(done), "found_after": len(set(done) & stored)}
 
 
+@pytest.mark.parametrize("how", ["exit without shutdown", "stdin closed"])
+def test_editor_goes_away_mid_stream(tmp_path, fake, how):
+    """The sidecar exits promptly and closes the upstream stream it was reading."""
+    fake.reset()
+    lsp = start(tmp_path, fake.url(""))
+    try:
+        fake.enqueue(Script(endless=True))
+        lsp.send("kilo/complete", {"text": "write a long essay", "maxTokens": 4000})
+        assert wait_until(lambda: len(lsp.notifications("kilo/chunk")) > 10, 10)
+        t = time.monotonic()
+        if how == "stdin closed":
+            lsp.proc.stdin.close()
+        else:
+            lsp.notify("exit")
+        lsp.wait_exit(10)
+        took = time.monotonic() - t
+        assert wait_until(fake.client_closed.is_set, 5), "an upstream stream outlived the sidecar"
+        outcomes[f"editor goes away mid-stream ({how})"] = {"answer": "sidecar exits, upstream closed",
+                                                             "seconds": round(took, 2)}
+        assert took < 3
+    finally:
+        lsp.close()
+
+
 def test_zz_report():
     from results import record
     record("provider_faults", outcomes)
