@@ -30,8 +30,13 @@ UNAMBIGUOUS = [
     ("update the README with install instructions", "docs"),
     ("set up GitHub Actions to run pytest on push", "build"),
     ("split this 500-line function into smaller helpers", "refactor"),
+    ("why does this return None?", "explain"),
+    ("plan the migration to async", "plan"),
+    ("write tests for parse_args", "test"),
+    ("make this loop faster", "perf"),
+    ("bump the httpx dependency", "build"),
 ]
-AMBIGUOUS = ["make this loop faster", "clean this up", "handle the timeout case too"]
+AMBIGUOUS = ["clean this up", "handle the timeout case too"]
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,7 @@ from typing import Any
 
 from ..taxonomy import TASK_TYPES
 from .base import Classification, ClassifyInput, EditorSignals, Signal
+from .task_type import load as load_task_type
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _SPACES = re.compile(r"\s\s+")
@@ -169,6 +170,10 @@ class LearnedClassifier:
             self._classes: list[str] = list(t["classes"])
             self._type = _Linear(t)
             self._temperature = float(t.get("temperature", 1.0))
+            # the packaged classifier reads its task type from task_type.json when that file ships
+            tt = load_task_type() if self._raw is None and not self._path else None
+            if tt is not None:
+                self._classes, self._type, self._temperature = tt.classes, tt, tt.temperature
             d = raw["difficulty"]
             self._diff = _Linear(d)                      # outputs: [tier > 1, tier >= 3]
             self._platt = [tuple(p) for p in d["platt"]]
@@ -178,6 +183,8 @@ class LearnedClassifier:
             self._wtp = float(d.get("routing", {}).get("wtp_usd", 0.0))
             self.version = str(raw.get("version", ""))
             self.name = f"learned/{self.version}" if self.version else "learned"
+            if tt is not None and tt.version:
+                self.name += f"+{tt.version}"
             self._raw = None
             self._loaded = True
 
