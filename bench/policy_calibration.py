@@ -4,10 +4,13 @@ The ``bill`` dial picks, per request, the eligible model minimising ``c(m) - wtp
 ``kilo_lsp/routing/policy.py``). ``wtp`` is chosen here as the smallest value on a fixed grid at which
 routing the training issues - with their *out-of-fold* tier probabilities (inner folds of the
 difficulty model, so the probabilities are as blurred as on unseen issues) and the policy's own
-scoring functions - has an expected solved count (sum of p(m) of the chosen models) at least
-Balanced's (sum of p(Balanced)). The realised solved count and cost on the training issues are
-reported alongside; the held-out fold is never read. The value ships in
-``kilo_lsp/data/classifier.json`` (``difficulty.routing.wtp_usd``).
+scoring functions - is non-inferior to Balanced on a one-sided 95% lower confidence bound of the
+*actual* outcomes: with d_i = resolved(chosen model, i) - resolved(Balanced, i) in {-1, 0, 1} for each
+training issue i (paired, from the outcome matrix), the bound ``sum d_i - 1.645 * sqrt(n * var(d))``
+(``var`` with n - 1 in the denominator) must be at least 0. When no grid value up to the cap
+(``GRID[-1]``) reaches it, the cap is used and ``feasible`` is false. The expected solved counts
+(sum of p(m)) and the realised cost are reported alongside; the held-out fold is never read. The value
+ships in ``kilo_lsp/data/classifier.json`` (``difficulty.routing.wtp_usd``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,17 @@ from kilo_lsp.config import RoutingSettings
 from kilo_lsp.leaderboard.model import Leaderboard
 from kilo_lsp.routing.policy import clears_bar, expected, floor_margin, request_tiers
 
+CONFIDENCE = 0.95
+Z = 1.645                                   # one-sided 95% normal quantile
 GRID = np.concatenate([[0.0], np.exp(np.linspace(np.log(0.01), np.log(50.0), 400))])
+
+
+def noninferiority_bound(d: np.ndarray) -> float:
+    """One-sided 95% lower confidence bound of sum(d) for paired per-task differences d in {-1, 0, 1}."""
+    n = len(d)
+    if n < 2:
+        return float(d.sum()) if n else 0.0
+    return float(d.sum() - Z * np.sqrt(n * d.var(ddof=1)))
 
 
 def fit_wtp(board: Leaderboard, oof: dict[str, tuple[float, float]], tier4_share: float,
@@ -56,13 +69,19 @@ def fit_wtp(board: Leaderboard, oof: dict[str, tuple[float, float]], tier4_share
         obj = np.where(ok, C - lam * np.nan_to_num(P), np.inf)
         picks.append(obj.argmin(1))
     exp_solved = np.array([np.nan_to_num(P)[rows, pk].sum() for pk in picks])
-    idx = next((k for k in range(len(GRID)) if exp_solved[k] >= target - 1e-9), len(GRID) - 1)
+    lower = np.array([noninferiority_bound(R[rows, pk] - R[:, jb]) for pk in picks])
+    feasible = bool((lower >= 0).any())
+    idx = int(np.argmax(lower >= 0)) if feasible else len(GRID) - 1
     pk = picks[idx]
+    d = R[rows, pk] - R[:, jb]
     return {"wtp_usd": round(float(GRID[idx]), 4), "n_tasks": len(tasks),
+            "criterion": f"smallest wtp with one-sided {CONFIDENCE:.0%} lower bound of paired solved difference "
+                         "vs Balanced >= 0 (training issues, actual outcomes)",
+            "feasible": feasible, "cap_usd": round(float(GRID[-1]), 4),
+            "solved_diff": float(d.sum()), "solved_diff_lower_bound": round(float(lower[idx]), 2),
             "balanced_expected_solved": round(target, 2), "expected_solved": round(float(exp_solved[idx]), 2),
             "balanced_solved": float(R[:, jb].sum()), "solved": float(R[rows, pk].sum()),
             "cost": round(float(K[rows, pk].sum()), 2), "balanced_cost": round(float(K[:, jb].sum()), 2)}
-
 
 def shipped_routing(root: Any, trained: dict[str, Any]) -> dict[str, Any]:
     """The ``routing`` block for the shipped difficulty model: wtp fitted on all 500 issues' out-of-fold

@@ -18,8 +18,10 @@ Definitions (also in README, "How a model is chosen"):
 - A model *clears the bar* for a class (shown on the decision card) when that lower bound is at least
   ``-routing.margin``; ``P(non-inferior)`` of a model is the P-mass of the tiers where it clears.
 - ``bill``: among eligible models, the one minimising ``c(m) - wtp * p(m)``, where ``wtp`` (USD per
-  solved task) is the smallest willingness to pay whose routing of the training workload solves at
-  least as many tasks as Balanced: non-inferior to Balanced over the workload, at the least cost. It
+  solved task) is the smallest willingness to pay whose routing of the training workload is
+  non-inferior to Balanced on a one-sided 95% lower confidence bound: with d_i = solved(chosen, i) -
+  solved(Balanced, i) in {-1, 0, 1} from the actual outcomes of each training task,
+  ``sum d_i - 1.645 * sqrt(n * var(d)) >= 0`` (the largest grid value, $50, when none reaches it). It
   ships with the classifier's data (``Classification.wtp_usd``, fitted on out-of-fold probabilities
   of the training issues); without it, it is derived from the leaderboard alone (``workload_wtp``:
   each class weighted by its task count, one-hot tiers).
