@@ -322,8 +322,8 @@ class Policy:
                         f"prompt cache it would lose.", sticky=True)
         sticky = inc is not None and inc.model == choice.model.id
         if s.dial == "bill":
-            why = (f"Best value at ${wtp:.2f} per solved task (the price at which routing the benchmark "
-                   f"workload matches Balanced's solved count): {_pct(new_p)} expected solved at "
+            why = (f"Best value at ${wtp:.2f} per solved task (the lowest price at which the benchmark "
+                   f"workload, routed, is proven to solve at least as many as Balanced): {_pct(new_p)} expected solved at "
                    f"${choice.rank_cost:.3f} per task, for P(tier) {mix}; within {fm:.0%} of Balanced on "
                    f"{task_class.key}, non-inferior with probability {choice.p_noninferior:.2f}.")
             code = "cheapest_clearing_bar"
