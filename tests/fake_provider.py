@@ -47,6 +47,7 @@ class Script:
     oversized: int = 0                       # one data line of this many bytes after the first event
     json_body: bool = False                  # answer with one JSON body, not a stream
     split_bytes: int = 0                     # write the stream in pieces of this many bytes
+    one_write: bool = False                  # write the whole stream at once (a fast upstream)
 
 
 @dataclass
@@ -214,6 +215,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._stream(script, events)
 
     def _stream(self, script: Script, events: Iterator[tuple[str, bytes]]) -> None:
+        if script.one_write:
+            self._chunk(b"".join(data for _, data in events))
+            events = iter(())
         texts_sent = 0
         extra_sent = False
         for kind, data in events:

@@ -76,6 +76,17 @@ async def test_connection_is_reused_after_a_complete_stream(fake: FakeProviderSe
 
 
 @pytest.mark.asyncio
+async def test_deltas_of_one_network_read_become_one_event(fake: FakeProviderServer) -> None:
+    fake.on("fake-small", Script(texts=("tok ",) * 50, usage=(5, 0, 50), one_write=True))
+    p = provider(fake)
+    text, events = await collect(p, request())
+    await p.aclose()
+    assert text == "tok " * 50
+    texts = [e for e in events if e.type == "text"]
+    assert 1 <= len(texts) < 50   # merged, not one event per token
+
+
+@pytest.mark.asyncio
 async def test_stream_split_into_tiny_network_chunks(fake: FakeProviderServer) -> None:
     fake.on("fake-small", Script(texts=("caf\u00e9 ", "\u2713"), split_bytes=7))
     p = provider(fake)

@@ -231,6 +231,9 @@ class HTTPProvider(Provider):
                 except ProviderError as exc:
                     exc.started = started
                     raise
+                # Text deltas that arrive in one network read go out as one event: a fast stream
+                # then costs one notification per read, not one per token.
+                pending: list[str] = []
                 for ev in events:
                     try:
                         outs = list(self._handle(ev, state))
@@ -244,6 +247,11 @@ class HTTPProvider(Provider):
                             started = True
                             state["text"].append(out.text)
                             chars += len(out.text)
+                            pending.append(out.text)
+                            continue
+                        if pending:
+                            yield StreamEvent.delta("".join(pending))
+                            pending = []
                         yield out
                     if len(state["text"]) > max_deltas or chars > max_chars:
                         # the server ignores max_tokens (or never stops): cut it here, as "length"
@@ -252,6 +260,8 @@ class HTTPProvider(Provider):
                         state["done"] = cut = True
                     if state["done"]:
                         break
+                if pending:
+                    yield StreamEvent.delta("".join(pending))
             if not state["done"]:
                 parser.close()
                 if state.get("finish_reason") is None:
