@@ -121,6 +121,19 @@ def bare_sidecar(home: Path) -> subprocess.Popen:
     return proc
 
 
+def settled_cpu(pid: int, quiet: float = 0.3, limit: float = 6.0) -> float:
+    """The process's CPU seconds once it has stopped using CPU for ``quiet`` seconds."""
+    deadline = time.monotonic() + limit
+    last = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = cpu_seconds(pid)
+        if now - last < 0.02:
+            return now
+        last = now
+    return last
+
+
 def timed_proc_exit(proc: subprocess.Popen, name: str, limit: float) -> None:
     start = time.monotonic()
     try:
@@ -152,7 +165,7 @@ def test_stdout_closed_while_answering(tmp_path):
     from rawlsp import frame
     proc = bare_sidecar(tmp_path)
     proc.stdout.close()
-    cpu = cpu_seconds(proc.pid)
+    cpu = settled_cpu(proc.pid)   # after the one-time warm-up that follows `initialized`
     for i in range(10):
         proc.stdin.write(frame({"jsonrpc": "2.0", "id": 100 + i, "method": "kilo/route",
                                 "params": {"text": "rename a to b"}}))
