@@ -59,6 +59,7 @@ leaderboard: bench-deps
 
 bench-classifier: bench-deps
 	$(BIN)/python bench/train_classifier.py
+	$(BIN)/python bench/train_task_type.py
 
 bench-routing: bench-deps
 	$(BIN)/python bench/routing.py
