@@ -166,14 +166,16 @@ class LearnedClassifier:
                 else:
                     text = resources.files("kilo_lsp.data").joinpath("classifier.json").read_text(encoding="utf-8")
                 raw = json.loads(text)
-            t = raw["type"]
-            self._classes: list[str] = list(t["classes"])
-            self._type = _Linear(t)
-            self._temperature = float(t.get("temperature", 1.0))
-            # the packaged classifier reads its task type from task_type.json when that file ships
+            # the packaged classifier reads its task type from task_type.json when that file ships;
+            # classifier.json's own type block is built only when it is the one in use
             tt = load_task_type() if self._raw is None and not self._path else None
             if tt is not None:
                 self._classes, self._type, self._temperature = tt.classes, tt, tt.temperature
+            else:
+                t = raw["type"]
+                self._classes = list(t["classes"])
+                self._type = _Linear(t)
+                self._temperature = float(t.get("temperature", 1.0))
             d = raw["difficulty"]
             self._diff = _Linear(d)                      # outputs: [tier > 1, tier >= 3]
             self._platt = [tuple(p) for p in d["platt"]]

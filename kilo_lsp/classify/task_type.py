@@ -19,6 +19,7 @@ import json
 import math
 import re
 import threading
+from array import array
 from collections import Counter
 from importlib import resources
 from pathlib import Path
@@ -75,13 +76,17 @@ class _Block:
         self.max_chars = int(raw.get("max_chars", 0)) or None
         scale = float(raw.get("scale", 1.0))
         terms, idf, w = raw["terms"], raw["idf"], raw["w"]
-        self.table: dict[str, tuple[float, tuple[float, ...], tuple[float, ...]]] = {}
+        # term -> (idf, idf * weights): one compact array per term keeps the model small in memory
+        # (two tuples of Python floats per term cost about 30 MB over the vocabulary).
+        self.table: dict[str, tuple[float, array]] = {}
         for i, t in enumerate(terms):
-            row = tuple(x * scale for x in w[i * outputs:(i + 1) * outputs])
-            self.table[t] = (float(idf[i]), row, tuple(float(idf[i]) * x for x in row))   # idf * weights, precomputed
+            f = float(idf[i]) * scale
+            self.table[t] = (float(idf[i]), array("d", [f * x for x in w[i * outputs:(i + 1) * outputs]]))
 
-    def contributions(self, text: str) -> tuple[list[float] | None, list[tuple[str, float, tuple[float, ...]]]]:
-        """(this block's scores, [(term, normalised tf-idf value, weights)]) for the vocabulary terms of the text.
+    def contributions(self, text: str) -> tuple[list[float] | None, list[tuple[str, float, Any]]]:
+        """(this block's scores, [(term, value, weights)]) for the vocabulary terms of the text, where
+        value x weights[k] is the term's contribution to class k (value = normalised tf, weights =
+        idf x coefficients).
 
         Column sums over the matched rows (``zip(*rows)``) keep the inner loop in C."""
         if self.max_chars:
@@ -93,18 +98,18 @@ class _Block:
             return None, []
         rows, parts, sq = [], [], 0.0
         for t, c in counts.items():
-            idf, w, iw = table[t]
+            idf, iw = table[t]
             if c == 1:
-                v = idf
+                f = 1.0
                 rows.append(iw)
             else:
                 f = 1.0 + math.log(c)
-                v = f * idf
-                rows.append(tuple(f * x for x in iw))
+                rows.append([f * x for x in iw])
+            v = f * idf
             sq += v * v
-            parts.append((t, v, w))
+            parts.append((t, f, iw))
         inv = 1.0 / (math.sqrt(sq) or 1.0)
-        return [inv * sum(col) for col in zip(*rows)], [(t, v * inv, w) for t, v, w in parts]
+        return [inv * sum(col) for col in zip(*rows)], [(t, f * inv, iw) for t, f, iw in parts]
 
 
 class TaskTypeModel:
