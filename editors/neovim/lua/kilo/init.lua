@@ -16,6 +16,7 @@ M.defaults = {
     routing = { tier = "efficient", dial = "bill", pin = "" },
     budget = { dailyUsdPerWorkspace = 0 },
   },
+  complete = {},          -- extra kilo/complete params for :KiloAsk, e.g. { maxTokens = 512, temperature = 0 }
   conversation_id = nil, -- nil: one session per editor instance
   enable = true,         -- call vim.lsp.enable("kilo")
 }
@@ -53,13 +54,15 @@ end
 local function on_chunk(_, params)
   emit("kilo/chunk", params)
   local stream = params and M.state.streams[params.streamId]
-  if not stream then
-    -- a server that does not echo our id: one stream at a time
+  if not stream and params and (params.streamId == nil or params.streamId == vim.NIL) then
+    -- a server that does not echo our id: one stream at a time (a chunk for an id we no longer
+    -- know, e.g. one that crossed a cancel, is dropped, never shown in another answer)
     for _, s in pairs(M.state.streams) do stream = s end
   end
   if not stream or stream.done then return end
   if stream.seq and params.seq and params.seq <= stream.seq then return end -- late or repeated
   stream.seq = params.seq
+  stream.model = params.model
   stream.on_text(params.text or "")
 end
 
@@ -189,7 +192,10 @@ function M.statusline()
 end
 
 --- Stream an answer (kilo/complete) into a scratch buffer; q or <C-c> cancels.
-function M.ask(text)
+--- `extra` is merged into the kilo/complete params (after `opts.complete`, e.g. { maxTokens = 256 }).
+--- Returns the stream id and the stream: { buf, chunks, seq, done, outcome, result, err }, where
+--- outcome is "done", "cancelled" or "error" once the request has ended.
+function M.ask(text, extra)
   if not M.supports("kilo/complete") then
     notify("this kilo-lsp has no kilo/complete yet; :KiloRoute shows which model would answer. "
       .. "Upgrade with: pip install -U kilo-lsp", vim.log.levels.WARN)
@@ -202,35 +208,71 @@ function M.ask(text)
   vim.bo[buf].filetype = "markdown"
   vim.api.nvim_buf_set_lines(buf, 0, -1, false, { "> " .. text, "" })
   local stream_id = string.format("nvim-%d-%d", vim.fn.getpid(), vim.uv.hrtime())
-  local stream = { buf = buf }
+  local stream = { id = stream_id, buf = buf, chunks = {} }
   function stream.on_text(t)
+    table.insert(stream.chunks, t)
     if not vim.api.nvim_buf_is_valid(buf) then return end
     local last = vim.api.nvim_buf_line_count(buf)
     local cur = vim.api.nvim_buf_get_lines(buf, last - 1, last, false)[1] or ""
     local parts = vim.split(cur .. t, "\n", { plain = true })
     vim.api.nvim_buf_set_lines(buf, last - 1, last, false, parts)
   end
-  M.state.streams[stream_id] = stream
-  local params = route_params(text, { streamId = stream_id })
-  local _, request_id = c:request("kilo/complete", params, function(err, result)
-    stream.done = true
+  local function finish(outcome, tail)
+    if stream.done then return end
+    stream.done, stream.outcome = true, outcome
     M.state.streams[stream_id] = nil
-    if not vim.api.nvim_buf_is_valid(buf) then return end
-    local tail
+    if stream.autocmd then pcall(vim.api.nvim_del_autocmd, stream.autocmd) end
+    if vim.api.nvim_buf_is_valid(buf) then vim.api.nvim_buf_set_lines(buf, -1, -1, false, tail) end
+  end
+  M.state.streams[stream_id] = stream
+  M.state.last_stream = stream
+  local opts = M.state.opts or M.defaults
+  local params = route_params(text, vim.tbl_extend("force", opts.complete or {}, extra or {}, { streamId = stream_id }))
+  local _, request_id = c:request("kilo/complete", params, function(err, result)
     if err then
-      tail = { "", err.code == -32800 and "(cancelled)" or ("error: " .. (err.message or vim.inspect(err))) }
-    else
-      if result.text and vim.api.nvim_buf_line_count(buf) <= 2 then stream.on_text(result.text) end
-      if result.decision then M.state.last_card = result.decision end
-      tail = { "", string.format("-- %s via %s · %s · %s", result.model or "?", result.provider or "?",
-        card.usd(result.costUsd), result.finishReason or "") }
+      stream.err = err
+      return finish("error", { "", "error: " .. (err.message or vim.inspect(err)) })
     end
-    vim.api.nvim_buf_set_lines(buf, -1, -1, false, tail)
+    stream.result = result
+    -- a server that sent no kilo/chunk (or chunks for another id): the result has the whole text
+    if #stream.chunks == 0 and type(result.text) == "string" and result.text ~= "" then stream.on_text(result.text) end
+    if type(result.card) == "table" then M.state.last_card = result.card end
+    local saved = (tonumber(result.balancedCostUsd) or 0) - (tonumber(result.costUsd) or 0)
+    local tail = string.format("-- %s via %s · %s (Balanced %s, saved %s) · %s", result.model or "?",
+      result.provider or "?", card.usd(result.costUsd), card.usd(result.balancedCostUsd), card.usd(saved),
+      result.finishReason or "")
+    if type(result.error) == "table" then tail = tail .. " · " .. (result.error.kind or "") .. ": " .. (result.error.message or "") end
+    finish("done", { "", tail })
   end, 0)
   stream.request_id = request_id
+  -- Neovim's RPC layer drops a -32800 (RequestCancelled) answer without calling the handler above;
+  -- the server's acknowledgement shows only as the request completing (LspRequest) with no callback.
+  stream.autocmd = vim.api.nvim_create_autocmd("LspRequest", {
+    callback = function(ev)
+      local d = ev.data or {}
+      if d.client_id ~= c.id or d.request_id ~= request_id or not stream.cancelling then return end
+      if d.request and d.request.type == "complete" then
+        vim.schedule(function() -- a real result, if one crossed the cancel, is handled first
+          if stream.done then return end
+          stream.acknowledged = true
+          finish("cancelled", { "", "(cancelled)" })
+          notify("answer cancelled")
+        end)
+      end
+    end,
+  })
   local cancel = function()
-    if not stream.done then c:cancel_request(request_id) end
+    if stream.done or stream.cancelling then return end
+    stream.cancelling = true
+    c:cancel_request(request_id)
+    vim.defer_fn(function() -- a server that never acknowledges: stop waiting for it
+      if not stream.done then
+        finish("cancelled", { "", "(cancelled; the server did not acknowledge)" })
+        notify("answer cancelled")
+      end
+    end, 5000)
   end
+  stream.cancel = cancel
   vim.keymap.set("n", "<C-c>", cancel, { buffer = buf })
   vim.keymap.set("n", "q", function() cancel(); vim.cmd("close") end, { buffer = buf, nowait = true })
   return stream_id, stream
