@@ -165,7 +165,7 @@ export class Controller {
     this.streams.set(streamId, { buffer: new StreamBuffer(streamId), view });
     view.post({ type: "start", streamId, text });
     try {
-      const params: CompleteParams = { text, streamId, workspaceUri: this.host.workspaceUri() ?? null, ...extra };
+      const params: CompleteParams = { workspaceUri: this.host.workspaceUri() ?? null, ...extra, text, streamId };
       const result = await this.rpc.sendRequest<CompleteResult>("kilo/complete", params, token);
       this.lastCard = result.card;
       view.post({ type: "done", text: result.text, footer: answerFooter(result), model: result.model });

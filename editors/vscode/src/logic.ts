@@ -126,13 +126,19 @@ export function cardMarkdown(card: DecisionCard | null): string {
   return lines.join("\n");
 }
 
-/** The footer under an answer: who answered, why, and what it cost. */
+/** The footer under an answer: who answered, what it cost, how long it took, and why that model. */
 export function answerFooter(result: CompleteResult): string {
   const saved = result.balancedCostUsd - result.costUsd;
   const why = result.card ? result.card.reason : "";
+  const u = result.usage;
+  const size = u ? ` · ${u.outputTokens} tokens${u.estimated ? " (estimated)" : ""}` : "";
+  const time = typeof result.totalMs === "number" ? ` in ${(result.totalMs / 1000).toFixed(1)} s` : "";
+  // a stream that broke after the first token: the text above is partial, say what broke
+  const broke = result.error ? ` · stopped: ${result.error.kind}${result.error.message ? ` (${result.error.message})` : ""}`
+    : (result.finishReason !== "stop" ? ` · ${result.finishReason}` : "");
   return `${result.modelName} via ${result.provider} · ${usd(result.costUsd)}` +
-    (saved > 0 ? ` (saved ${usd(saved)} vs Balanced)` : "") +
-    (result.failedOver ? " · failed over" : "") + (result.finishReason !== "stop" ? ` · ${result.finishReason}` : "") +
+    (saved > 0 ? ` (saved ${usd(saved)} vs Balanced)` : "") + size + time +
+    (result.failedOver ? " · failed over" : "") + broke +
     (why ? `\n${why}` : "");
 }
 

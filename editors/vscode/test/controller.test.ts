@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ChatView, Controller, Host, Rpc } from "../src/controller";
-import { CARD } from "./fixtures";
+import { CARD, CHUNKS, RESULT } from "./fixtures";
 
 class FakeRpc implements Rpc {
   handlers = new Map<string, (p: any) => void>();
@@ -99,6 +99,43 @@ test("a server without kilo/complete, kilo/usage or a kilo protocol says so, nev
   (rpc.initializeResult.capabilities as any).experimental = {};
   assert.ok(!c.checkServer());
   assert.match(calls.errors.at(-1)!, /did not announce the kilo protocol/);
+});
+
+test("ask with the protocol's shapes: chunks carry the stream id, the result's text is not shown twice", async () => {
+  const rpc = new FakeRpc(); const { host } = stubHost();
+  const c = new Controller(host, rpc);
+  let sent: any;
+  rpc.answers["kilo/complete"] = async (p) => {
+    sent = p;
+    for (const ch of CHUNKS) rpc.handlers.get("kilo/chunk")!({ ...ch, streamId: p.streamId });
+    rpc.handlers.get("kilo/chunk")!({ ...CHUNKS[0], streamId: p.streamId }); // repeated: dropped
+    return { ...RESULT, streamId: p.streamId };
+  };
+  const posted: any[] = [];
+  const result = await c.ask("what does checkout return?", { post: (m) => posted.push(m) }, undefined,
+    { maxTokens: 256, streamId: "not-this-one" });
+  assert.equal(sent.maxTokens, 256);
+  assert.match(sent.streamId, /^vscode-/);
+  assert.equal(posted.filter((m) => m.type === "chunk").map((m) => m.text).join(""), result!.text);
+  assert.deepEqual(posted.filter((m) => m.type === "chunk").map((m) => m.seq), [0, 1, 2]);
+  assert.equal(posted.at(-1).type, "done");
+  assert.equal(posted.at(-1).model, RESULT.model);
+  assert.match(posted.at(-1).footer, /^qwen2\.5-coder-7b \(local, lmstudio\) via lmstudio · \$0\.0000 .* 57 tokens in 0\.5 s/);
+});
+
+test("an ask cancelled mid-stream keeps the streamed text and reports Cancelled", async () => {
+  const rpc = new FakeRpc(); const { host } = stubHost();
+  rpc.answers["kilo/complete"] = async (p) => {
+    rpc.handlers.get("kilo/chunk")!({ ...CHUNKS[0], streamId: p.streamId });
+    throw Object.assign(new Error("Request cancelled"), { code: -32800 });
+  };
+  const c = new Controller(host, rpc);
+  const posted: any[] = [];
+  assert.equal(await c.ask("x", { post: (m) => posted.push(m) }), null);
+  assert.deepEqual(posted.map((m) => m.type), ["start", "chunk", "error"]);
+  assert.deepEqual(posted.at(-1), { type: "error", message: "Cancelled." });
+  c.onChunk({ ...CHUNKS[1], streamId: posted[0].streamId }); // a late chunk after the cancel: not shown
+  assert.equal(posted.length, 3);
 });
 
 test("a cancelled ask reports Cancelled", async () => {

@@ -1,4 +1,4 @@
-import type { DecisionCard } from "../src/protocol";
+import type { Chunk, CompleteResult, DecisionCard } from "../src/protocol";
 
 export const CARD: DecisionCard = {
   decisionId: "d-1", model: "gpt-5-mini", modelName: "GPT-5 mini", provider: "openai", providerModelId: "gpt-5-mini",
@@ -14,4 +14,20 @@ export const CARD: DecisionCard = {
   estimatedInputTokens: 100, estimatedOutputTokens: 50, estimatedCostUsd: 0.001,
   balanced: { model: "claude-sonnet-4-5", estimatedCostUsd: 0.005 }, frontier: { model: "claude-opus-4-5", estimatedCostUsd: 0.02 },
   leaderboardVersion: "lb-abc", classifier: "rules", signals: [], workspace: "file:///ws", conversationId: "c", turn: 2,
+};
+
+/** A kilo/complete stream as protocol.md describes it: every field, typed (no cast), so a change
+ * to the generated protocol.ts that the panel does not follow fails the build. */
+export const CHUNKS: Chunk[] = ["checkout ", "returns ", "the total"].map((text, seq) =>
+  ({ streamId: "s-1", seq, text, model: "lmstudio/qwen2.5-coder-7b", provider: "lmstudio" }));
+
+export const RESULT: CompleteResult = {
+  decisionId: "d-4f1c2a9b7e01", streamId: "s-1", text: "checkout returns the total",
+  model: "lmstudio/qwen2.5-coder-7b", modelName: "qwen2.5-coder-7b (local, lmstudio)", provider: "lmstudio",
+  providerModelId: "qwen2.5-coder-7b", finishReason: "stop",
+  usage: { inputTokens: 412, cachedInputTokens: 0, outputTokens: 57, estimated: false },
+  costUsd: 0, balancedCostUsd: 0.002091, frontierCostUsd: 0.003485, ttftMs: 41.2, totalMs: 512.7, failedOver: false,
+  attempts: [{ model: "lmstudio/qwen2.5-coder-7b", provider: "lmstudio", providerModelId: "qwen2.5-coder-7b",
+    outcome: "ok", errorKind: null, status: 200, message: "", retryAfter: null, ttftMs: 40.8, ms: 505.1 }],
+  prompt: { budgetTokens: 3840, estimatedTokens: 412, trimmed: [] }, error: null, card: CARD,
 };

@@ -5,7 +5,7 @@ import {
   serverProblem, statusText, usageBars, usageTotals, versionAtLeast, versionCommand,
 } from "../src/logic";
 import type { CompleteResult } from "../src/protocol";
-import { CARD } from "./fixtures";
+import { CARD, CHUNKS, RESULT } from "./fixtures";
 
 
 test("server command: explicit command, then pythonPath, then kilo-lsp on PATH", () => {
@@ -49,6 +49,21 @@ test("answer footer says who answered, what it cost and the saving", () => {
   const r = { modelName: "GPT-5 mini", provider: "openai", costUsd: 0.001, balancedCostUsd: 0.004, failedOver: false,
     finishReason: "stop", card: CARD } as unknown as CompleteResult;
   assert.equal(answerFooter(r), "GPT-5 mini via openai · $0.0010 (saved $0.0030 vs Balanced)\nCheapest proven model.");
+});
+
+test("answer footer from a whole kilo/complete result: tokens, time, and a stream that broke", () => {
+  assert.equal(answerFooter(RESULT), "qwen2.5-coder-7b (local, lmstudio) via lmstudio · $0.0000 (saved $0.0021 vs Balanced)" +
+    " · 57 tokens in 0.5 s\nCheapest proven model.");
+  const broke: CompleteResult = { ...RESULT, finishReason: "error", usage: { ...RESULT.usage, estimated: true },
+    error: { kind: "stream", message: "connection reset", status: null, retryAfter: null } };
+  assert.match(answerFooter(broke), / · 57 tokens \(estimated\) in 0\.5 s · stopped: stream \(connection reset\)\n/);
+  assert.match(answerFooter({ ...RESULT, finishReason: "length" }), / in 0\.5 s · length\n/);
+});
+
+test("stream buffer rebuilds the result's text from kilo/chunk", () => {
+  const b = new StreamBuffer(RESULT.streamId);
+  for (const c of CHUNKS) assert.ok(b.accept(c));
+  assert.equal(b.text, RESULT.text);
 });
 
 test("usage chart bars and totals from the ledger's shapes", () => {
