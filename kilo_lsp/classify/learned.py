@@ -20,19 +20,16 @@ from __future__ import annotations
 import heapq
 import json
 import math
-import re
 import threading
 from collections import Counter
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..taxonomy import TASK_TYPES
 from .base import Classification, ClassifyInput, EditorSignals, Signal
+from .task_type import char_wb_ngrams, word_ngrams  # the same analyzers as scikit-learn
 from .task_type import load as load_task_type
 
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")
-_SPACES = re.compile(r"\s\s+")
 
 #: Type text is cut to this many characters (intent sits at the start; keeps p99 under 1 ms).
 TYPE_MAX_CHARS = 300
@@ -59,33 +56,6 @@ TYPE_DIFFICULTY_PRIOR = {"explain": -1.0, "small_edit": -1.5, "docs": -0.3, "rev
 HARD_EXTRA = {"plan": 1.0, "files_per_extra_file": 0.25}
 #: Logit shift of task types from the editor context.
 TYPE_SIGNAL_BOOST = {"stack_trace": ("bugfix", 1.0), "diagnostics_errors": ("bugfix", 0.5)}
-
-
-def word_ngrams(text: str, ngram: tuple[int, int]) -> list[str]:
-    tokens = _TOKEN.findall(text.lower())
-    lo, hi = ngram
-    if hi == 1:
-        return tokens
-    out = list(tokens) if lo == 1 else []
-    for n in range(max(2, lo), hi + 1):
-        out.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
-    return out
-
-
-def char_wb_ngrams(text: str, ngram: tuple[int, int]) -> list[str]:
-    """scikit-learn's ``char_wb`` analyzer: n-grams inside word boundaries padded with a space."""
-    text = _SPACES.sub(" ", text.lower())
-    lo, hi = ngram
-    out: list[str] = []
-    for w in text.split():
-        w = " " + w + " "
-        wl = len(w)
-        for n in range(lo, hi + 1):
-            if wl <= n:          # a short word is counted once, as a whole
-                out.append(w)
-                break
-            out.extend(w[i:i + n] for i in range(wl - n + 1))
-    return out
 
 
 class _Block:

@@ -13,14 +13,14 @@ import logging
 import os
 import ssl
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
 import httpx
 
 from .anthropic import AnthropicProvider
-from .base import Provider, ProviderError, ProviderKind, ProviderSpec, Timeouts
-from .known import KNOWN, KNOWN_PROVIDERS, LOCAL_DEFAULT_URLS, KnownProvider  # noqa: F401  (re-exported)
+from .base import Provider, ProviderError, ProviderSpec, Timeouts
+from .known import KNOWN, KNOWN_PROVIDERS, LOCAL_DEFAULT_URLS, KnownProvider  # noqa: F401  (re-exported)  # noqa: F401 - re-exported
 from .openai_compat import HTTPProvider, OpenAICompatProvider
 
 log = logging.getLogger(__name__)
