@@ -7,13 +7,14 @@ import json
 import logging
 import re
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .config import ConfigStore, describe
-from .leaderboard.model import LeaderboardError
-from .leaderboard.view import leaderboard_view
-from .protocol import DecisionCard
+from .leaderboard.errors import LeaderboardError
+
+if TYPE_CHECKING:
+    from .protocol import DecisionCard
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -151,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         except LeaderboardError as exc:
             print(f"kilo-lsp: {exc}", file=sys.stderr)
             return 1
+        from .leaderboard.view import leaderboard_view
         view = leaderboard_view(lb, engine.reachable(lb, settings), args.task_type, args.difficulty)
         print(json.dumps(view, indent=2) if args.json else format_leaderboard(view))
         return 0

@@ -16,7 +16,6 @@ import dataclasses
 import os
 import re
 import sys
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -247,6 +246,7 @@ def read_user_file(path: Path) -> tuple[dict[str, Any], list[str]]:
     problems: list[str] = []
     if not path.is_file():
         return {}, problems
+    import tomllib   # only when there is a file to read
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

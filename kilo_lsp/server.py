@@ -21,11 +21,8 @@ from pygls.protocol import (JsonRPCNotification, JsonRPCRequestMessage, JsonRPCR
 
 from . import PROTOCOL_VERSION, __version__, protocol
 from .config import ConfigStore
-from .engine import Engine
-from .leaderboard.model import LeaderboardError
-from .leaderboard.view import leaderboard_view
+from .leaderboard.errors import LeaderboardError
 from .commands import register_commands
-from .local_models import discover_models
 from .protocol import ExplainParams, LeaderboardParams, RouteParams, SessionStatus
 from .wire import ParamError, structure_dataclass, unstructure
 
@@ -170,10 +167,22 @@ class Sidecar(LanguageServer):
                          converter_factory=dict_params_converter,
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.config = config or ConfigStore()
-        self.engine = Engine(config=self.config)
-        self.engine.folder_of = self.folder_of
-        self.engine.on_status = self.send_status
+        self._engine: Any = None
         self.client_name = ""
+        self.plugin_info: Any = None     # initializationOptions.editorPluginInfo
+
+    @property
+    def engine(self) -> Any:
+        """The routing engine, built on first use so that its imports stay off the start-up path."""
+        if self._engine is None:
+            from .engine import Engine
+            engine = Engine(config=self.config)
+            engine.folder_of = self.folder_of
+            engine.on_status = self.send_status
+            engine.client.editor = self.client_name
+            engine.client.plugin_info = self.plugin_info
+            self._engine = engine
+        return self._engine
 
     # -- plumbing used by handlers ------------------------------------------------------------
     def document_text(self, uri: str) -> str | None:
@@ -227,8 +236,9 @@ def register(ls: Sidecar) -> None:
     def on_initialize(ls: Sidecar, params: types.InitializeParams) -> None:
         ls.client_name = params.client_info.name if params.client_info else ""
         options = params.initialization_options if isinstance(params.initialization_options, dict) else {}
-        ls.engine.client.editor = ls.client_name
-        ls.engine.client.plugin_info = options.get("editorPluginInfo")
+        ls.plugin_info = options.get("editorPluginInfo")
+        if ls._engine is not None:   # built early (by an embedding host): tell it who the client is
+            ls._engine.client.editor, ls._engine.client.plugin_info = ls.client_name, ls.plugin_info
         ls.config.set_init_options({k: v for k, v in options.items() if k != "editorPluginInfo"})
 
     @ls.feature(types.INITIALIZED)
@@ -257,6 +267,7 @@ def register(ls: Sidecar) -> None:
     def kilo_leaderboard(ls: Sidecar, params: LeaderboardParams) -> dict[str, Any]:
         settings = ls.engine.settings()
         board = ls.engine.leaderboard(settings)
+        from .leaderboard.view import leaderboard_view
         return leaderboard_view(board, ls.engine.reachable(board, settings), params.task_type, params.difficulty)
 
     @ls.feature(protocol.EXPLAIN)
@@ -306,6 +317,7 @@ async def refresh_local_models(ls: Sidecar) -> None:
     settings = ls.config.effective()
     if not settings.local.discover:
         return
+    from .local_models import discover_models   # httpx: off the start-up path
     models = await discover_models(settings)
     if [m.id for m in models] != [m.id for m in ls.engine.local_models]:
         ls.engine.local_models = models

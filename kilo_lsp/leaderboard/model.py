@@ -17,8 +17,7 @@ from ..taxonomy import ANY_TYPE, class_key
 SCHEMA_VERSION = 1
 
 
-class LeaderboardError(ValueError):
-    """The leaderboard file is missing, unreadable or not of the expected shape."""
+from .errors import LeaderboardError  # noqa: E402,F401  (re-exported)
 
 
 @dataclass(frozen=True)
