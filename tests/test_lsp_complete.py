@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.local_llm import ALIAS  # noqa: E402
 
-ROUTER_KEY = "sk-or-v1-e2e0000000000000000000KEY1"
+ROUTER_KEY = "sk-or-v1-e2e.0000000000000000000KEY1"
 
 # The sidecar, with the completion handlers registered if server.py does not register them yet.
 SERVER = ("from kilo_lsp.config import ConfigStore; from kilo_lsp.server import build_server; "

@@ -12,7 +12,7 @@ try:
 except ImportError:
     from fake_provider import FakeProviderServer, Script, fake, fake_server  # type: ignore[no-redef]  # noqa: F401
 
-KEY = "sk-ant-api03-0123456789abcdefSECRET"
+KEY = "sk-ant-api03.-0123456789abcdefSECRET"
 FAST = Timeouts(connect=1.0, first_byte=2.0, idle=2.0, list_models=1.0)
 
 

