@@ -36,6 +36,11 @@ PRICES = "prices/prices.csv"
 LITELLM_PRICES = ("prices/litellm_model_prices_1.110.2.json", "prices/litellm_model_prices_1.80.0.json")
 COMMITS = "commits/commits.csv"
 
+#: Conventional-Commit types -> the sidecar's task types, and the 7 classes the evaluation scores.
+COMMIT_MAP = {"fix": "bugfix", "feat": "feature", "docs": "docs", "refactor": "refactor", "style": "refactor",
+              "test": "test", "perf": "perf", "build": "build", "ci": "build", "chore": "build"}
+COMMIT_CLASSES = ("bugfix", "feature", "docs", "refactor", "test", "perf", "build")
+
 _GH = "https://raw.githubusercontent.com"
 _SWEBENCH_SITE_COMMIT = "f1176b65ae29d14f4f52208b48e3d8cfc972bc17"
 _CHRONOREPO_COMMIT = "ff6efadabca2f2930ffae9001c7e42f073413c12"

@@ -48,9 +48,7 @@ EXTRA = HERE / "data" / "extra_examples.jsonl"
 RESULTS = HERE / "results"
 OUT = datasets.REPO_ROOT / "kilo_lsp" / "data" / "classifier.json"
 
-COMMIT_MAP = {"fix": "bugfix", "feat": "feature", "docs": "docs", "refactor": "refactor", "style": "refactor",
-              "test": "test", "perf": "perf", "build": "build", "ci": "build", "chore": "build"}
-COMMIT_CLASSES = ("bugfix", "feature", "docs", "refactor", "test", "perf", "build")
+COMMIT_MAP, COMMIT_CLASSES = datasets.COMMIT_MAP, datasets.COMMIT_CLASSES
 
 TYPE_WORD = dict(analyzer="word", ngram_range=(1, 2), min_df=3, max_features=20000, sublinear_tf=True, dtype=np.float32)
 TYPE_ALPHA = 2e-5

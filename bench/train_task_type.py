@@ -44,6 +44,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score  # noqa: 
 from sklearn.model_selection import GroupKFold  # noqa: E402
 
 from bench import datasets  # noqa: E402
+from bench.train_classifier import ece  # noqa: E402
 from kilo_lsp.taxonomy import TASK_TYPES  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -51,9 +52,7 @@ EXTRA = HERE / "data" / "extra_examples.jsonl"
 RESULTS = HERE / "results"
 OUT = datasets.REPO_ROOT / "kilo_lsp" / "data" / "task_type.json"
 
-COMMIT_MAP = {"fix": "bugfix", "feat": "feature", "docs": "docs", "refactor": "refactor", "style": "refactor",
-              "test": "test", "perf": "perf", "build": "build", "ci": "build", "chore": "build"}
-COMMIT_CLASSES = ("bugfix", "feature", "docs", "refactor", "test", "perf", "build")
+COMMIT_MAP, COMMIT_CLASSES = datasets.COMMIT_MAP, datasets.COMMIT_CLASSES
 
 MAX_CHARS = 300           # the description is cut here (intent sits at the start; keeps p99 low)
 CONFIG: dict[str, Any] = {
@@ -212,14 +211,6 @@ def fit_full(rows: list[dict[str, Any]], extra: list[dict[str, Any]], config: di
 
 # ---------------------------------------------------------------------------------------------
 # evaluation
-
-def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
-    p, y = np.asarray(p, float), np.asarray(y, float)
-    edges = np.linspace(0, 1, bins + 1)
-    idx = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
-    return float(sum(np.sum(idx == b) / len(p) * abs(p[idx == b].mean() - y[idx == b].mean())
-                     for b in range(bins) if np.any(idx == b)))
-
 
 def _softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(1, keepdims=True)

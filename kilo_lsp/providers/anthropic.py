@@ -9,7 +9,6 @@ short block costs nothing. Usage is reported with cached tokens included in ``in
 
 from __future__ import annotations
 
-import json
 from typing import Any, Iterator
 
 from .base import ChatRequest, ProviderError, StreamEvent, Usage, error_for_status
@@ -74,13 +73,7 @@ class AnthropicProvider(HTTPProvider):
         if ev.done:
             state["done"] = True
             return
-        try:
-            obj = json.loads(ev.data)
-        except ValueError:
-            snippet = ev.data[:60] + ("…" if len(ev.data) > 60 else "")
-            raise self._err("protocol", f"malformed stream event (not JSON): {snippet!r}") from None
-        if not isinstance(obj, dict):
-            raise self._err("protocol", "malformed stream event (not a JSON object)")
+        obj = self._event_object(ev, "event")
         kind = obj.get("type") or ev.event
         if kind == "message_start":
             u = (obj.get("message") or {}).get("usage") or {}

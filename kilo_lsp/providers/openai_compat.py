@@ -96,6 +96,17 @@ class HTTPProvider(Provider):
 
     # ----------------------------------------------------------------- errors
 
+    def _event_object(self, ev: SSEEvent, what: str) -> dict[str, Any]:
+        """The JSON object an SSE event carries, or a protocol error saying what arrived instead."""
+        try:
+            obj = json.loads(ev.data)
+        except ValueError:
+            snippet = ev.data[:60] + ("…" if len(ev.data) > 60 else "")
+            raise self._err("protocol", f"malformed stream {what} (not JSON): {snippet!r}") from None
+        if not isinstance(obj, dict):
+            raise self._err("protocol", f"malformed stream {what} (not a JSON object)")
+        return obj
+
     def _err(self, kind: str, message: str, **kw: Any) -> ProviderError:
         return ProviderError(kind, message, provider=self.spec.name, secrets=self.spec.secrets, **kw)
 
@@ -338,13 +349,7 @@ class OpenAICompatProvider(HTTPProvider):
         if ev.done:
             state["done"] = True
             return
-        try:
-            obj = json.loads(ev.data)
-        except ValueError:
-            snippet = ev.data[:60] + ("…" if len(ev.data) > 60 else "")
-            raise self._err("protocol", f"malformed stream chunk (not JSON): {snippet!r}") from None
-        if not isinstance(obj, dict):
-            raise self._err("protocol", "malformed stream chunk (not a JSON object)")
+        obj = self._event_object(ev, "chunk")
         if obj.get("error"):
             # OpenRouter and others report failures inside a 200 stream
             err = obj["error"]
