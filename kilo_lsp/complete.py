@@ -46,7 +46,7 @@ log = logging.getLogger("kilo_lsp.complete")
 
 # -- methods ------------------------------------------------------------------------------
 COMPLETE = "kilo/complete"
-CHUNK = "kilo/chunk"                 # server -> client notification, one per text delta
+CHUNK = "kilo/chunk"                 # server -> client notification, one per text delta (or joined deltas)
 USAGE = "kilo/usage"
 SET_CREDENTIALS = "kilo/setCredentials"
 
@@ -625,7 +625,8 @@ PROGRESS_INTERVAL = 0.1                  # seconds between work-done progress re
 def register(ls: Any) -> Forwarder:
     """Add kilo/complete, kilo/usage and kilo/setCredentials to a Sidecar (server.py calls this).
 
-    kilo/complete streams one ``kilo/chunk`` notification per text delta and, when the params carry
+    kilo/complete streams one ``kilo/chunk`` notification per text delta (joined while the editor is
+    not reading: kilo_lsp/stream_out.py) and, when the params carry
     a ``workDoneToken``, work-done progress (begin, a report at most every 100 ms, end); its
     response carries the whole text, so a client that ignores chunks still works. ``$/cancelRequest``
     (or cancelling the progress) closes the upstream stream at once; pygls answers -32800.
@@ -633,6 +634,7 @@ def register(ls: Any) -> Forwarder:
     from lsprotocol import types
     from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
+    from .stream_out import chunk_stream
     from .wire import ParamError, structure_dataclass, unstructure
 
     forwarder = Forwarder(ls.engine)
@@ -661,8 +663,13 @@ def register(ls: Any) -> Forwarder:
             if cancel_future is not None and task is not None:
                 cancel_future.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
 
+        chunks: Any = None
+
         def on_chunk(chunk: Chunk) -> None:
-            ls.protocol.notify(CHUNK, unstructure(chunk))
+            nonlocal chunks
+            if chunks is None:
+                chunks = chunk_stream(ls.protocol, chunk.stream_id)
+            chunks.send(chunk.text, chunk.model, chunk.provider)
             count[0] += 1
             now = time.monotonic()
             if token is not None and now - last_report[0] >= PROGRESS_INTERVAL:

@@ -55,42 +55,11 @@ def capabilities(methods: Any = protocol.REQUESTS) -> dict[str, Any]:
     }
 
 
-class BatchedStdout:
-    """pygls' stdout writer, flushed once per event-loop turn instead of once per message, so a
-    burst of kilo/chunk notifications reaches the pipe in one write."""
-
-    def __init__(self, stdout: Any):
-        self._stdout = stdout
-        self._scheduled = False
-
-    def close(self) -> None:
-        self.flush()
-        self._stdout.close()
-
-    def write(self, data: bytes) -> None:
-        self._stdout.write(data)
-        if self._scheduled:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:   # no loop (start-up, shutdown): write through
-            self._stdout.flush()
-            return
-        self._scheduled = True
-        loop.call_soon(self.flush)
-
-    def flush(self) -> None:
-        self._scheduled = False
-        try:
-            self._stdout.flush()
-        except (OSError, ValueError):  # the editor went away; reading stdin's end stops the server
-            log.debug("stdout closed; output dropped")
-
-
 class KiloProtocol(LanguageServerProtocol):
     def set_writer(self, writer: Any, *args: Any, **kwargs: Any) -> None:
         if type(writer).__name__ == "StdoutWriter":
-            writer = BatchedStdout(writer._stdout)
+            from .stream_out import StdoutStream   # non-blocking, batched, kilo/chunk coalesced
+            writer = StdoutStream(writer._stdout)
         super().set_writer(writer, *args, **kwargs)
 
     def structure_message(self, data: Any) -> Any:

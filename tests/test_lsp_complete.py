@@ -54,6 +54,8 @@ def fake_env(fake: FakeProviderServer) -> dict[str, str]:
 
 
 async def test_complete_streams_chunks_progress_and_records_usage(fake, tmp_path) -> None:
+    # deltas 30 ms apart: each is written out on its own (deltas that arrive together are joined)
+    fake.enqueue(Script(chunk_delay=0.03))
     async with sidecar(tmp_path, fake_env(fake)) as client:
         client.progress_reports["tok-1"] = []
         result = await request(client, "kilo/complete", {
