@@ -188,6 +188,7 @@ class HTTPProvider(Provider):
         state: dict[str, Any] = {"text": [], "usage": None, "finish_reason": None, "done": False}
         started = False
         chunks: AsyncIterator[bytes] | None = None
+        dog: _Watchdog | None = None
         t = self.timeouts
         loop = asyncio.get_running_loop()
         deadline = loop.time() + t.first_byte
@@ -221,21 +222,28 @@ class HTTPProvider(Provider):
             max_deltas, max_chars, chars = 2 * cap + 16, 16 * cap + 1024, 0
             chunks = response.aiter_bytes()
             got_bytes = cut = False
+            dog = _Watchdog(loop, deadline)       # one timer for the stream, not one per chunk
             while not state["done"]:
                 phase = "body" if got_bytes else "first_byte"
                 try:
                     if got_bytes:
-                        async with asyncio.timeout(t.idle):
-                            chunk = await anext(chunks)
-                    else:
-                        async with asyncio.timeout_at(deadline):
-                            chunk = await anext(chunks)
+                        dog.deadline = loop.time() + t.idle
+                    elif loop.time() >= deadline:
+                        raise TimeoutError
+                    dog.armed = True
+                    chunk = await anext(chunks)
                 except StopAsyncIteration:
                     break
                 except asyncio.CancelledError:
+                    if dog.expired():
+                        raise self._map_exception(TimeoutError(), started=started, phase=phase) from None
                     raise
                 except Exception as exc:  # noqa: BLE001
                     raise self._map_exception(exc, started=started, phase=phase) from None
+                finally:
+                    dog.armed = False
+                if not got_bytes:                 # the idle timeout from here on (it may be the shorter)
+                    dog.restart(loop.time() + t.idle)
                 got_bytes = True
                 try:
                     events = parser.feed(chunk)
@@ -287,6 +295,8 @@ class HTTPProvider(Provider):
         finally:
             # Runs on normal end, on error, on aclose() (GeneratorExit) and on cancellation:
             # the upstream connection is released or closed at once.
+            if dog is not None:
+                dog.stop()
             if chunks is not None:
                 try:
                     await chunks.aclose()  # type: ignore[attr-defined]
@@ -390,6 +400,56 @@ class OpenAICompatProvider(HTTPProvider):
         if not isinstance(items, list):
             raise self._err("protocol", "GET /models: no 'data' list")
         return [str(m["id"]) for m in items if isinstance(m, dict) and m.get("id")]
+
+
+class _Watchdog:
+    """The first-byte and idle timeouts of one stream, with one timer instead of a new
+    ``asyncio.timeout`` per network read (which cost a timer handle and a context per chunk).
+
+    The reader sets ``deadline`` (pushed on after each read) and ``armed`` while it awaits the next
+    read; when the timer finds the deadline passed while the reader waits, it cancels the task, and
+    :meth:`expired` tells that cancellation apart from one that came from outside (as
+    ``asyncio.timeout`` does, with ``Task.uncancel``)."""
+
+    __slots__ = ("loop", "task", "deadline", "armed", "_fired", "_cancelling", "_handle")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        self.loop = loop
+        self.task = asyncio.current_task()
+        self.deadline = deadline
+        self.armed = False
+        self._fired = False
+        self._cancelling = self.task.cancelling() if self.task is not None else 0
+        self._handle: asyncio.TimerHandle | None = loop.call_at(deadline, self._check)
+
+    def _check(self) -> None:
+        now = self.loop.time()
+        if now < self.deadline:
+            self._handle = self.loop.call_at(self.deadline, self._check)
+        elif self.armed and self.task is not None and not self._fired:
+            self._fired = True
+            self._handle = None
+            self.task.cancel()
+        else:                                 # the reader is busy between reads: look again soon
+            self._handle = self.loop.call_at(max(now, self.deadline) + 0.05, self._check)
+
+    def expired(self) -> bool:
+        """After a CancelledError: True if it was this watchdog's (and nothing else cancels)."""
+        if not self._fired or self.task is None:
+            return False
+        self._fired = False
+        return self.task.uncancel() <= self._cancelling
+
+    def restart(self, deadline: float) -> None:
+        """A new deadline, earlier or later (pushing it later needs no call: set ``deadline``)."""
+        self.stop()
+        self.deadline = deadline
+        self._handle = self.loop.call_at(deadline, self._check)
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
 
 
 DRAIN_SECONDS = 0.05   # how long to wait for the end of a body after [DONE]

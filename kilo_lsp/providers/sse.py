@@ -51,8 +51,23 @@ class SSEParser:
             chunk = chunk.encode("utf-8")
         self._buf += chunk
         events: list[SSEEvent] = []
-        start = 0
         buf = self._buf
+        if b"\r" not in buf:
+            # the common case (LF line ends only): split once, no per-line search for CR
+            end = buf.rfind(b"\n")
+            if end < 0:
+                start = 0
+            else:
+                line = self._line
+                for raw in bytes(buf[:end]).split(b"\n"):
+                    line(raw, events)
+                start = end + 1
+            del self._buf[:start]
+            if len(self._buf) > self.max_line:
+                self._buf.clear()
+                raise self._error(f"SSE line longer than {self.max_line} bytes")
+            return events
+        start = 0
         n = len(buf)
         while True:
             cr = buf.find(b"\r", start)
@@ -83,6 +98,12 @@ class SSEParser:
         return pending
 
     def _line(self, raw: bytes, events: list[SSEEvent]) -> None:
+        if raw[:6] == b"data: " and not self._first_line and len(raw) <= self.max_line:
+            try:                                # the common line, without the general parse below
+                self._data.append(raw[6:].decode("utf-8"))
+                return
+            except UnicodeDecodeError:
+                pass                            # reported below
         if len(raw) > self.max_line:
             raise self._error(f"SSE line longer than {self.max_line} bytes")
         if self._first_line:
