@@ -85,6 +85,8 @@ class Engine:
         self.on_status: Callable[[SessionStatus], None] | None = None
         self.folder_of: Callable[[str], str | None] = lambda uri: None
         self._lock = threading.Lock()
+        self._with_local: Any = None     # (board, local models, the board with them)
+        self._reach: Any = None          # (board, keyed providers, prefer_direct, reachable models)
 
     def warm_up(self) -> None:
         """Load the leaderboard and the classifier ahead of the first request (run off the event loop)."""
@@ -117,15 +119,28 @@ class Engine:
             self._board_path = path
         board = self._board
         if self.local_models:
-            board = board.with_models(self.local_models)
+            models = tuple(self.local_models)
+            cached = self._with_local
+            if (cached is not None and cached[0] is board and len(cached[1]) == len(models)
+                    and all(a is b for a, b in zip(cached[1], models))):
+                return cached[2]
+            self._with_local = (board, models, board.with_models(list(models)))
+            return self._with_local[2]
         return board
 
     def reachable(self, board: Leaderboard, settings: Settings) -> dict[str, Reach]:
+        """Callable models and their routes: computed once per board and set of keys, not per request."""
         if self.available is None:
             return availability.everything(board)
         if isinstance(self.available, dict):
             return self.available
-        return availability.callable_models(board, settings.credentialed_providers(), settings.routing.prefer_direct)
+        keyed, direct = frozenset(settings.credentialed_providers()), settings.routing.prefer_direct
+        cached = self._reach
+        if cached is not None and cached[0] is board and cached[1] == keyed and cached[2] == direct:
+            return cached[3]
+        reach = availability.callable_models(board, set(keyed), direct)
+        self._reach = (board, keyed, direct, reach)
+        return reach
 
     def workspace_for(self, params: RouteParams) -> str:
         if params.workspace_uri:

@@ -11,7 +11,7 @@ import dataclasses
 import re
 import types
 import typing
-from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
+from typing import Any, Callable, Literal, TypeVar, get_args, get_origin, get_type_hints
 
 T = TypeVar("T")
 
@@ -120,7 +120,7 @@ def structure(value: Any, tp: Any, path: str = "") -> Any:
         _, val_tp = args or (str, Any)
         return {str(k): structure(v, val_tp, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
     if is_dc:
-        return structure_dataclass(value, tp, path)
+        return _structure_dataclass_generic(value, tp, path)
     if tp is bool:
         if not isinstance(value, bool):
             raise ParamError(path, f"expected true or false, got {_describe(value)}")
@@ -146,7 +146,8 @@ def structure(value: Any, tp: Any, path: str = "") -> Any:
     raise ParamError(path, f"unsupported type {tp!r}")
 
 
-def structure_dataclass(value: Any, cls: type[T], path: str = "") -> T:
+def _structure_dataclass_generic(value: Any, cls: type[T], path: str = "") -> T:
+    """The reference walk: slow, but it names the field path of every failure."""
     if value is None:
         value = {}
     if not isinstance(value, dict):
@@ -172,8 +173,8 @@ def structure_dataclass(value: Any, cls: type[T], path: str = "") -> T:
     return obj
 
 
-def unstructure(obj: Any) -> Any:
-    """Plain JSON data with camelCase keys, from dataclasses, tuples and scalars."""
+def _unstructure_generic(obj: Any) -> Any:
+    """The reference walk that the generated unstructurers must equal (tests compare them)."""
     cls = type(obj)
     if cls is str or cls is int or cls is bool or obj is None:
         return obj
@@ -181,7 +182,164 @@ def unstructure(obj: Any) -> Any:
     if out is None and dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         out = _out_cache[cls] = tuple((f.name, camel(f.name)) for f in dataclasses.fields(obj))
     if out is not None:
-        return {key: unstructure(getattr(obj, name)) for name, key in out}
+        return {key: _unstructure_generic(getattr(obj, name)) for name, key in out}
+    if isinstance(obj, (list, tuple)):
+        return [_unstructure_generic(v) for v in obj]
+    if isinstance(obj, dict):
+        return {str(k): _unstructure_generic(v) for k, v in obj.items()}
+    if isinstance(obj, float):
+        return round(obj, 8)
+    return obj
+
+
+# -- generated structurers and unstructurers ----------------------------------------------------
+# kilo/route params hold ~165 small objects (turns, diagnostics, ranges); walking each through
+# ``structure`` cost about 1 ms a request. Each dataclass gets a function written for its fields,
+# compiled once. It only ever takes the common, valid shape (exact JSON types); anything else,
+# including every failure, goes to the generic walk, which gives the same value or names the
+# field path in its error.
+
+class _Mismatch(Exception):
+    """Not the common shape: let the generic walk decide (and name the field if it fails)."""
+
+
+_structurers: dict[type, Callable[[Any], Any]] = {}
+_unstructurers: dict[type, Callable[[Any], Any]] = {}
+_PLAIN = frozenset((str, int, bool, type(None)))
+_INT_LIMIT = 2**53
+
+
+def _slow(value: Any, tp: Any) -> Any:
+    return structure(value, tp, "")
+
+
+class _Gen:
+    """Writes the source of one structurer; ``names`` are the globals the source refers to."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, Any] = {"_slow": _slow, "_Mismatch": _Mismatch, "MAX_STRING": MAX_STRING,
+                                      "_INT_LIMIT": _INT_LIMIT, "str": str, "int": int, "bool": bool,
+                                      "float": float, "list": list, "dict": dict, "len": len}
+        self.depth = 0
+
+    def ref(self, obj: Any) -> str:
+        name = f"_g{len(self.names)}"
+        self.names[name] = obj
+        return name
+
+    def expr(self, tp: Any, r: str) -> str:
+        """An expression that structures the JSON value in variable ``r`` as ``tp``."""
+        if tp is Any:
+            return r
+        slow = f"_slow({r}, {self.ref(tp)})"
+        if tp is str:
+            return f"({r} if {r}.__class__ is str and len({r}) <= MAX_STRING else {slow})"
+        if tp is int:
+            return f"({r} if {r}.__class__ is int and -_INT_LIMIT <= {r} <= _INT_LIMIT else {slow})"
+        if tp is bool:
+            return f"({r} if {r}.__class__ is bool else {slow})"
+        origin, args, is_dc = _shape(tp)
+        if is_dc:
+            return f"{self.ref(_structurer(tp))}({r})"
+        if origin in (typing.Union, types.UnionType):
+            others = [a for a in args if a is not type(None)]
+            if len(others) == 1 and len(args) == 2:
+                return f"(None if {r} is None else {self.expr(others[0], r)})"
+            return slow
+        if origin is Literal and args and all(type(a) is str for a in args):
+            return f"({r} if {r}.__class__ is str and {r} in {self.ref(frozenset(args))} else {slow})"
+        if origin is list and args:
+            self.depth += 1
+            v = f"_v{self.depth}"
+            item = self.expr(args[0], v)
+            self.depth -= 1
+            return f"([{item} for {v} in {r}] if {r}.__class__ is list else {slow})"
+        return slow
+
+
+def _structurer(cls: type) -> Callable[[Any], Any]:
+    fn = _structurers.get(cls)
+    if fn is not None:
+        return fn
+    _structurers[cls] = lambda value: _structurers[cls](value)   # a type that refers to itself
+    g = _Gen()
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    # Plain dataclasses are filled in directly (a frozen __init__ sets each field through
+    # object.__setattr__); a class with initialisation logic of its own goes through __init__.
+    direct = (not hasattr(cls, "__post_init__") and "__slots__" not in vars(cls)
+              and all(f.init for f in fields.values()))
+    lines = ["def structure_one(value):",
+             "    if value is None:", "        value = {}",
+             "    elif value.__class__ is not dict:", "        raise _Mismatch"]
+    if not direct:
+        lines.append("    kw = {}")
+    for i, (name, key, hint, required, default_none) in enumerate(_plan(cls)):
+        target = f"f{i}" if direct else f"kw[{name!r}]"
+        value_expr = g.expr(hint, "r")
+        if default_none:
+            value_expr = f"None if r is None else {value_expr}"
+        for n, k in enumerate(dict.fromkeys((key, name))):
+            lines.append(f"    {'if' if n == 0 else 'elif'} {k!r} in value:")
+            lines.append(f"        r = value[{k!r}]")
+            lines.append(f"        {target} = {value_expr}")
+        lines.append("    else:")
+        f = fields[name]
+        if required:
+            lines.append("        raise _Mismatch")
+        elif not direct:
+            lines.append("        pass")
+        elif f.default is not dataclasses.MISSING:
+            lines.append(f"        {target} = {g.ref(f.default)}")
+        else:
+            lines.append(f"        {target} = {g.ref(f.default_factory)}()")
+    if direct:
+        lines.append(f"    obj = _new({g.ref(cls)})")
+        lines.append("    d = obj.__dict__")
+        lines.extend(f"    d[{name!r}] = f{i}" for i, (name, *_) in enumerate(_plan(cls)))
+    else:
+        lines.append(f"    obj = {g.ref(cls)}(**kw)")
+    if callable(getattr(cls, "validate", None)):
+        lines.append('    obj.validate("")')
+    lines.append("    return obj")
+    namespace = dict(g.names, _new=object.__new__)
+    exec(compile("\n".join(lines), f"<structure {cls.__qualname__}>", "exec"), namespace)
+    fn = _structurers[cls] = namespace["structure_one"]
+    return fn
+
+
+def structure_dataclass(value: Any, cls: type[T], path: str = "") -> T:
+    """JSON data as the dataclass ``cls``, or ParamError naming the field path (camelCase, as sent)."""
+    try:
+        return (_structurers.get(cls) or _structurer(cls))(value)
+    except (_Mismatch, ParamError):
+        pass
+    return _structure_dataclass_generic(value, cls, path)
+
+
+def _unstructurer(cls: type) -> Callable[[Any], Any]:
+    names: dict[str, Any] = {"_PLAIN": _PLAIN, "_u": unstructure}
+    items = [f"{camel(f.name)!r}: (_x if (_x := o.{f.name}).__class__ in _PLAIN else _u(_x))"
+             for f in dataclasses.fields(cls)]
+    src = "def unstructure_one(o):\n    return {" + ", ".join(items) + "}"
+    exec(compile(src, f"<unstructure {cls.__qualname__}>", "exec"), names)
+    fn = _unstructurers[cls] = names["unstructure_one"]
+    return fn
+
+
+def unstructure(obj: Any) -> Any:
+    """Plain JSON data with camelCase keys, from dataclasses, tuples and scalars (floats rounded)."""
+    cls = obj.__class__
+    if cls in _PLAIN:
+        return obj
+    fn = _unstructurers.get(cls)
+    if fn is not None:
+        return fn(obj)
+    if cls is float:
+        return round(obj, 8)
+    if cls is list or cls is tuple:
+        return [unstructure(v) for v in obj]
+    if dataclasses.is_dataclass(cls):
+        return _unstructurer(cls)(obj)
     if isinstance(obj, (list, tuple)):
         return [unstructure(v) for v in obj]
     if isinstance(obj, dict):
