@@ -103,7 +103,10 @@ def chunk_stream(protocol: Any, stream_id: str) -> "ChunkStream | _Fallback":
 
 def _separate_pipe(fd: int) -> bool:
     """Whether ``fd`` is a pipe or a socket of its own: then it can be made non-blocking without
-    touching stdin (a shared socket would make pygls' blocking reader fail)."""
+    touching stdin (a shared socket would make pygls' blocking reader fail). POSIX only: Windows'
+    event loop cannot wait for a pipe to become writable."""
+    if os.name != "posix":
+        return False
     try:
         st = os.fstat(fd)
     except OSError:
@@ -199,7 +202,7 @@ class StdoutStream:
         try:
             self._stdout.flush()                 # whatever the buffered file still holds goes first
             os.set_blocking(fd, False)
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):
             return
         self._fd = fd
 

@@ -241,14 +241,14 @@ def relay(ctx: Any) -> None:
                    baseline="direct httpx client reading the same stream", baseline_value=median(direct_rates),
                    target=">= 20,000 chunks/s", met=rate >= 20_000 and got == n)
     ctx.report.note("relay", f"upstream chunks per second between the first and the last kilo/chunk as the "
-                             f"client receives them ({got:,} of {n:,} arrived, counted in the text; the sidecar "
-                             "sends the deltas of one network read as one kilo/chunk); the direct figure is the same stream "
-                             "read with httpx and parsed, an upper bound set by the fake upstream itself.")
+                             f"client receives them ({got:,} of {n:,} arrived, counted in the text: the sidecar "
+                             "joins the deltas that arrive while the client is not reading into one kilo/chunk); the "
+                             "direct figure is the same stream read with httpx and parsed in the benchmark's process.")
 
 
 def _relay_sidecar(c: Client, text: str) -> tuple[float, float, int]:
-    """Upstream chunks relayed per second. The sidecar sends the deltas of one network read as one
-    kilo/chunk, so the upstream chunks ("tok " each) are counted in the text that arrives."""
+    """Upstream chunks relayed per second. The sidecar may join several deltas into one kilo/chunk,
+    so the upstream chunks ("tok " each) are counted in the text that arrives."""
     t0 = time.perf_counter()
     rid = c.send_request("kilo/complete", complete_params(text, "relay", 100_000))
     first = last = None
