@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import socket
 import sys
@@ -137,7 +138,8 @@ async def main() -> None:
     print(f"http://127.0.0.1:{port}", flush=True)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.read)     # serve until stdin closes
-    server.close()
+    sys.stdout.flush()
+    os._exit(0)      # at once: the handlers of kept-alive connections need no cancelling
 
 
 if __name__ == "__main__":
