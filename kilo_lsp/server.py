@@ -292,6 +292,18 @@ class Sidecar(LanguageServer):
         self._engine: Any = None
         self.client_name = ""
         self.plugin_info: Any = None     # initializationOptions.editorPluginInfo
+        self.background_tasks: set[asyncio.Task[None]] = set()   # strong references until done
+
+    def spawn(self, coro: Any) -> None:
+        """Run a coroutine in the background; its failure is logged, never lost."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self.background_tasks.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[None]) -> None:
+        self.background_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
 
     @property
     def engine(self) -> Any:
@@ -364,12 +376,13 @@ def register(ls: Sidecar) -> None:
         ls.config.set_init_options({k: v for k, v in options.items() if k != "editorPluginInfo"})
 
     @ls.feature(types.INITIALIZED)
-    async def on_initialized(ls: Sidecar, params: types.InitializedParams) -> None:
-        register_forwarding(ls)   # before any await: requests may follow `initialized` at once
+    def on_initialized(ls: Sidecar, params: types.InitializedParams) -> None:
+        # Synchronous on purpose: a request read in the same loop turn as `initialized` is dispatched
+        # right after this returns, so forwarding must be registered before then, not in a task.
+        register_forwarding(ls)
         asyncio.get_running_loop().run_in_executor(None, ls.engine.warm_up)
         ls.report_problems()
-        await pull_configuration(ls)
-        await refresh_local_models(ls)
+        ls.spawn(after_initialized(ls))
 
     @ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def on_configuration(ls: Sidecar, params: types.DidChangeConfigurationParams) -> None:
@@ -408,6 +421,12 @@ def register_forwarding(ls: Sidecar) -> None:
     if getattr(ls, "forwarder", None) is None:
         from .complete import register
         register(ls)
+
+
+async def after_initialized(ls: Sidecar) -> None:
+    """What `initialized` starts that talks to the client or the network."""
+    await pull_configuration(ls)
+    await refresh_local_models(ls)
 
 
 async def pull_configuration(ls: Sidecar) -> None:
