@@ -317,8 +317,9 @@ def structure_dataclass(value: Any, cls: type[T], path: str = "") -> T:
 
 
 def _unstructurer(cls: type) -> Callable[[Any], Any]:
-    names: dict[str, Any] = {"_PLAIN": _PLAIN, "_u": unstructure}
-    items = [f"{camel(f.name)!r}: (_x if (_x := o.{f.name}).__class__ in _PLAIN else _u(_x))"
+    names: dict[str, Any] = {"_PLAIN": _PLAIN, "_u": unstructure, "float": float, "round": round}
+    items = [f"{camel(f.name)!r}: (_x if (_x := o.{f.name}).__class__ in _PLAIN"
+             f" else round(_x, 8) if _x.__class__ is float else _u(_x))"
              for f in dataclasses.fields(cls)]
     src = "def unstructure_one(o):\n    return {" + ", ".join(items) + "}"
     exec(compile(src, f"<unstructure {cls.__qualname__}>", "exec"), names)
