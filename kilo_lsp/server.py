@@ -241,8 +241,10 @@ class PipeReader(asyncio.Protocol):
         if self._paused and len(self._buf) < self.HIGH_WATER // 2:
             self._paused = False
             self._transport.resume_reading()
-        if self._buf:            # more input waiting: let the loop run (writes, other tasks) first
-            await asyncio.sleep(0)
+        # One loop turn before the message is handled, as pygls' threaded reader always gave: tasks
+        # that the previous message started (an async handler's code up to its first await, e.g.
+        # new settings) run before this one is dispatched, and a burst of input never starves them.
+        await asyncio.sleep(0)
         return body
 
 

@@ -258,3 +258,25 @@ def test_pipe_reader_is_not_used_for_a_regular_file(tmp_path):
         with open(path, "rb") as fh:
             return await PipeReader.open(fh)
     assert asyncio.run(open_file()) is None
+
+
+def test_pipe_reader_lets_started_tasks_run_before_the_next_message():
+    """As with pygls' threaded reader: what an async handler does before its first await happens
+    before the next message (already in the buffer) is handled."""
+    async def scenario():
+        rfd, wfd = os.pipe()
+        reader = await PipeReader.open(os.fdopen(rfd, "rb", buffering=0))
+        os.write(wfd, framed(b"{}") + framed(b"[]"))
+        seen = []
+
+        async def handler():
+            seen.append("task")
+        for _ in range(2):
+            await reader.readline()
+            await reader.readline()
+            seen.append(await reader.readexactly(2))
+            asyncio.ensure_future(handler())
+        os.close(wfd)
+        reader.close()
+        return seen
+    assert asyncio.run(scenario())[:3] == [b"{}", "task", b"[]"]
