@@ -84,3 +84,28 @@ def test_tokenisers_match_scikit_learn():
     for t in ["Rename foo to bar in utils.py", "a  bb ccc dddd\teeeee why?? x", "Héllo wörld_2 it"]:
         assert sk.TfidfVectorizer(ngram_range=(1, 2)).build_analyzer()(t) == word_ngrams(t, (1, 2))
         assert sk.TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5)).build_analyzer()(t) == char_wb_ngrams(t, (2, 5))
+
+
+def test_difficulty_fast_scores_equal_the_explained_sums():
+    """score_values (the per-request path) must equal the sums of the per-term contributions."""
+    clf = LearnedClassifier()
+    clf.classify(ClassifyInput("warm up"))
+    texts = ["fix the crash when the list is empty", "x", "",
+             "Traceback (most recent call last):\n  File 'a.py', line 3\nKeyError: 'user'\n" * 5,
+             "the the the parser parser is slow on large files " * 20]
+    for text in texts:
+        slow, _ = clf._diff.scores(text)
+        fast = clf._diff.score_values(text)
+        assert fast == pytest.approx(slow, abs=1e-12)
+
+
+def test_type_reasons_are_words_not_character_ngrams():
+    """Character n-grams move the scores, but only vocabulary words are shown as reasons
+    (they used to show fragments such as 'fac' or 'adm')."""
+    clf = LearnedClassifier()
+    for text in ("refactoring the serializer", "typo in readme", "docstrings everywhere", "memoize lookups"):
+        c = clf.classify(ClassifyInput(text))
+        terms = [s.name[len("term:"):] for s in c.signals if s.name.startswith("term:")]
+        assert terms, text
+        for term in terms:
+            assert term == term.strip() and set(term.split()) <= set(text.split()), (text, term)

@@ -82,6 +82,23 @@ class _Block:
         norm = math.sqrt(sum(v * v for _, v in vals)) or 1.0
         return [(t, v / norm, table[t][1]) for t, v in vals]
 
+    def block_scores(self, text: str, outputs: int) -> list[float]:
+        """This block's contribution to each output (the sums of ``contributions``), without the
+        per-term list: the difficulty model runs on up to 2,000 characters per request."""
+        table = self.table
+        counts = Counter(filter(table.__contains__, self.terms(text)))
+        if not counts:
+            return [0.0] * outputs
+        rows = []
+        sq = 0.0
+        for t, c in counts.items():
+            idf, w = table[t]
+            v = idf if c == 1 else (1.0 + math.log(c)) * idf
+            sq += v * v
+            rows.append([v * x for x in w])
+        inv = 1.0 / (math.sqrt(sq) or 1.0)
+        return [inv * sum(col) for col in zip(*rows)]
+
 
 class _Linear:
     def __init__(self, raw: dict[str, Any]) -> None:
@@ -97,6 +114,13 @@ class _Linear:
                 s = [a + v * b for a, b in zip(s, w)]
                 parts.append((block.analyzer, term, v, w))
         return s, parts
+
+    def score_values(self, text: str) -> list[float]:
+        """The scores alone (what ``scores`` returns first), at a fraction of its cost."""
+        s = list(self.intercept)
+        for block in self.blocks:
+            s = [a + b for a, b in zip(s, block.block_scores(text, self.outputs))]
+        return s
 
 
 def _sigmoid(x: float) -> float:
@@ -186,7 +210,7 @@ class LearnedClassifier:
                 signals.append(Signal(f"term:{term}", f"'{term}' suggests {task_type}", round(c, 3)))
 
         # difficulty
-        (h, v), _ = self._diff.scores(text[:DIFFICULTY_MAX_CHARS])
+        h, v = self._diff.score_values(text[:DIFFICULTY_MAX_CHARS])
         if self._len:
             z = (math.log1p(len(text)) - self._len["mean"]) / self._len["std"] * self._len.get("scale", 1.0)
             h += z * self._len["w"][0]

@@ -86,17 +86,18 @@ class _Block:
     def contributions(self, text: str) -> tuple[list[float] | None, list[tuple[str, float, Any]]]:
         """(this block's scores, [(term, value, weights)]) for the vocabulary terms of the text, where
         value x weights[k] is the term's contribution to class k (value = normalised tf, weights =
-        idf x coefficients).
+        idf x coefficients). Terms are listed for word blocks only: they are the readable reasons.
 
         Column sums over the matched rows (``zip(*rows)``) keep the inner loop in C."""
         if self.max_chars:
             text = text[:self.max_chars]
         grams = word_ngrams(text, self.ngram) if self.analyzer == "word" else char_wb_ngrams(text, self.ngram)
         table = self.table
-        counts = Counter(t for t in grams if t in table)
+        counts = Counter(filter(table.__contains__, grams))
         if not counts:
             return None, []
         rows, parts, sq = [], [], 0.0
+        explain = self.analyzer == "word"         # character n-grams score, but do not read as reasons
         for t, c in counts.items():
             idf, iw = table[t]
             if c == 1:
@@ -107,7 +108,8 @@ class _Block:
                 rows.append([f * x for x in iw])
             v = f * idf
             sq += v * v
-            parts.append((t, f, iw))
+            if explain:
+                parts.append((t, f, iw))
         inv = 1.0 / (math.sqrt(sq) or 1.0)
         return [inv * sum(col) for col in zip(*rows)], [(t, f * inv, iw) for t, f, iw in parts]
 
