@@ -23,12 +23,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from lsprotocol import types
 
-from .protocol import DecisionCard, ExplainParams, RouteParams
 from .wire import ParamError, structure_dataclass, unstructure
+
+if TYPE_CHECKING:
+    from .protocol import DecisionCard, ExplainParams, RouteParams
 
 ROUTE = "kilo.route"
 ASK = "kilo.ask"
@@ -52,6 +54,7 @@ def route_params(args: tuple[Any, ...] | list[Any]) -> RouteParams:
         raw = {"text": raw}
     if not isinstance(raw, dict):
         raise ParamError("arguments[0]", "expected an object with 'text', or a string")
+    from .protocol import RouteParams
     return structure_dataclass(raw, RouteParams)
 
 
@@ -182,6 +185,7 @@ def register_commands(ls: Any) -> None:
     def kilo_explain(ls, *args: Any):
         raw = args[0] if args else {}
         try:
+            from .protocol import ExplainParams
             params = structure_dataclass(raw if isinstance(raw, dict) else {}, ExplainParams)
         except ParamError as exc:
             raise invalid(EXPLAIN, exc) from exc

@@ -15,15 +15,8 @@ from .wire import ParamError
 Tier = Literal["efficient", "balanced", "frontier", "free"]
 Dial = Literal["bill", "bar"]
 
-# -- methods and notifications -------------------------------------------------------------
-ROUTE = "kilo/route"
-LEADERBOARD = "kilo/leaderboard"
-STATUS = "kilo/status"            # server -> client notification
-EXPLAIN = "kilo/explain"          # last decision card of a session
-
-REQUESTS: tuple[str, ...] = (ROUTE, LEADERBOARD, EXPLAIN)
-CHUNK = "kilo/chunk"              # server -> client notification, one per streamed text delta
-NOTIFICATIONS: tuple[str, ...] = (STATUS, CHUNK)
+# -- methods and notifications (named in methods.py) ------------------------------------------
+from .methods import CHUNK, EXPLAIN, LEADERBOARD, NOTIFICATIONS, REQUESTS, ROUTE, STATUS  # noqa: E402,F401
 
 
 # -- params ---------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import os
 import stat
 import sys
 import threading
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
@@ -23,12 +23,14 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import (JsonRPCNotification, JsonRPCRequestMessage, JsonRPCResponseMessage,
                             LanguageServerProtocol, default_converter, lsp_method)
 
-from . import PROTOCOL_VERSION, __version__, protocol
+from . import PROTOCOL_VERSION, __version__, methods
 from .config import ConfigStore
 from .leaderboard.errors import LeaderboardError
 from .commands import register_commands
-from .protocol import ExplainParams, LeaderboardParams, RouteParams, SessionStatus
 from .wire import ParamError, structure_dataclass, unstructure
+
+if TYPE_CHECKING:
+    from . import protocol
 
 log = logging.getLogger("kilo_lsp")
 
@@ -47,13 +49,13 @@ def dict_params_converter():
     return conv
 
 
-def capabilities(methods: Any = protocol.REQUESTS) -> dict[str, Any]:
+def capabilities(requests: Any = methods.REQUESTS) -> dict[str, Any]:
     """What the sidecar announces under ServerCapabilities.experimental.kilo."""
     return {
         "protocolVersion": PROTOCOL_VERSION,
         "serverVersion": __version__,
-        "requests": sorted(m for m in methods if m.startswith("kilo/")),
-        "notifications": list(protocol.NOTIFICATIONS),
+        "requests": sorted(m for m in requests if m.startswith("kilo/")),
+        "notifications": list(methods.NOTIFICATIONS),
         "tiers": ["efficient", "balanced", "frontier", "free"],
         "dials": ["bill", "bar"],
     }
@@ -74,7 +76,7 @@ class KiloProtocol(LanguageServerProtocol):
 
     #: Methods whose handlers answer plain JSON data (``wire.unstructure`` output): their response
     #: is encoded as it is, not walked again by pygls' cattrs converter (~0.4 ms for a route card).
-    PLAIN_RESULTS = frozenset(protocol.REQUESTS)
+    PLAIN_RESULTS = frozenset(methods.REQUESTS)
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -333,8 +335,8 @@ class Sidecar(LanguageServer):
                 best = folder.uri
         return best or self.workspace.root_uri
 
-    def send_status(self, status: SessionStatus) -> None:
-        self.protocol.notify(protocol.STATUS, unstructure(status))
+    def send_status(self, status: protocol.SessionStatus) -> None:
+        self.protocol.notify(methods.STATUS, unstructure(status))
 
     def show(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
         self.window_show_message(types.ShowMessageParams(type=kind, message=f"kilo-lsp: {message}"))
@@ -348,13 +350,20 @@ class Sidecar(LanguageServer):
 
 
 
-def handler(params_cls: type):
-    """Structure the params dict into ``params_cls``; turn every failure into a JSON-RPC error."""
+def handler(params_type: str):
+    """Structure the params dict into ``protocol.<params_type>``; turn every failure into a JSON-RPC
+    error. The type is looked up at the first request: the typed params (a few dozen dataclasses)
+    stay off the start-up path."""
     def deco(fn: Callable[[Sidecar, Any], Any]):
+        resolved: list[type] = []
+
         @functools.wraps(fn)
         def wrapper(ls: Sidecar, params: Any):
+            if not resolved:
+                from . import protocol
+                resolved.append(getattr(protocol, params_type))
             try:
-                typed = structure_dataclass(params if params is not None else {}, params_cls)
+                typed = structure_dataclass(params if params is not None else {}, resolved[0])
             except ParamError as exc:
                 raise JsonRpcInvalidParams(f"{fn.__name__.replace('_', '/', 1)}: invalid params: {exc}") from exc
             try:
@@ -394,22 +403,22 @@ def register(ls: Sidecar) -> None:
         ls.report_problems()
         await refresh_local_models(ls)
 
-    @ls.feature(protocol.ROUTE)
-    @handler(RouteParams)
-    def kilo_route(ls: Sidecar, params: RouteParams) -> dict[str, Any]:
+    @ls.feature(methods.ROUTE)
+    @handler("RouteParams")
+    def kilo_route(ls: Sidecar, params: protocol.RouteParams) -> dict[str, Any]:
         return unstructure(ls.engine.route(params, ls.document_text))
 
-    @ls.feature(protocol.LEADERBOARD)
-    @handler(LeaderboardParams)
-    def kilo_leaderboard(ls: Sidecar, params: LeaderboardParams) -> dict[str, Any]:
+    @ls.feature(methods.LEADERBOARD)
+    @handler("LeaderboardParams")
+    def kilo_leaderboard(ls: Sidecar, params: protocol.LeaderboardParams) -> dict[str, Any]:
         settings = ls.engine.settings()
         board = ls.engine.leaderboard(settings)
         from .leaderboard.view import leaderboard_view
         return leaderboard_view(board, ls.engine.reachable(board, settings), params.task_type, params.difficulty)
 
-    @ls.feature(protocol.EXPLAIN)
-    @handler(ExplainParams)
-    def kilo_explain(ls: Sidecar, params: ExplainParams) -> dict[str, Any] | None:
+    @ls.feature(methods.EXPLAIN)
+    @handler("ExplainParams")
+    def kilo_explain(ls: Sidecar, params: protocol.ExplainParams) -> dict[str, Any] | None:
         card = ls.engine.last_card(params.workspace_uri, params.conversation_id)
         return unstructure(card) if card is not None else None
 

@@ -1,0 +1,11 @@
+"""The names of the kilo/* methods and notifications, apart from their types (``protocol.py``), so
+that the server can register them before the typed params are first needed."""
+
+ROUTE = "kilo/route"
+LEADERBOARD = "kilo/leaderboard"
+STATUS = "kilo/status"            # server -> client notification
+EXPLAIN = "kilo/explain"          # last decision card of a session
+
+REQUESTS: tuple[str, ...] = (ROUTE, LEADERBOARD, EXPLAIN)
+CHUNK = "kilo/chunk"              # server -> client notification, one per streamed text delta
+NOTIFICATIONS: tuple[str, ...] = (STATUS, CHUNK)
