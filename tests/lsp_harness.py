@@ -17,6 +17,13 @@ from kilo_lsp.server import dict_params_converter
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: The sidecar as ``python -c`` code, with the completion handlers registered before `initialized`,
+#: for tests that send kilo/complete at once.
+SERVER_WITH_FORWARDING = (
+    "from kilo_lsp.config import ConfigStore; from kilo_lsp.server import build_server; "
+    "from kilo_lsp.complete import register; ls = build_server(ConfigStore()); "
+    "getattr(ls, 'forwarder', None) or register(ls); ls.start_io()")
+
 
 def make_client() -> LanguageClient:
     client = LanguageClient(converter_factory=dict_params_converter)

@@ -13,7 +13,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig
 
-from lsp_harness import isolated_env, make_client, request
+from lsp_harness import SERVER_WITH_FORWARDING as SERVER, isolated_env, make_client, request
 
 try:
     from tests.fake_provider import FakeProviderServer, Script, fake, fake_server, local_llm_url  # noqa: F401
@@ -25,11 +25,6 @@ sys.path.insert(0, str(ROOT))
 from bench.local_llm import ALIAS  # noqa: E402
 
 ROUTER_KEY = "sk-or-v1-e2e.0000000000000000000KEY1"
-
-# The sidecar, with the completion handlers registered if server.py does not register them yet.
-SERVER = ("from kilo_lsp.config import ConfigStore; from kilo_lsp.server import build_server; "
-          "from kilo_lsp.complete import register; ls = build_server(ConfigStore()); "
-          "getattr(ls, 'forwarder', None) or register(ls); ls.start_io()")
 
 
 @contextlib.asynccontextmanager

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from lsp_harness import isolated_env
+from lsp_harness import SERVER_WITH_FORWARDING as SERVER, isolated_env
 
 from kilo_lsp.stream_out import ChunkStream, StdoutStream
 
@@ -27,9 +27,6 @@ sys.path.insert(0, str(ROOT))
 from bench.perf.framer import Client  # noqa: E402
 
 KEY = "sk-or-v1-out.0000000000000000000KEY1"
-SERVER = ("from kilo_lsp.config import ConfigStore; from kilo_lsp.server import build_server; "
-          "from kilo_lsp.complete import register; ls = build_server(ConfigStore()); "
-          "getattr(ls, 'forwarder', None) or register(ls); ls.start_io()")
 
 
 def parse_frames(data: bytes) -> list[dict]:
