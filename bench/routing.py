@@ -310,41 +310,38 @@ def signal_ceiling(ids: list[str], fold: dict[str, int], text: dict[str, str], r
         rnd = random.Random(seed)
         per_class[f"random quartile #{seed}"] = {t: rnd.randrange(4) for t in ids}
     bal_solved = sum(res[folder_of[BALANCED]].values())
-    class_hulls = {}
-    for name, cls in per_class.items():
-        pts = []
-        for lam in np.concatenate([[0.0], np.exp(np.linspace(np.log(0.005), np.log(100.0), 600))]):
-            s_tot = c_tot = 0.0
-            for v in set(cls.values()):
-                members = [t for t in ids if cls[t] == v]
-                best = min(res, key=lambda f: (sum(cost[f][t] for t in members) - lam * sum(res[f][t] for t in members)))
-                s_tot += sum(res[best][t] for t in members)
-                c_tot += sum(cost[best][t] for t in members)
-            pts.append((c_tot, s_tot))
-        h = hull(pts)
-        class_hulls[name] = {"cost_for_balanced_solved": round(hull_cost_for(h, bal_solved) or float("nan"), 1),
-                             "solved_at_frontier_cost_or_less": max(s_ for c_, s_ in h if c_ <= sum(cost[opus].values()))}
-    # The same held out: per fold, the best model per class is chosen on the training folds only and
-    # applied to the held-out issues. Classes: the true bucket (unreadable by a router), or quartiles of
-    # the difficulty score (training: inner out-of-fold scores; held out: the fold model's score).
     frontier_cost = sum(cost[opus].values())
 
-    def held_out(cls_of: Any) -> dict[str, float]:
-        curve = []
-        for lam in np.concatenate([[0.0], np.exp(np.linspace(np.log(0.005), np.log(100.0), 300))]):
+    def curve(splits: list[tuple[dict[str, int], dict[str, int]]], prices: int) -> list[tuple[float, float]]:
+        """(cost, solved) for each price of a solved issue: per split and class, the model minimising
+        cost - price x solved on the split's training issues, scored on its test issues."""
+        pts = []
+        for lam in np.concatenate([[0.0], np.exp(np.linspace(np.log(0.005), np.log(100.0), prices))]):
             s_tot = c_tot = 0.0
-            for k in range(5):
-                tr_cls, te_cls = cls_of(k)
+            for tr_cls, te_cls in splits:
                 for v in set(tr_cls.values()):
                     tr = [t for t, c_ in tr_cls.items() if c_ == v]
                     te = [t for t, c_ in te_cls.items() if c_ == v]
                     best = min(res, key=lambda f: (sum(cost[f][t] for t in tr) - lam * sum(res[f][t] for t in tr)))
                     s_tot += sum(res[best][t] for t in te)
                     c_tot += sum(cost[best][t] for t in te)
-            curve.append((c_tot, s_tot))
-        reach = [c_ for c_, s_ in curve if s_ >= bal_solved]
+            pts.append((c_tot, s_tot))
+        return pts
+
+    class_hulls = {}
+    for name, cls in per_class.items():
+        h = hull(curve([(cls, cls)], 600))
+        class_hulls[name] = {"cost_for_balanced_solved": round(hull_cost_for(h, bal_solved) or float("nan"), 1),
+                             "solved_at_frontier_cost_or_less": max(s_ for c_, s_ in h if c_ <= frontier_cost)}
+    # The same held out: per fold, the best model per class is chosen on the training folds only and
+    # applied to the held-out issues. Classes: the true bucket (unreadable by a router), or quartiles of
+    # the difficulty score (training: inner out-of-fold scores; held out: the fold model's score).
+
+    def held_out(cls_of: Any) -> dict[str, float]:
+        pts = curve([cls_of(k) for k in range(5)], 300)
+        reach = [c_ for c_, s_ in pts if s_ >= bal_solved]
         return {"cost_for_balanced_solved": round(min(reach), 1) if reach else float("nan"),
-                "solved_at_frontier_cost_or_less": max(s_ for c_, s_ in curve if c_ <= frontier_cost)}
+                "solved_at_frontier_cost_or_less": max(s_ for c_, s_ in pts if c_ <= frontier_cost)}
 
     def true_split(k: int) -> tuple[dict[str, int], dict[str, int]]:
         return ({t: true_tier[t] for t in ids if fold[t] != k}, {t: true_tier[t] for t in ids if fold[t] == k})

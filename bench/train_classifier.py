@@ -128,9 +128,10 @@ def type_scores(model: dict[str, Any], texts: Sequence[str]) -> np.ndarray:
     return model["clf"].decision_function(X)
 
 
-def fit_temperature(scores: np.ndarray, y_idx: np.ndarray) -> float:
+def fit_temperature(scores: np.ndarray, y_idx: np.ndarray, steps: int = 41) -> float:
+    """The softmax temperature in [0.2, 5] (``steps`` on a log grid) minimising the log loss."""
     best, best_t = 1e18, 1.0
-    for t in np.exp(np.linspace(np.log(0.2), np.log(5.0), 41)):
+    for t in np.exp(np.linspace(np.log(0.2), np.log(5.0), steps)):
         z = scores / t
         z = z - z.max(1, keepdims=True)
         logp = z - np.log(np.exp(z).sum(1, keepdims=True))
@@ -193,28 +194,24 @@ def export_type(model: dict[str, Any], temperature: float) -> dict[str, Any]:
     offset = 0
     for name in ("word",):
         vec = model[name]
-        vocab = vec.vocabulary_
-        terms = sorted(vocab, key=vocab.get)
-        n = len(terms)
-        w = coef[:, offset:offset + n]
+        n = len(vec.vocabulary_)
+        blocks.append(export_block(vec, coef[:, offset:offset + n].T))
         offset += n
-        blocks.append(_block(vec, terms, w.T))
     return {"classes": classes, "outputs": len(classes), "temperature": round(temperature, 4),
             "intercept": [round(float(x), 5) for x in clf.intercept_], "blocks": blocks}
 
 
-def _block(vec: TfidfVectorizer, terms: list[str], w: np.ndarray) -> dict[str, Any]:
-    """w: (n_terms, outputs). Weights stored as integers of QUANT; terms with all-zero rows dropped."""
+def export_block(vec: TfidfVectorizer, w: np.ndarray, quant: float = QUANT, **extra: Any) -> dict[str, Any]:
+    """One TF-IDF block as served by the sidecar. w: (n_terms, outputs) in the vectorizer's column
+    order; weights stored as integers of ``quant``; terms with all-zero rows dropped; ``extra`` keys
+    (a block's source, its max_chars) are added as given."""
     vocab = vec.vocabulary_
-    idf = vec.idf_
-    q = np.rint(w / QUANT).astype(int)
+    terms = sorted(vocab, key=vocab.get)
+    q = np.rint(w / quant).astype(int)
     keep = [i for i in range(len(terms)) if q[i].any()]
-    return {
-        "analyzer": vec.analyzer, "ngram": list(vec.ngram_range), "scale": QUANT,
-        "terms": [terms[i] for i in keep],
-        "idf": [round(float(idf[vocab[terms[i]]]), 4) for i in keep],
-        "w": [int(x) for i in keep for x in q[i]],
-    }
+    return {"analyzer": vec.analyzer, "ngram": list(vec.ngram_range), "scale": quant, **extra,
+            "terms": [terms[i] for i in keep], "idf": [round(float(vec.idf_[i]), 4) for i in keep],
+            "w": [int(x) for i in keep for x in q[i]]}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -271,13 +268,12 @@ def difficulty_probs(model: dict[str, Any], texts: Sequence[str]) -> np.ndarray:
 
 def export_difficulty(model: dict[str, Any]) -> dict[str, Any]:
     vec = model["vec"]
-    terms = sorted(vec.vocabulary_, key=vec.vocabulary_.get)
     coef = np.stack([c.coef_[0] for c in model["clfs"]], 1)          # (n_terms + 1, 2)
     return {"outputs": 2, "intercept": [round(float(c.intercept_[0]), 5) for c in model["clfs"]],
             "platt": [[round(a, 5), round(b, 5)] for a, b in model["platt"]],
             "dense": {"log_chars": {"mean": round(model["mu"], 5), "std": round(model["sd"], 5),
                                     "scale": DENSE_SCALE, "w": [round(float(x), 5) for x in coef[-1]]}},
-            "blocks": [_block(vec, terms, coef[:-1])]}
+            "blocks": [export_block(vec, coef[:-1])]}
 
 
 def train_difficulty(tasks: Sequence[dict[str, Any]], extra: Sequence[tuple[str, int]] = ()) -> dict[str, Any]:

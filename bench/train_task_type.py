@@ -44,7 +44,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score  # noqa: 
 from sklearn.model_selection import GroupKFold  # noqa: E402
 
 from bench import datasets  # noqa: E402
-from bench.train_classifier import ece  # noqa: E402
+from bench.train_classifier import ece, export_block, fit_temperature  # noqa: E402
 from kilo_lsp.taxonomy import TASK_TYPES  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -175,18 +175,6 @@ def tune_bias(scores: np.ndarray, y_idx: np.ndarray, k7: Sequence[int], passes: 
     return bias
 
 
-def fit_temperature(scores: np.ndarray, y_idx: np.ndarray) -> float:
-    best, best_t = 1e18, 1.0
-    for t in np.exp(np.linspace(np.log(0.2), np.log(5.0), 61)):
-        z = scores / t
-        z = z - z.max(1, keepdims=True)
-        logp = z - np.log(np.exp(z).sum(1, keepdims=True))
-        nll = -logp[np.arange(len(y_idx)), y_idx].mean()
-        if nll < best:
-            best, best_t = nll, float(t)
-    return best_t
-
-
 def fit_full(rows: list[dict[str, Any]], extra: list[dict[str, Any]], config: dict[str, Any],
              use_scope: bool = True, tune: bool = True, log: str = "") -> TypeModel:
     """Fit on commit rows + extra; bias offsets and temperature from inner repository folds."""
@@ -204,7 +192,7 @@ def fit_full(rows: list[dict[str, Any]], extra: list[dict[str, Any]], config: di
     y_idx = np.array([model.classes.index(r["label"]) for r in rows])
     k7 = [model.classes.index(c) for c in COMMIT_CLASSES]
     model.bias = tune_bias(oof, y_idx, k7)
-    model.temperature = fit_temperature(oof + model.bias, y_idx)
+    model.temperature = fit_temperature(oof + model.bias, y_idx, steps=61)
     model.inner_macro_f1 = (macro_f1_idx(y_idx, oof.argmax(1), k7), macro_f1_idx(y_idx, (oof + model.bias).argmax(1), k7))
     return model
 
@@ -290,28 +278,16 @@ def evaluate(rows: list[dict[str, Any]], extra: list[dict[str, Any]], config: di
 # ---------------------------------------------------------------------------------------------
 # export
 
-def _block(vec: TfidfVectorizer, w: np.ndarray, source: str, max_chars: int = 0) -> dict[str, Any]:
-    """w: (n_terms, outputs) in the vectorizer's column order. Integer weights of QUANT; zero rows dropped."""
-    vocab = vec.vocabulary_
-    terms = sorted(vocab, key=vocab.get)
-    q = np.rint(w / QUANT).astype(int)
-    keep = [i for i in range(len(terms)) if q[i].any()]
-    b = {"analyzer": vec.analyzer, "ngram": list(vec.ngram_range), "scale": QUANT, "source": source,
-         "terms": [terms[i] for i in keep], "idf": [round(float(vec.idf_[i]), 4) for i in keep],
-         "w": [int(x) for i in keep for x in q[i]]}
-    if max_chars:
-        b["max_chars"] = max_chars
-    return b
-
-
 def export(model: TypeModel) -> dict[str, Any]:
     coef = model.clf.coef_
     blocks = []
     offset = 0
     for source, vec in model.vecs:
         n = len(vec.vocabulary_)
-        blocks.append(_block(vec, coef[:, offset:offset + n].T, "scope" if source == "scope" else "text",
-                             model.config["char_max_chars"] if source == "char" else 0))
+        extra: dict[str, Any] = {"source": "scope" if source == "scope" else "text"}
+        if source == "char":
+            extra["max_chars"] = model.config["char_max_chars"]
+        blocks.append(export_block(vec, coef[:, offset:offset + n].T, QUANT, **extra))
         offset += n
     bias = model.bias if model.bias is not None else np.zeros(len(model.classes))
     return {"format": 1, "classes": model.classes, "max_chars": MAX_CHARS,
