@@ -146,7 +146,7 @@ def main() -> int:
         Xtr = vec.fit_transform([text[t] for t in train])
         Xte = vec.transform([text[t] for t in test])
         sims = (Xte @ Xtr.T).toarray()
-        bal, fro = folder_of[BALANCED], folder_of[FRONTIER]
+        bal = folder_of[BALANCED]
         for i, t in enumerate(test):
             nn = [train[j] for j in np.argsort(-sims[i])[:KNN_K]]
             rate = {f: np.mean([res[f][x] for x in nn]) for f in folders}

@@ -10,7 +10,6 @@ this test installs nothing and skips only when no nvim exists at all.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
