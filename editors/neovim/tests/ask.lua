@@ -9,16 +9,8 @@
 local here = vim.fn.fnamemodify(debug.getinfo(1, "S").source:sub(2), ":p:h")
 vim.opt.rtp:prepend(vim.fn.fnamemodify(here, ":h"))
 
-local function out(obj) io.stdout:write(vim.json.encode(obj), "\n") end
-local failed = 0
-local function check(name, ok, detail)
-  if not ok then failed = failed + 1 end
-  out({ check = name, ok = ok and true or false, detail = detail })
-end
-local function finish()
-  out({ summary = true, failed = failed })
-  os.exit(failed == 0 and 0 or 1)
-end
+local report = dofile(here .. "/report.lua")
+local out, check, finish = report.out, report.check, report.finish
 
 local messages = {}
 vim.notify = function(msg, level) table.insert(messages, { msg = msg, level = level }) end
