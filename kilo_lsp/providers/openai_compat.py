@@ -2,7 +2,7 @@
 LM Studio, llama.cpp, ...) with SSE streaming.
 
 :class:`HTTPProvider` holds what every HTTP API family shares: one pooled ``httpx.AsyncClient``
-per provider, created on first use; the timeouts (connect, first byte, idle between chunks);
+per provider, created on first use, on the lean HTTP/1.1 transport of ``http11.py``; the timeouts (connect, first byte, idle between chunks);
 the mapping of HTTP and network failures to :class:`ProviderError`; and the streaming loop that
 closes the upstream response as soon as the consumer stops (``aclose`` or cancellation).
 """
@@ -18,6 +18,7 @@ import httpx
 
 from .base import (ChatRequest, Provider, ProviderError, ProviderSpec, StreamEvent, Timeouts, Usage,
                    error_for_status, estimate_usage)
+from .http11 import Http11Transport
 from .sse import DEFAULT_MAX_LINE, SSEEvent, SSEParser
 
 USER_AGENT = "kilo-lsp"
@@ -25,6 +26,10 @@ _ERROR_BODY_LIMIT = 4096
 # A stream is cut (finish "length") past 2 x max_tokens deltas + 16 or 16 x max_tokens characters
 # + 1024: a server that ignores max_tokens, or never stops, cannot run on for ever.
 OUTPUT_CAP_DEFAULT = 4096
+# Requests in flight per provider; more wait for a free connection (up to the first-byte timeout).
+MAX_CONNECTIONS = 64
+# Idle connections kept per provider, so that a burst does not open them all again.
+KEEPALIVE = 32
 
 
 def _is_tls_failure(exc: BaseException) -> bool:
@@ -73,8 +78,12 @@ class HTTPProvider(Provider):
                 timeout=httpx.Timeout(connect=t.connect, read=max(t.first_byte, t.idle), write=t.first_byte,
                                       pool=t.first_byte),
                 verify=self._verify, trust_env=self._trust_env, follow_redirects=False,
-                headers={"user-agent": USER_AGENT}, transport=self._transport,
-                limits=httpx.Limits(max_connections=32, max_keepalive_connections=8, keepalive_expiry=60),
+                headers={"user-agent": USER_AGENT}, limits=httpx.Limits(
+                    max_connections=MAX_CONNECTIONS, max_keepalive_connections=KEEPALIVE, keepalive_expiry=60),
+                # httpx's own transport is mounted for proxies from the environment; the rest goes here.
+                transport=self._transport or Http11Transport(
+                    verify=self._verify, trust_env=self._trust_env, max_connections=MAX_CONNECTIONS,
+                    max_keepalive=KEEPALIVE, keepalive_expiry=60),
             )
         return self._client
 
