@@ -34,6 +34,7 @@ from .context import CHARS_PER_TOKEN, MAX_DOCUMENT_TOKENS, DocumentText, selecti
 from .engine import Engine
 from .leaderboard.model import Leaderboard, Model
 from .ledger import Ledger, LedgerEntry
+from .methods import COMPLETE, SET_CREDENTIALS, USAGE
 from .protocol import DecisionCard, RouteParams
 from .providers.base import (ChatMessage, ChatRequest, ProviderError, ProviderSpec, Timeouts, Usage,
                              estimate_tokens)
@@ -43,12 +44,6 @@ if TYPE_CHECKING:
     from .providers.registry import KnownProvider, ProviderPool
 
 log = logging.getLogger("kilo_lsp.complete")
-
-# -- methods ------------------------------------------------------------------------------
-COMPLETE = "kilo/complete"
-CHUNK = "kilo/chunk"                 # server -> client notification, one per text delta (or joined deltas)
-USAGE = "kilo/usage"
-SET_CREDENTIALS = "kilo/setCredentials"
 
 DEFAULT_SYSTEM = ("You are a coding assistant inside the user's editor. Answer the request directly and "
                   "concisely; put code in fenced blocks with the language named.")

@@ -76,7 +76,7 @@ class KiloProtocol(LanguageServerProtocol):
 
     #: Methods whose handlers answer plain JSON data (``wire.unstructure`` output): their response
     #: is encoded as it is, not walked again by pygls' cattrs converter (~0.4 ms for a route card).
-    PLAIN_RESULTS = frozenset(methods.REQUESTS)
+    PLAIN_RESULTS = frozenset(methods.REQUESTS + methods.FORWARDING_REQUESTS)
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -423,9 +423,7 @@ def register(ls: Sidecar) -> None:
         return unstructure(card) if card is not None else None
 
 
-#: Registered once the client says `initialized`, so that forwarding (HTTP clients, the SQLite
-#: ledger) is not imported while the editor waits for the `initialize` answer.
-FORWARDING_REQUESTS = ("kilo/complete", "kilo/usage", "kilo/setCredentials")
+FORWARDING_REQUESTS = methods.FORWARDING_REQUESTS
 
 
 def register_forwarding(ls: Sidecar) -> None:
