@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from typing import Awaitable, Callable
 
@@ -293,3 +294,35 @@ async def test_a_reused_connection_dropped_without_an_answer_is_retried_once() -
             assert (await client.get(s.url + "/")).json() == {"n": 1}
             assert (await client.get(s.url + "/")).json() == {"n": 3}
     assert s.connections == 2 and len(s.requests) == 3
+
+
+async def test_a_proxy_from_the_environment_still_applies(monkeypatch) -> None:
+    """httpx ignores HTTP(S)_PROXY when given a transport: a provider behind a proxy keeps httpx's own
+    transport, and its requests reach the proxy; without a proxy the lean transport is used."""
+    from kilo_lsp.providers.base import ChatMessage, ChatRequest, ProviderSpec
+    from kilo_lsp.providers.openai_compat import OpenAICompatProvider
+
+    events = [{"choices": [{"index": 0, "delta": {"content": "via proxy"}, "finish_reason": None}]},
+              {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}]
+
+    async def handler(reader, writer, body):
+        writer.write(chunked(*(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events), b"data: [DONE]\n\n"))
+        return True
+
+    spec = ProviderSpec("hosted", "openai", "http://api.example.test/v1", api_key="k")
+    async with Server(handler) as proxy:
+        for name in [k for k in os.environ if "proxy" in k.lower()]:
+            monkeypatch.delenv(name)
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        provider = OpenAICompatProvider(spec)
+        try:
+            out = [ev async for ev in provider.stream(ChatRequest("m", [ChatMessage("user", "hi")]))]
+            assert not isinstance(provider.client()._transport, Http11Transport)
+        finally:
+            await provider.aclose()
+    assert "".join(ev.text for ev in out if ev.type == "text") == "via proxy"
+    assert proxy.requests[0].startswith(b"POST http://api.example.test/v1/chat/completions HTTP/1.1")
+    monkeypatch.delenv("HTTP_PROXY")
+    direct = OpenAICompatProvider(spec)
+    assert isinstance(direct.client()._transport, Http11Transport)
+    await direct.aclose()

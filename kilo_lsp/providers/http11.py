@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import urllib.request
 from collections import deque
 from typing import Any, AsyncIterator
+from urllib.parse import urlsplit
 
 import h11
 import httpx
@@ -352,3 +354,12 @@ class Http11Transport(httpx.AsyncBaseTransport):
         for pool in self._pools.values():
             pool.close()
         self._pools.clear()
+
+
+def uses_env_proxy(url: str) -> bool:
+    """Whether HTTP(S)_PROXY / ALL_PROXY (and NO_PROXY) from the environment send ``url`` through a proxy."""
+    proxies = urllib.request.getproxies_environment()
+    parts = urlsplit(url)
+    if not (proxies.get(parts.scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass_environment(parts.hostname or "", proxies)

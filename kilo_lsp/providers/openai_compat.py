@@ -18,7 +18,7 @@ import httpx
 
 from .base import (ChatRequest, Provider, ProviderError, ProviderSpec, StreamEvent, Timeouts, Usage,
                    error_for_status, estimate_usage)
-from .http11 import Http11Transport
+from .http11 import Http11Transport, uses_env_proxy
 from .sse import DEFAULT_MAX_LINE, SSEEvent, SSEParser
 
 USER_AGENT = "kilo-lsp"
@@ -80,12 +80,17 @@ class HTTPProvider(Provider):
                 verify=self._verify, trust_env=self._trust_env, follow_redirects=False,
                 headers={"user-agent": USER_AGENT}, limits=httpx.Limits(
                     max_connections=MAX_CONNECTIONS, max_keepalive_connections=KEEPALIVE, keepalive_expiry=60),
-                # httpx's own transport is mounted for proxies from the environment; the rest goes here.
-                transport=self._transport or Http11Transport(
-                    verify=self._verify, trust_env=self._trust_env, max_connections=MAX_CONNECTIONS,
-                    max_keepalive=KEEPALIVE, keepalive_expiry=60),
+                transport=self._transport or self._lean_transport(),
             )
         return self._client
+
+    def _lean_transport(self) -> Http11Transport | None:
+        """The lean transport, unless a proxy from the environment applies to this provider: httpx
+        then reads the proxy settings itself (it ignores them when given a transport)."""
+        if self._trust_env and uses_env_proxy(self.base_url):
+            return None
+        return Http11Transport(verify=self._verify, trust_env=self._trust_env, max_connections=MAX_CONNECTIONS,
+                               max_keepalive=KEEPALIVE, keepalive_expiry=60)
 
     async def aclose(self) -> None:
         if self._client is not None:
