@@ -22,7 +22,7 @@ from .protocol import (Candidate, CostView, DecisionCard, RouteParams, SessionSt
 from .routing import availability
 from .routing.availability import Reach
 from .routing.compat import single_model_reason
-from .routing.policy import Incumbent, Policy, PolicyInput, PolicyOutcome
+from .routing.policy import Incumbent, Policy, PolicyInput, PolicyOutcome, Scored
 from .routing.session import Session, SessionStore
 from .wire import unstructure
 
@@ -56,6 +56,22 @@ def follow_up_of(c: Classification, session: Session) -> Classification:
                                signals=(signal, *c.signals))
 
 
+def candidate(s: Scored, chosen: str, what_if: bool) -> Candidate:
+    """The decision card's row for one scored model."""
+    ev, r = s.evidence, s.reach
+    if ev is None:
+        return Candidate(model=s.model.id, provider=r.provider if r else None, callable=r is not None and not what_if,
+                         accuracy=None, ci_low=None, ci_high=None, samples=0, vs_balanced_low=None,
+                         clears_bar=s.clears, estimated_cost_usd=round(s.est_cost, 6),
+                         expected_cost_per_task_usd=None, note="chosen" if s.model.id == chosen else "")
+    vs = ev.vs_balanced
+    return Candidate(model=s.model.id, provider=r.provider if r else None, callable=r is not None and not what_if,
+                     accuracy=ev.rate, ci_low=ev.ci_low, ci_high=ev.ci_high, samples=ev.n,
+                     vs_balanced_low=vs.ci_low if vs else None, clears_bar=s.clears,
+                     estimated_cost_usd=round(s.est_cost, 6), expected_cost_per_task_usd=ev.cost_per_request,
+                     note="chosen" if s.model.id == chosen else "")
+
+
 def _new_id() -> str:
     return "d-" + os.urandom(6).hex()
 
@@ -77,6 +93,7 @@ class Engine:
         self._classifier = classifier
         self.available = available          # FROM_CREDENTIALS, None (everything) or {model: Reach}
         self.policy = Policy()
+        self._defaults: Settings | None = None
         base = self.settings()
         self.sessions = SessionStore(base.routing.max_sessions, base.routing.idle_reset_minutes)
         self.client = ClientInfo()
@@ -102,7 +119,9 @@ class Engine:
             return self.fixed_settings
         if self.config is not None:
             return self.config.effective(workspace)
-        return Settings.defaults()
+        if self._defaults is None:      # built once: a Settings takes microseconds to build, per request
+            self._defaults = Settings.defaults()
+        return self._defaults
 
     @property
     def classifier(self) -> Classifier:
@@ -221,15 +240,7 @@ class Engine:
         for must in (o.model, balanced_id, frontier_id):
             if not any(s.model.id == must for s in keep):
                 keep.extend(s for s in o.scored if s.model.id == must)
-        candidates = [Candidate(
-            model=s.model.id, provider=s.reach.provider if s.reach else None, callable=s.reach is not None and not o.what_if,
-            accuracy=s.evidence.rate if s.evidence else None, ci_low=s.evidence.ci_low if s.evidence else None,
-            ci_high=s.evidence.ci_high if s.evidence else None, samples=s.evidence.n if s.evidence else 0,
-            vs_balanced_low=s.evidence.vs_balanced.ci_low if s.evidence and s.evidence.vs_balanced else None,
-            clears_bar=s.clears, estimated_cost_usd=round(s.est_cost, 6),
-            expected_cost_per_task_usd=s.evidence.cost_per_request if s.evidence else None,
-            note="chosen" if s.model.id == o.model else "",
-        ) for s in keep]
+        candidates = [candidate(s, o.model, o.what_if) for s in keep]
         would = o.reach or availability.reach(chosen, set(chosen.routes), True)  # what-if: where it would go
         reason = o.reason
         if o.what_if:

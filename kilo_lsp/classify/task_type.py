@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
-_SPACES = re.compile(r"\s\s+")
 #: ``type(scope)!: description``: the prefix of a Conventional-Commit subject.
 _CC_PREFIX = re.compile(r"^\s*[A-Za-z]+\(([^()]*)\)!?:\s*")
 
@@ -45,18 +44,19 @@ def word_ngrams(text: str, ngram: tuple[int, int]) -> list[str]:
 
 
 def char_wb_ngrams(text: str, ngram: tuple[int, int]) -> list[str]:
-    """scikit-learn's ``char_wb`` analyzer: n-grams inside word boundaries padded with a space."""
-    text = _SPACES.sub(" ", text.lower())
+    """scikit-learn's ``char_wb`` analyzer: n-grams inside word boundaries padded with a space.
+
+    scikit-learn first turns runs of whitespace into one space; ``str.split()`` already treats any
+    run as one separator (``\\s`` and str.isspace are the same set). A padded word no longer than
+    the longest n-gram is counted once whole, after its shorter n-grams."""
     lo, hi = ngram
     out: list[str] = []
-    for w in text.split():
+    for w in text.lower().split():
         w = " " + w + " "
         wl = len(w)
-        for n in range(lo, hi + 1):
-            if wl <= n:
-                out.append(w)
-                break
-            out.extend(w[i:i + n] for i in range(wl - n + 1))
+        out += [w[i:i + n] for n in range(lo, min(hi, wl - 1) + 1) for i in range(wl - n + 1)]
+        if wl <= hi:
+            out.append(w)
     return out
 
 

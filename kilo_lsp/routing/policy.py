@@ -80,8 +80,11 @@ class PolicyInput:
     budget_exhausted: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Scored:
+    """One model as the policy sees it for one request. Not frozen: the policy builds one per model
+    per request, and a frozen dataclass costs several times as much to build."""
+
     model: Model
     evidence: Evidence | None
     clears: bool
@@ -171,6 +174,43 @@ def expected(mid: str, probs: tuple[float, ...], classes: dict[int, TaskClass], 
     return p, c
 
 
+#: (evidence, clears the bar at ``routing.margin``, passes the guard at ``floor_margin``) of one model
+#: on one task class.
+Bar = tuple[Evidence, bool, bool]
+NO_BAR: tuple[None, bool, bool] = (None, False, False)
+
+
+def class_bars(board: Leaderboard, balanced: str, settings: RoutingSettings) -> dict[int, dict[str, Bar]]:
+    """Per task class of the board (keyed by the class object's id) and model: its evidence and both
+    bar tests. They depend on the board and three settings only, so the policy works them out once
+    rather than for every model of every request."""
+    fm = floor_margin(settings)
+    return {id(tc): {mid: (ev, clears_bar(mid, ev, balanced, settings), clears_bar(mid, ev, balanced, settings, fm))
+                     for mid, ev in tc.evidence.items()}
+            for tc in board.classes.values()}
+
+
+def expected_with_bars(mid: str, spread: list[tuple[float, dict[str, Bar]]], fallback_cost: float
+                       ) -> tuple[float | None, float, float]:
+    """``expected`` over the (P(tier), bars of its class) pairs, and the P-mass of the tiers where the
+    model clears the bar, in one pass over the classes."""
+    p = c = 0.0
+    known = True
+    clearing: list[float] = []
+    for w, bars in spread:
+        bar = bars.get(mid)
+        if bar is None:
+            known = False
+            continue
+        ev, clears, _guard = bar
+        if clears:
+            clearing.append(w)
+        if known:
+            p += w * ev.rate
+            c += w * (ev.cost_per_request if ev.cost_per_request > 0 else fallback_cost)
+    return (p if known else None), (c if known else fallback_cost), sum(clearing)
+
+
 _WTP_CACHE: dict[tuple[str, str, float, float, tuple[str, ...]], float] = {}
 
 
@@ -213,7 +253,20 @@ def _pct(x: float | None) -> str:
 
 
 class Policy:
-    """Stateless: every input arrives in a PolicyInput, so it is easy to test and to benchmark."""
+    """Stateless: every input arrives in a PolicyInput, so it is easy to test and to benchmark. It keeps
+    only ``class_bars`` of the last board and settings it saw, which those inputs determine."""
+
+    def __init__(self) -> None:
+        self._bars: tuple[Leaderboard, str, float, float, dict[int, dict[str, Bar]]] | None = None
+
+    def bars(self, board: Leaderboard, balanced: str, s: RoutingSettings) -> dict[int, dict[str, Bar]]:
+        """``class_bars`` of this board, computed again when the board or a setting it reads changes."""
+        cached = self._bars
+        if cached is not None and cached[0] is board and cached[1:4] == (balanced, s.margin, s.floor):
+            return cached[4]
+        bars = class_bars(board, balanced, s)
+        self._bars = (board, balanced, s.margin, s.floor, bars)
+        return bars
 
     def decide(self, pi: PolicyInput) -> PolicyOutcome:
         s = pi.settings
@@ -230,17 +283,17 @@ class Policy:
         pool = reach if reach else {mid: None for mid in board.models}   # what-if: the whole catalog
         fm = floor_margin(s)
 
+        bars = self.bars(board, balanced, s)
+        top = bars[id(task_class)] if task_class else {}
+        spread = [(probs[t - 1], bars[id(tc)]) for t, tc in classes.items()]
         scored: dict[str, Scored] = {}
         for mid in pool:
             model = board.models[mid]
-            ev = task_class.evidence.get(mid) if task_class else None
             est = model.prices.cost(pi.input_tokens, out_tokens)
-            p_m, c_m = expected(mid, probs, classes, est) if classes else (None, est)
-            eligible = p_m is not None and clears_bar(mid, ev, balanced, s, fm)
-            p_ni = sum(probs[t - 1] for t, tc in classes.items()
-                       if clears_bar(mid, tc.evidence.get(mid), balanced, s))
-            scored[mid] = Scored(model, ev, clears_bar(mid, ev, balanced, s), est, c_m, pool[mid],
-                                 p_m, eligible, round(p_ni, 4))
+            p_m, c_m, p_ni = expected_with_bars(mid, spread, est) if classes else (None, est, 0)
+            ev, clears, guard = top.get(mid, NO_BAR)
+            scored[mid] = Scored(model, ev, clears, est, c_m, pool[mid], p_m, p_m is not None and guard,
+                                 round(p_ni, 4))
 
         tier = "free" if pi.budget_exhausted and s.tier != "free" else s.tier
         wtp = 0.0

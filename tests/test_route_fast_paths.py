@@ -1,0 +1,118 @@
+"""The faster forms of the routing code path give exactly what the plain forms give."""
+
+import random
+
+from kilo_lsp import context
+from kilo_lsp.classify.base import Classification
+from kilo_lsp.classify.task_type import char_wb_ngrams
+from kilo_lsp.config import RoutingSettings
+from kilo_lsp.leaderboard.model import parse
+from kilo_lsp.routing.availability import Reach
+from kilo_lsp.routing.policy import (Policy, PolicyInput, clears_bar, expected, expected_with_bars, class_bars,
+                                     floor_margin)
+
+
+# -- policy ------------------------------------------------------------------------------------
+def random_board(rnd: random.Random, version: str):
+    ids = [f"m{i}" for i in range(rnd.randrange(3, 9))]
+    models = [{"id": m, "prices": {"input": rnd.choice([0, 0.1, 3.0]), "output": rnd.choice([0, 0.4, 15.0])},
+               "routes": {"p": m}, "free": rnd.random() < 0.2} for m in ids]
+    classes = {}
+    for t in rnd.sample([1, 2, 3, 4], rnd.randrange(1, 5)):
+        ev = {}
+        for m in ids:
+            if rnd.random() < 0.8:
+                rate = rnd.random()
+                ev[m] = {"solved": int(rate * 50), "n": 50, "rate": rate, "ci_low": rate - rnd.random() * 0.2,
+                         "ci_high": rate + 0.05, "cost_per_request": rnd.choice([0.0, rnd.random()]),
+                         "vs_balanced": None if rnd.random() < 0.1 else
+                         {"delta": 0.0, "ci_low": -rnd.random() * 0.3, "ci_high": 0.1}}
+        classes[f"*:{t}"] = {"n_tasks": rnd.randrange(1, 100), "models": ev}
+    return parse({"schema": 1, "version": version, "balanced": ids[0], "frontier": ids[-1],
+                  "models": models, "classes": classes})
+
+
+def test_expected_with_bars_equals_expected_and_the_bar_tests():
+    rnd = random.Random(11)
+    for k in range(200):
+        board = random_board(rnd, f"v{k}")
+        s = RoutingSettings(margin=rnd.choice([0.0, 0.05, 0.1]), floor=rnd.choice([0.0, 0.3]))
+        bars = class_bars(board, board.balanced, s)
+        classes = {int(key[2]): tc for key, tc in board.classes.items() if rnd.random() < 0.8}
+        raw = [rnd.random() if t in classes else 0.0 for t in (1, 2, 3, 4)]
+        probs = tuple(x / (sum(raw) or 1.0) for x in raw)
+        spread = [(probs[t - 1], bars[id(tc)]) for t, tc in classes.items()]
+        for mid in board.models:
+            p, c = expected(mid, probs, classes, 0.5)
+            p_ni = sum(probs[t - 1] for t, tc in classes.items()
+                       if clears_bar(mid, tc.evidence.get(mid), board.balanced, s))
+            assert expected_with_bars(mid, spread, 0.5) == (p, c, p_ni)
+            for tc in board.classes.values():
+                ev = tc.evidence.get(mid)
+                bar = bars[id(tc)].get(mid)
+                if ev is None:
+                    assert bar is None
+                else:
+                    assert bar == (ev, clears_bar(mid, ev, board.balanced, s),
+                                   clears_bar(mid, ev, board.balanced, s, floor_margin(s)))
+
+
+def test_a_policy_kept_across_boards_and_settings_decides_as_a_new_one():
+    rnd = random.Random(12)
+    kept = Policy()
+    boards = [random_board(rnd, f"b{k}") for k in range(6)]
+    for _ in range(400):
+        board = rnd.choice(boards)
+        s = RoutingSettings(dial=rnd.choice(["bill", "bar"]), margin=rnd.choice([0.0, 0.05, 0.2]),
+                            floor=rnd.choice([0.0, 0.4]), min_confidence=0.0,
+                            balanced_model=rnd.choice(["", *board.models]))
+        raw = [rnd.random() for _ in range(4)]
+        c = Classification("bugfix", rnd.randrange(1, 5), 0.9, 0.9, 0.9,
+                           tier_probabilities=tuple(x / sum(raw) for x in raw))
+        reach = {m: Reach("p", m) for m in board.models if rnd.random() < 0.8}
+        pi = PolicyInput(c, board, s, reach, rnd.randrange(100, 50_000))
+        assert kept.decide(pi) == Policy().decide(pi)
+
+
+# -- context -----------------------------------------------------------------------------------
+SPACED_PARTS = ["format ", "that ", "at ", " at ", "\tat ", "\u2003at ", "\x1cat ", "\u00a0at ", "\u200bat ",
+                "\nat f (x:1:2)", "  at com.x.Y.run(Y.java:10)", "  at run (app.js:1:2)", "\n", "at f (x:1:2)",
+                "what at g (h:1:1)", "x"]
+
+
+def test_stack_trace_test_with_many_candidates_equals_the_one_regex():
+    rnd = random.Random(13)
+    for _ in range(3000):
+        n = rnd.choice([3, 10, 40, 80])
+        text = "".join(rnd.choice(SPACED_PARTS[:3] if rnd.random() < 0.5 else SPACED_PARTS) for _ in range(n))
+        expected_ = context._STACK_TRACE.search(text) is not None
+        assert context.has_stack_trace(text) == expected_, repr(text)
+
+
+# -- classifier --------------------------------------------------------------------------------
+def char_wb_reference(text: str, ngram: tuple[int, int]) -> list[str]:
+    """scikit-learn's char_wb analyzer written as scikit-learn writes it."""
+    import re
+    text = re.sub(r"\s\s+", " ", text.lower())
+    lo, hi = ngram
+    out = []
+    for w in text.split():
+        w = " " + w + " "
+        for n in range(lo, hi + 1):
+            offset = 0
+            out.append(w[offset:offset + n])
+            while offset + n < len(w):
+                offset += 1
+                out.append(w[offset:offset + n])
+            if offset == 0:
+                break
+    return out
+
+
+def test_char_wb_ngrams_equal_the_reference_on_any_whitespace():
+    rnd = random.Random(14)
+    alphabet = "ab Yé \t\n\r\x0b\x0c\x1c\x1d\x85\u00a0\u2003\u2028\u200b"
+    for _ in range(5000):
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randrange(0, 24)))
+        for ngram in ((3, 5), (2, 5), (1, 1), (2, 2), (4, 6)):
+            assert char_wb_ngrams(text, ngram) == char_wb_reference(text, ngram), (text, ngram)
