@@ -156,14 +156,15 @@ def read_context(params: RouteParams, document_text: DocumentText, session_turns
     errors = warnings = 0
     diag_text = ""
     if ctx is not None and ctx.diagnostics:
-        errors = sum(1 for d in ctx.diagnostics if d.severity == 1)
-        warnings = sum(1 for d in ctx.diagnostics if d.severity == 2)
+        severities = [d.severity for d in ctx.diagnostics]
+        errors, warnings = severities.count(1), severities.count(2)
         diag_text = "\n".join(d.message for d in ctx.diagnostics[:50])
     elif ctx is not None and ctx.diagnostic_counts:
         errors, warnings = ctx.diagnostic_counts.errors, ctx.diagnostic_counts.warnings
     turns = params.turns
-    previous = next((t.content for t in reversed(turns) if t.role == "user"), "")
-    turn_chars = sum(len(t.content) for t in turns)
+    user_turns = [t for t in turns if t.role == "user"]
+    previous = user_turns[-1].content if user_turns else ""
+    turn_chars = sum([len(t.content) for t in turns])
     trace = has_stack_trace(params.text) or has_stack_trace(selected) or has_stack_trace(diag_text) \
         or any(has_stack_trace(t.content) for t in turns[-2:])
     input_tokens = estimate_tokens(len(params.text) + turn_chars + len(selected) + doc_chars + len(diag_text)) + 200
@@ -173,7 +174,7 @@ def read_context(params: RouteParams, document_text: DocumentText, session_turns
         diagnostics_errors=errors,
         diagnostics_warnings=warnings,
         has_stack_trace=trace,
-        conversation_turns=max(len([t for t in turns if t.role == "user"]), session_turns),
+        conversation_turns=max(len(user_turns), session_turns),
         context_tokens=input_tokens,
         language_id=(ctx.language_id or "") if ctx else "",
     )

@@ -104,6 +104,7 @@ class Engine:
         self._lock = threading.Lock()
         self._with_local: Any = None     # (board, local models, the board with them)
         self._reach: Any = None          # (board, keyed providers, prefer_direct, reachable models)
+        self._would: Any = None          # (board, {model: where a what-if card says it would be called})
 
     def warm_up(self) -> None:
         """Load the leaderboard and the classifier ahead of the first request (run off the event loop)."""
@@ -236,12 +237,14 @@ class Engine:
         frontier_id = board.frontier
         costs = {mid: board.models[mid].prices.cost(input_tokens, o.output_tokens)
                  for mid in {o.model, balanced_id, frontier_id}}
-        keep = [s for s in o.scored[:MAX_CANDIDATES]]
+        keep = o.scored[:MAX_CANDIDATES]
+        kept = {s.model.id for s in keep}
         for must in (o.model, balanced_id, frontier_id):
-            if not any(s.model.id == must for s in keep):
+            if must not in kept:
                 keep.extend(s for s in o.scored if s.model.id == must)
+                kept.add(must)
         candidates = [candidate(s, o.model, o.what_if) for s in keep]
-        would = o.reach or availability.reach(chosen, set(chosen.routes), True)  # what-if: where it would go
+        would = o.reach or self._would_reach(board, chosen)
         reason = o.reason
         if o.what_if:
             reason += " (What-if: no credentials for this model; add a key or a local server to call it.)"
@@ -262,6 +265,17 @@ class Engine:
             signals=[SignalView(s.name, s.detail, round(s.weight, 4)) for s in c.signals],
             workspace=workspace, conversation_id=conversation, turn=turn,
         )
+
+    def _would_reach(self, board: Leaderboard, model: Model) -> Reach | None:
+        """Where a model that cannot be called now would be called (what-if cards): a fact of the board
+        alone, so it is kept per board rather than worked out for every request."""
+        cached = self._would
+        if cached is None or cached[0] is not board:
+            cached = self._would = (board, {})
+        routes = cached[1]
+        if model.id not in routes:
+            routes[model.id] = availability.reach(model, set(model.routes), True)
+        return routes[model.id]
 
     def _trace(self, settings: Settings, card: DecisionCard) -> None:
         path = settings.log.trace_file

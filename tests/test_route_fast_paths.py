@@ -54,7 +54,7 @@ def test_expected_with_bars_equals_expected_and_the_bar_tests():
                     assert bar is None
                 else:
                     assert bar == (ev, clears_bar(mid, ev, board.balanced, s),
-                                   clears_bar(mid, ev, board.balanced, s, floor_margin(s)))
+                                   clears_bar(mid, ev, board.balanced, s, floor_margin(s)), ev.rate, ev.cost_per_request)
 
 
 def test_a_policy_kept_across_boards_and_settings_decides_as_a_new_one():
@@ -116,3 +116,30 @@ def test_char_wb_ngrams_equal_the_reference_on_any_whitespace():
         text = "".join(rnd.choice(alphabet) for _ in range(rnd.randrange(0, 24)))
         for ngram in ((3, 5), (2, 5), (1, 1), (2, 2), (4, 6)):
             assert char_wb_ngrams(text, ngram) == char_wb_reference(text, ngram), (text, ngram)
+
+
+def test_difficulty_block_scores_equal_the_sums_of_the_scaled_rows():
+    import math
+    from collections import Counter
+
+    from kilo_lsp.classify.base import ClassifyInput
+    from kilo_lsp.classify.learned import LearnedClassifier, weights_available
+    if not weights_available():
+        return
+    clf = LearnedClassifier()
+    clf.classify(ClassifyInput("warm up"))
+    rnd = random.Random(15)
+    words = "fix the bug bug in parser parser parser when input is empty add tests refactor migrate schema".split()
+    for block in clf._diff.blocks:
+        for _ in range(300):
+            text = " ".join(rnd.choice(words) for _ in range(rnd.randrange(0, 60)))
+            counts = Counter(t for t in block.terms(text) if t in block.table)
+            rows, sq = [], 0.0
+            for t, c in counts.items():
+                idf, w = block.table[t]
+                v = idf if c == 1 else (1.0 + math.log(c)) * idf
+                sq += v * v
+                rows.append([v * x for x in w])
+            inv = 1.0 / (math.sqrt(sq) or 1.0)
+            reference = [inv * sum(col) for col in zip(*rows)] if rows else [0.0] * clf._diff.outputs
+            assert block.block_scores(text, clf._diff.outputs) == reference

@@ -32,9 +32,10 @@ class ClassifyInput:
     previous_text: str = ""                     # the previous user turn, if any (for follow-ups)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Signal:
-    """One thing that moved the decision, for the decision card."""
+    """One thing that moved the decision, for the decision card. Read-only by convention, not frozen:
+    a classifier builds up to ten per request, and a frozen dataclass costs several times as much."""
 
     name: str        # e.g. "keyword:rename", "stack_trace", "files_involved"
     detail: str      # a short human sentence

@@ -17,7 +17,6 @@ per-block L2 normalisation and the linear scores. No numpy, no scikit-learn at r
 
 from __future__ import annotations
 
-import heapq
 import json
 import math
 import threading
@@ -89,15 +88,17 @@ class _Block:
         counts = Counter(filter(table.__contains__, self.terms(text)))
         if not counts:
             return [0.0] * outputs
-        rows = []
+        vals, weights = [], []
         sq = 0.0
         for t, c in counts.items():
             idf, w = table[t]
             v = idf if c == 1 else (1.0 + math.log(c)) * idf
             sq += v * v
-            rows.append([v * x for x in w])
+            vals.append(v)
+            weights.append(w)
         inv = 1.0 / (math.sqrt(sq) or 1.0)
-        return [inv * sum(col) for col in zip(*rows)]
+        # one pass per output (two for the difficulty model) rather than one small list per term
+        return [inv * sum([v * w[k] for v, w in zip(vals, weights)]) for k in range(outputs)]
 
 
 class _Linear:
@@ -190,8 +191,9 @@ class LearnedClassifier:
             self._load()
         text = item.text or ""
         sig = item.signals or EditorSignals()
+        words = len(text.split())
         type_text = text
-        if len(text.split()) < 4 and item.previous_text:
+        if words < 4 and item.previous_text:
             type_text = text + " " + item.previous_text          # short follow-ups lean on the previous turn
         scores, parts = self._type.scores(type_text[:TYPE_MAX_CHARS])
         signals: list[Signal] = []
@@ -205,7 +207,7 @@ class LearnedClassifier:
         task_type = self._classes[k]
         type_conf = probs[k]
         # top words/n-grams for the predicted type, readable ones (word block) first
-        for c, term in heapq.nlargest(3, ((v * w[k], term) for _an, term, v, w in parts)):
+        for c, term in sorted([(v * w[k], term) for _an, term, v, w in parts], reverse=True)[:3]:
             if c > 0:
                 signals.append(Signal(f"term:{term}", f"'{term}' suggests {task_type}", round(c, 3)))
 
@@ -220,7 +222,7 @@ class LearnedClassifier:
         shift, why = self._editor_shift(sig)
         # The type's prior moves the tier of short (type-led) requests only; an issue-length text is
         # read by the difficulty model, whose probabilities are calibrated without it.
-        type_led = len(text.split()) < TYPE_LED_WORDS
+        type_led = words < TYPE_LED_WORDS
         prior = TYPE_DIFFICULTY_PRIOR.get(task_type, 0.0) if type_led else 0.0
         if prior:
             why.append(Signal(f"type:{task_type}", f"{task_type} requests are usually "

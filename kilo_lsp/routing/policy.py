@@ -174,10 +174,10 @@ def expected(mid: str, probs: tuple[float, ...], classes: dict[int, TaskClass], 
     return p, c
 
 
-#: (evidence, clears the bar at ``routing.margin``, passes the guard at ``floor_margin``) of one model
-#: on one task class.
-Bar = tuple[Evidence, bool, bool]
-NO_BAR: tuple[None, bool, bool] = (None, False, False)
+#: (evidence, clears the bar at ``routing.margin``, passes the guard at ``floor_margin``, success rate,
+#: cost per request) of one model on one task class.
+Bar = tuple[Evidence, bool, bool, float, float]
+NO_BAR: tuple[None, bool, bool, float, float] = (None, False, False, 0.0, 0.0)
 
 
 def class_bars(board: Leaderboard, balanced: str, settings: RoutingSettings) -> dict[int, dict[str, Bar]]:
@@ -185,7 +185,8 @@ def class_bars(board: Leaderboard, balanced: str, settings: RoutingSettings) -> 
     bar tests. They depend on the board and three settings only, so the policy works them out once
     rather than for every model of every request."""
     fm = floor_margin(settings)
-    return {id(tc): {mid: (ev, clears_bar(mid, ev, balanced, settings), clears_bar(mid, ev, balanced, settings, fm))
+    return {id(tc): {mid: (ev, clears_bar(mid, ev, balanced, settings), clears_bar(mid, ev, balanced, settings, fm),
+                           ev.rate, ev.cost_per_request)
                      for mid, ev in tc.evidence.items()}
             for tc in board.classes.values()}
 
@@ -202,12 +203,12 @@ def expected_with_bars(mid: str, spread: list[tuple[float, dict[str, Bar]]], fal
         if bar is None:
             known = False
             continue
-        ev, clears, _guard = bar
+        _ev, clears, _guard, rate, cost = bar
         if clears:
             clearing.append(w)
         if known:
-            p += w * ev.rate
-            c += w * (ev.cost_per_request if ev.cost_per_request > 0 else fallback_cost)
+            p += w * rate
+            c += w * (cost if cost > 0 else fallback_cost)
     return (p if known else None), (c if known else fallback_cost), sum(clearing)
 
 
@@ -291,7 +292,7 @@ class Policy:
             model = board.models[mid]
             est = model.prices.cost(pi.input_tokens, out_tokens)
             p_m, c_m, p_ni = expected_with_bars(mid, spread, est) if classes else (None, est, 0)
-            ev, clears, guard = top.get(mid, NO_BAR)
+            ev, clears, guard, _rate, _cost = top.get(mid, NO_BAR)
             scored[mid] = Scored(model, ev, clears, est, c_m, pool[mid], p_m, p_m is not None and guard,
                                  round(p_ni, 4))
 
