@@ -326,3 +326,22 @@ async def test_a_proxy_from_the_environment_still_applies(monkeypatch) -> None:
     direct = OpenAICompatProvider(spec)
     assert isinstance(direct.client()._transport, Http11Transport)
     await direct.aclose()
+
+
+async def test_a_body_delimited_by_the_server_closing_arrives_whole() -> None:
+    """No Content-Length and no chunking (an HTTP/1.0-style server): the body ends when the server
+    closes, and the connection is not reused."""
+    async def handler(reader, writer, body):
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\ndata: a\n\n")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(b"data: b\n\n")
+        await writer.drain()
+        return False
+
+    async with Server(handler) as s:
+        async with httpx.AsyncClient(transport=Http11Transport()) as client:
+            for _ in range(2):
+                async with client.stream("GET", s.url + "/") as r:
+                    assert b"".join([c async for c in r.aiter_raw()]) == b"data: a\n\ndata: b\n\n"
+    assert s.connections == 2
