@@ -118,6 +118,27 @@ def test_char_wb_ngrams_equal_the_reference_on_any_whitespace():
             assert char_wb_ngrams(text, ngram) == char_wb_reference(text, ngram), (text, ngram)
 
 
+def test_cached_character_ngrams_equal_the_filtered_ngrams_of_the_text(monkeypatch):
+    """The char block's per-word cache gives the same n-grams, in the same order (the order of the
+    sums), as filtering the text's n-grams, also across a cache clear."""
+    from kilo_lsp.classify import task_type
+    model = task_type.load()
+    if model is None:
+        return
+    block = next(b for b in model.blocks if b.analyzer == "char_wb")
+    monkeypatch.setattr(task_type, "WORD_CACHE_SIZE", 50)
+    block._word_grams.clear()
+    rnd = random.Random(16)
+    words = ["fix", "Parser", "PARSER", "the", "KeyError:", "user_id", "é", "a", "tests", "refactor", "x" * 40]
+    spaces = [" ", "  ", "\t", "\n", "\u00a0", "\u2003"]
+    for _ in range(2000):
+        text = "".join(rnd.choice(words + [f"fix{rnd.randrange(300)}"]) + rnd.choice(spaces)
+                       for _ in range(rnd.randrange(0, 30)))
+        want = [g for g in char_wb_ngrams(text, block.ngram) if g in block.table]
+        assert block._char_grams(text) == want, text
+    assert len(block._word_grams) <= 50
+
+
 def test_difficulty_block_scores_equal_the_sums_of_the_scaled_rows():
     import math
     from collections import Counter

@@ -30,6 +30,7 @@ _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _CC_PREFIX = re.compile(r"^\s*[A-Za-z]+\(([^()]*)\)!?:\s*")
 
 WEIGHTS_FILE = "task_type.json"
+WORD_CACHE_SIZE = 20_000     # words whose in-vocabulary character n-grams are kept (cleared when full)
 
 
 def word_ngrams(text: str, ngram: tuple[int, int]) -> list[str]:
@@ -82,6 +83,23 @@ class _Block:
         for i, t in enumerate(terms):
             f = float(idf[i]) * scale
             self.table[t] = (float(idf[i]), array("d", [f * x for x in w[i * outputs:(i + 1) * outputs]]))
+        # word -> its character n-grams that are in the vocabulary, in order: the same words come
+        # back request after request, and generating and looking up their n-grams was most of the cost.
+        self._word_grams: dict[str, tuple[str, ...]] = {}
+
+    def _char_grams(self, text: str) -> list[str]:
+        """``char_wb_ngrams`` of the text, filtered to the vocabulary, one cached word at a time
+        (``char_wb`` n-grams never cross a word, so the sequence is the same)."""
+        cache, out = self._word_grams, []
+        for w in text.lower().split():
+            grams = cache.get(w)
+            if grams is None:
+                grams = tuple(filter(self.table.__contains__, char_wb_ngrams(w, self.ngram)))
+                if len(cache) >= WORD_CACHE_SIZE:
+                    cache.clear()
+                cache[w] = grams
+            out += grams
+        return out
 
     def contributions(self, text: str) -> tuple[list[float] | None, list[tuple[str, float, Any]]]:
         """(this block's scores, [(term, value, weights)]) for the vocabulary terms of the text, where
@@ -91,9 +109,11 @@ class _Block:
         Column sums over the matched rows (``zip(*rows)``) keep the inner loop in C."""
         if self.max_chars:
             text = text[:self.max_chars]
-        grams = word_ngrams(text, self.ngram) if self.analyzer == "word" else char_wb_ngrams(text, self.ngram)
         table = self.table
-        counts = Counter(filter(table.__contains__, grams))
+        if self.analyzer == "word":
+            counts = Counter(filter(table.__contains__, word_ngrams(text, self.ngram)))
+        else:
+            counts = Counter(self._char_grams(text))
         if not counts:
             return None, []
         rows, parts, sq = [], [], 0.0
