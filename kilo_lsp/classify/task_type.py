@@ -30,7 +30,7 @@ _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _CC_PREFIX = re.compile(r"^\s*[A-Za-z]+\(([^()]*)\)!?:\s*")
 
 WEIGHTS_FILE = "task_type.json"
-WORD_CACHE_SIZE = 20_000     # words whose in-vocabulary character n-grams are kept (cleared when full)
+WORD_CACHE_SIZE = 4096       # words whose in-vocabulary character n-grams are kept (cleared when full)
 
 
 def word_ngrams(text: str, ngram: tuple[int, int]) -> list[str]:
@@ -85,7 +85,9 @@ class _Block:
             self.table[t] = (float(idf[i]), array("d", [f * x for x in w[i * outputs:(i + 1) * outputs]]))
         # word -> its character n-grams that are in the vocabulary, in order: the same words come
         # back request after request, and generating and looking up their n-grams was most of the cost.
+        # The cached n-grams are the vocabulary's own strings (``_term``), not new copies.
         self._word_grams: dict[str, tuple[str, ...]] = {}
+        self._term = {t: t for t in self.table} if self.analyzer == "char_wb" else {}
 
     def _char_grams(self, text: str) -> list[str]:
         """``char_wb_ngrams`` of the text, filtered to the vocabulary, one cached word at a time
@@ -94,7 +96,8 @@ class _Block:
         for w in text.lower().split():
             grams = cache.get(w)
             if grams is None:
-                grams = tuple(filter(self.table.__contains__, char_wb_ngrams(w, self.ngram)))
+                term = self._term
+                grams = tuple([term[g] for g in char_wb_ngrams(w, self.ngram) if g in term])
                 if len(cache) >= WORD_CACHE_SIZE:
                     cache.clear()
                 cache[w] = grams
