@@ -1,8 +1,8 @@
 """Load: one sidecar, 20 workspaces, 5 concurrent streamed completions each, against the fake
 provider. Every stream gets exactly its own text and usage, decisions stay per session, and a new
-kilo/route under that load answers within 3x its idle latency plus 25 ms: while the burst of 100
-requests is still being set up, the event loop shares its turns with that work, and the first routes
-after the burst take 15-35 ms (a human does not notice; the median over 20 routes is usually 3-6 ms)."""
+kilo/route under that load answers within 3x its idle latency plus 25 ms: the route right behind the
+burst waits for the 100 requests before it (0.5-0.7 s), and the loop shares its turns with 100
+streams, so a tight bound would fail on a loaded machine (the median over 20 routes is usually 3-5 ms)."""
 
 from __future__ import annotations
 
