@@ -4,7 +4,7 @@ import random
 
 from kilo_lsp import context
 from kilo_lsp.classify.base import Classification
-from kilo_lsp.classify.task_type import char_wb_ngrams
+from kilo_lsp.classify.task_type import char_wb_ngrams, word_ngrams
 from kilo_lsp.config import RoutingSettings
 from kilo_lsp.leaderboard.model import parse
 from kilo_lsp.routing.availability import Reach
@@ -137,6 +137,41 @@ def test_cached_character_ngrams_equal_the_filtered_ngrams_of_the_text(monkeypat
         want = [g for g in char_wb_ngrams(text, block.ngram) if g in block.table]
         assert block._char_grams(text) == want, text
     assert len(block._word_grams) <= 50
+
+
+def contributions_reference(block, text):
+    """The task-type block's scores and reasons, one term at a time (the form the model was checked
+    against scikit-learn with)."""
+    import math
+    from collections import Counter
+    text = text[:block.max_chars] if block.max_chars else text
+    gen = word_ngrams if block.analyzer == "word" else char_wb_ngrams
+    counts = Counter(g for g in gen(text, block.ngram) if g in block.table)
+    if not counts:
+        return None, []
+    rows, parts, sq = [], [], 0.0
+    for t, c in counts.items():
+        idf, iw = block.table[t]
+        f = 1.0 if c == 1 else 1.0 + math.log(c)
+        rows.append(iw if c == 1 else [f * x for x in iw])
+        sq += (f * idf) * (f * idf)
+        if block.analyzer == "word":
+            parts.append((t, f, iw))
+    inv = 1.0 / (math.sqrt(sq) or 1.0)
+    return [inv * sum(col) for col in zip(*rows)], [(t, f * inv, iw) for t, f, iw in parts]
+
+
+def test_task_type_block_contributions_equal_the_term_by_term_reference():
+    from kilo_lsp.classify import task_type
+    model = task_type.load()
+    if model is None:
+        return
+    rnd = random.Random(17)
+    words = "fix the bug bug in parser parser when input is empty add tests docs refactor x".split()
+    for _ in range(600):
+        text = " ".join(rnd.choice(words) for _ in range(rnd.randrange(0, 80)))
+        for block in model.blocks:
+            assert block.contributions(text) == contributions_reference(block, text), text
 
 
 def test_difficulty_block_scores_equal_the_sums_of_the_scaled_rows():
