@@ -119,23 +119,22 @@ class _Block:
             counts = Counter(self._char_grams(text))
         if not counts:
             return None, []
-        entries = list(map(table.__getitem__, counts))          # (idf, idf x weights) per term
-        if len(counts) == sum(counts.values()):
-            # every term once (the usual case): tf is 1, the rows are the stored weights
-            tfs = None
-            rows = [iw for _, iw in entries]
-            sq = sum([idf * idf for idf, _ in entries])
-        else:
-            tfs = [1.0 if c == 1 else 1.0 + math.log(c) for c in counts.values()]
-            rows = [iw if f == 1.0 else [f * x for x in iw] for f, (_, iw) in zip(tfs, entries)]
-            sq = sum([(f * idf) * (f * idf) for f, (idf, _) in zip(tfs, entries)])
+        rows, parts, sq = [], [], 0.0
+        explain = self.analyzer == "word"         # character n-grams score, but do not read as reasons
+        for t, c in counts.items():
+            idf, iw = table[t]
+            if c == 1:
+                f = 1.0
+                rows.append(iw)
+            else:
+                f = 1.0 + math.log(c)
+                rows.append([f * x for x in iw])
+            v = f * idf
+            sq += v * v
+            if explain:
+                parts.append((t, f, iw))
         inv = 1.0 / (math.sqrt(sq) or 1.0)
-        scores = [inv * sum(col) for col in zip(*rows)]
-        if self.analyzer != "word":               # character n-grams score, but do not read as reasons
-            return scores, []
-        if tfs is None:
-            return scores, [(t, inv, iw) for t, (_, iw) in zip(counts, entries)]
-        return scores, [(t, f * inv, iw) for t, f, (_, iw) in zip(counts, tfs, entries)]
+        return [inv * sum(col) for col in zip(*rows)], [(t, f * inv, iw) for t, f, iw in parts]
 
 
 class TaskTypeModel:
