@@ -345,3 +345,19 @@ async def test_a_body_delimited_by_the_server_closing_arrives_whole() -> None:
                 async with client.stream("GET", s.url + "/") as r:
                     assert b"".join([c async for c in r.aiter_raw()]) == b"data: a\n\ndata: b\n\n"
     assert s.connections == 2
+
+
+async def test_a_large_request_body_is_sent_whole() -> None:
+    """A prompt of several megabytes fills the socket's buffer: the transport waits for it to drain
+    (pause_writing / resume_writing) and the server reads every byte."""
+    payload = {"messages": [{"role": "user", "content": "x" * (6 << 20)}]}
+
+    async def handler(reader, writer, body):
+        writer.write(json_response({"got": len(body)}))
+        return True
+
+    async with Server(handler) as s:
+        async with httpx.AsyncClient(transport=Http11Transport()) as client:
+            r = await client.post(s.url + "/v1/chat", json=payload)
+    assert r.json()["got"] == len(json.dumps(payload, separators=(",", ":")).encode())
+    assert len(s.requests[0]) > 6 << 20
