@@ -205,8 +205,11 @@ class _Pool:
         tls = self.owner.ssl_context() if self.scheme == "https" else None
         try:
             async with asyncio.timeout(connect_timeout):
+                # Happy Eyeballs (as httpx's default transport does): a host whose IPv6 address
+                # does not answer is reached over IPv4 after 250 ms, not after the connect timeout.
                 await loop.create_connection(lambda: conn, self.host, self.port, ssl=tls,
-                                             server_hostname=self.host if tls is not None else None)
+                                             server_hostname=self.host if tls is not None else None,
+                                             happy_eyeballs_delay=0.25)
         except TimeoutError:
             conn.close()
             raise httpx.ConnectTimeout(f"no connection to {self.host}:{self.port} within {connect_timeout:g} s",
