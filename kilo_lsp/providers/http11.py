@@ -296,6 +296,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
             v = self._verify
             self._ssl = v if isinstance(v, ssl.SSLContext) else httpx.create_ssl_context(
                 verify=v, trust_env=self._trust_env)
+            self._ssl.set_alpn_protocols(["http/1.1"])     # what httpx's own transport announces
         return self._ssl
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
