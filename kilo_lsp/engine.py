@@ -60,16 +60,15 @@ def candidate(s: Scored, chosen: str, what_if: bool) -> Candidate:
     """The decision card's row for one scored model."""
     ev, r = s.evidence, s.reach
     if ev is None:
-        return Candidate(model=s.model.id, provider=r.provider if r else None, callable=r is not None and not what_if,
-                         accuracy=None, ci_low=None, ci_high=None, samples=0, vs_balanced_low=None,
-                         clears_bar=s.clears, estimated_cost_usd=round(s.est_cost, 6),
-                         expected_cost_per_task_usd=None, note="chosen" if s.model.id == chosen else "")
-    vs = ev.vs_balanced
+        rate = ci_low = ci_high = vs_low = per_task = None
+        samples = 0
+    else:
+        rate, ci_low, ci_high, samples, per_task = ev.rate, ev.ci_low, ev.ci_high, ev.n, ev.cost_per_request
+        vs_low = ev.vs_balanced.ci_low if ev.vs_balanced else None
     return Candidate(model=s.model.id, provider=r.provider if r else None, callable=r is not None and not what_if,
-                     accuracy=ev.rate, ci_low=ev.ci_low, ci_high=ev.ci_high, samples=ev.n,
-                     vs_balanced_low=vs.ci_low if vs else None, clears_bar=s.clears,
-                     estimated_cost_usd=round(s.est_cost, 6), expected_cost_per_task_usd=ev.cost_per_request,
-                     note="chosen" if s.model.id == chosen else "")
+                     accuracy=rate, ci_low=ci_low, ci_high=ci_high, samples=samples, vs_balanced_low=vs_low,
+                     clears_bar=s.clears, estimated_cost_usd=round(s.est_cost, 6),
+                     expected_cost_per_task_usd=per_task, note="chosen" if s.model.id == chosen else "")
 
 
 def _new_id() -> str:

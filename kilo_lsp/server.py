@@ -110,7 +110,8 @@ class KiloProtocol(LanguageServerProtocol):
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams):
         result = yield from super().lsp_initialize(params)
-        result.capabilities.experimental = {"kilo": capabilities([*self.fm.features, *FORWARDING_REQUESTS])}
+        result.capabilities.experimental = {
+            "kilo": capabilities([*self.fm.features, *methods.FORWARDING_REQUESTS])}
         return result
 
 
@@ -421,9 +422,6 @@ def register(ls: Sidecar) -> None:
     def kilo_explain(ls: Sidecar, params: protocol.ExplainParams) -> dict[str, Any] | None:
         card = ls.engine.last_card(params.workspace_uri, params.conversation_id)
         return unstructure(card) if card is not None else None
-
-
-FORWARDING_REQUESTS = methods.FORWARDING_REQUESTS
 
 
 def register_forwarding(ls: Sidecar) -> None:

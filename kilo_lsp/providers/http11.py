@@ -39,7 +39,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.closed = False             # EOF or connection lost
         self.lost: BaseException | None = None
-        self.got_bytes = False          # anything received since the request went out
+        self.got_bytes = False          # anything received since the request went out (reset on release)
         self.idle_since = 0.0
         self._eof_fed = False
         self._waiter: asyncio.Future[None] | None = None
@@ -99,7 +99,6 @@ class _Connection(asyncio.Protocol):
     async def send(self, request: httpx.Request, body: bytes, write_timeout: float | None) -> None:
         """The request head and body in one write; waits only if the socket's buffer is full."""
         assert self.transport is not None
-        self.got_bytes = False
         out = self.h11.send(h11.Request(method=request.method, target=request.url.raw_path,
                                         headers=request.headers.raw))
         if body:

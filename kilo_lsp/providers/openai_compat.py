@@ -2,9 +2,10 @@
 LM Studio, llama.cpp, ...) with SSE streaming.
 
 :class:`HTTPProvider` holds what every HTTP API family shares: one pooled ``httpx.AsyncClient``
-per provider, created on first use, on the lean HTTP/1.1 transport of ``http11.py``; the timeouts (connect, first byte, idle between chunks);
-the mapping of HTTP and network failures to :class:`ProviderError`; and the streaming loop that
-closes the upstream response as soon as the consumer stops (``aclose`` or cancellation).
+per provider, created on first use, on the lean HTTP/1.1 transport of ``http11.py``; the timeouts
+(connect, first byte, idle between chunks); the mapping of HTTP and network failures to
+:class:`ProviderError`; and the streaming loop that closes the upstream response as soon as the
+consumer stops (``aclose`` or cancellation).
 """
 
 from __future__ import annotations
