@@ -7,7 +7,7 @@ EDITORS_STAMP := $(VENV)/.editors-installed
 VSCODE_STAMP  := editors/vscode/node_modules/.installed
 
 .PHONY: setup demo test test-python test-vscode package-vscode bench bench-deps leaderboard \
-        bench-classifier bench-routing soak clean
+        bench-classifier bench-routing soak schema clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -67,6 +67,12 @@ bench-routing: bench-deps
 # Long load and soak run (minutes): memory levels off, sessions stay bounded.
 soak: setup
 	$(BIN)/python bench/soak.py
+
+# The protocol and settings schemas and the VS Code types generated from them (a test checks they are current).
+schema: setup
+	$(BIN)/python -m kilo_lsp.schema > editors/schema/kilo-protocol.schema.json
+	$(BIN)/python -m kilo_lsp.schema --settings > editors/jetbrains/template/settings.schema.json
+	$(BIN)/python editors/vscode/scripts/schema_to_ts.py editors/schema/kilo-protocol.schema.json > editors/vscode/src/protocol.ts
 
 clean:
 	rm -rf $(VENV) build *.egg-info editors/vscode/node_modules editors/vscode/out editors/conformance/node/node_modules

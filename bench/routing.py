@@ -36,7 +36,7 @@ from bench.train_classifier import difficulty_probs, load_difficulty_data, train
 from kilo_lsp.classify.learned import LearnedClassifier  # noqa: E402
 from kilo_lsp.config import RoutingSettings, Settings  # noqa: E402
 from kilo_lsp.routing.policy import FLOOR_FACTOR  # noqa: E402
-from kilo_lsp.engine import Engine  # noqa: E402
+from kilo_lsp.routing.engine import Engine  # noqa: E402
 from kilo_lsp.leaderboard.model import parse  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"

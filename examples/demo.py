@@ -12,14 +12,14 @@ import os
 import sys
 from pathlib import Path
 
+import msgspec
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from kilo_lsp.cli import format_card  # noqa: E402
+from kilo_lsp.lsp.overrides import dict_params_converter  # noqa: E402
 from kilo_lsp.protocol import DecisionCard  # noqa: E402
-from kilo_lsp.server import dict_params_converter  # noqa: E402
-from kilo_lsp.wire import structure_dataclass  # noqa: E402
 
 WORKSPACE = Path(__file__).resolve().parent / "sample_workspace"
 ORDERS = (WORKSPACE / "shop" / "orders.py").as_uri()
@@ -106,7 +106,7 @@ async def main() -> int:
     for number, (title, params) in enumerate(SESSION, 1):
         raw = await client.protocol.send_request_async("kilo/route", {
             **params, "conversationId": "demo", "turns": turns})
-        card = structure_dataclass(raw, DecisionCard)
+        card = msgspec.convert(raw, DecisionCard)
         print(f"=== turn {number}: {title} ===\n> {params['text']}\n")
         print(format_card(card) + "\n")
         turns += [{"role": "user", "content": params["text"]},

@@ -7,14 +7,16 @@ import json
 import logging
 import re
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import msgspec
 
 from . import __version__
 from .config import ConfigStore, describe
 from .leaderboard.errors import LeaderboardError
-
-if TYPE_CHECKING:
-    from .protocol import DecisionCard
+from .leaderboard.view import leaderboard_view
+from .protocol import DecisionCard, RouteParams
+from .routing.engine import Engine
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -80,7 +82,6 @@ def _redact_url(url: str) -> str:
 
 def check(config: ConfigStore) -> int:
     """Print the effective configuration; exit 1 with a clear message when something is wrong."""
-    from .engine import Engine
     settings = config.effective()
     print(f"kilo-lsp {__version__}")
     print(f"config file: {config.user_file} ({'found' if config.user_file.is_file() else 'not found, using defaults'})")
@@ -131,33 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     config = ConfigStore()
     if args.check:
         return check(config)
-    if args.command == "route":
-        from .engine import Engine
-        from .protocol import RouteParams
-        from .wire import unstructure
-        engine = Engine(config=config)
-        try:
-            card = engine.route(RouteParams(text=args.text, tier=args.tier, dial=args.dial, pin=args.pin))
-        except LeaderboardError as exc:
-            print(f"kilo-lsp: {exc}", file=sys.stderr)
-            return 1
-        print(json.dumps(unstructure(card), indent=2) if args.json else format_card(card))
-        return 0
-    if args.command == "leaderboard":
-        from .engine import Engine
-        engine = Engine(config=config)
-        try:
-            settings = config.effective()
-            lb = engine.leaderboard(settings)
-        except LeaderboardError as exc:
-            print(f"kilo-lsp: {exc}", file=sys.stderr)
-            return 1
-        from .leaderboard.view import leaderboard_view
-        view = leaderboard_view(lb, engine.reachable(lb, settings), args.task_type, args.difficulty)
-        print(json.dumps(view, indent=2) if args.json else format_leaderboard(view))
-        return 0
+    if args.command in ("route", "leaderboard"):
+        return _offline(args, config)
 
-    from .server import build_server
+    # pygls and lsprotocol: imported only to serve
+    from .lsp.server import build_server
     level = config.effective().log.level.upper()
     logging.getLogger("kilo_lsp").setLevel(level)
     ls = build_server(config)
@@ -166,6 +145,28 @@ def main(argv: list[str] | None = None) -> int:
         ls.start_tcp(host or "127.0.0.1", int(port))
     else:
         ls.start_io()
+    return 0
+
+
+def _offline(args: argparse.Namespace, config: ConfigStore) -> int:
+    """`kilo-lsp route` and `kilo-lsp leaderboard`: the engine without a server."""
+    engine = Engine(config=config)
+    if args.command == "route":
+        try:
+            card = engine.route(RouteParams(text=args.text, tier=args.tier, dial=args.dial, pin=args.pin))
+        except LeaderboardError as exc:
+            print(f"kilo-lsp: {exc}", file=sys.stderr)
+            return 1
+        print(json.dumps(msgspec.to_builtins(card), indent=2) if args.json else format_card(card))
+        return 0
+    try:
+        settings = config.effective()
+        lb = engine.leaderboard(settings)
+    except LeaderboardError as exc:
+        print(f"kilo-lsp: {exc}", file=sys.stderr)
+        return 1
+    view = msgspec.to_builtins(leaderboard_view(lb, engine.reachable(lb, settings), args.task_type, args.difficulty))
+    print(json.dumps(view, indent=2) if args.json else format_leaderboard(view))
     return 0
 
 

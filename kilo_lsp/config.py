@@ -4,6 +4,9 @@ Sources, lowest first: built-in defaults, the user config file (TOML), environme
 ``initializationOptions``, the client's global settings (``workspace/didChangeConfiguration`` or
 ``workspace/configuration`` without a scope) and the per-folder settings of a workspace folder.
 
+A value that does not fit its setting is ignored with a problem naming the setting and where the
+value came from; the value of the sources below it stays (other settings are not touched).
+
 Credentials and the hosts they go to (``providers.*``) are taken only from user-level sources: the
 defaults, the user config file, the environment and keys the editor pushes from its secret store.
 Anything an editor or a workspace sends under ``providers`` is ignored with a warning, so a
@@ -12,126 +15,59 @@ cloned repository's settings can never send a key to another host.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
-import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from .wire import ParamError, structure_dataclass, unstructure
+import msgspec
+import platformdirs
+from msgspec import Meta, Struct
+
+from .providers.known import KNOWN
+from .validation import error_path
+
+APP_NAME = "kilo-lsp"
 
 # ------------------------------------------------------------------------------------------
 # The settings
 
+Fraction = Annotated[float, Meta(ge=0.0, le=1.0)]
+Seconds = Annotated[float, Meta(gt=0.0, le=3600.0)]
 
-@dataclass(frozen=True)
-class RoutingSettings:
+
+class Section(Struct, frozen=True, rename="camel"):
+    """A settings section: camelCase keys, as editors write them."""
+
+
+class RoutingSettings(Section):
     tier: Literal["efficient", "balanced", "frontier", "free"] = "efficient"
     dial: Literal["bill", "bar"] = "bill"
-    pin: str = ""                       # a model id: step out of routing
-    balanced_model: str = ""            # "" = the leaderboard's Balanced model
-    frontier_model: str = ""            # "" = the leaderboard's Frontier model
-    min_confidence: float = 0.5         # hard floor: below it, route to Balanced
-    margin: float = 0.05                # non-inferiority margin against Balanced
-    floor: float = 0.0                  # a model's lower-bound accuracy must reach this
-    switch_factor: float = 1.0          # weight of the lost prompt cache when switching down
-    idle_reset_minutes: float = 30.0    # a session idle this long starts afresh
-    max_sessions: int = 512             # sessions kept in memory (least recently used go first)
-    leaderboard_path: str = ""          # "" = the leaderboard shipped with kilo-lsp
-    prefer_direct: bool = True          # reach a model through its maker's API before a gateway
-    single_model: bool = False          # opt out of routing: Balanced for every request
-
-    def validate(self, path: str) -> None:
-        for name in ("min_confidence", "margin", "floor"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ParamError(f"{path}.{name}", f"must be between 0 and 1, got {value}")
-        if self.switch_factor < 0 or self.idle_reset_minutes < 0:
-            raise ParamError(path, "switchFactor and idleResetMinutes must be >= 0")
-        if not 1 <= self.max_sessions <= 100_000:
-            raise ParamError(f"{path}.maxSessions", "must be between 1 and 100000")
+    pin: Annotated[str, Meta(description="a model id: step out of routing")] = ""
+    balanced_model: Annotated[str, Meta(description='"" = the leaderboard\'s Balanced model')] = ""
+    frontier_model: Annotated[str, Meta(description='"" = the leaderboard\'s Frontier model')] = ""
+    min_confidence: Annotated[Fraction, Meta(description="hard floor: below it, route to Balanced")] = 0.5
+    margin: Annotated[Fraction, Meta(description="non-inferiority margin against Balanced")] = 0.05
+    floor: Annotated[Fraction, Meta(description="a model's lower-bound accuracy must reach this")] = 0.0
+    switch_factor: Annotated[float, Meta(ge=0.0), Meta(
+        description="weight of the lost prompt cache when switching down")] = 1.0
+    idle_reset_minutes: Annotated[float, Meta(ge=0.0), Meta(
+        description="a session idle this long starts afresh")] = 30.0
+    max_sessions: Annotated[int, Meta(ge=1, le=100_000), Meta(
+        description="sessions kept in memory (least recently used go first)")] = 512
+    leaderboard_path: Annotated[str, Meta(description='"" = the leaderboard shipped with kilo-lsp')] = ""
+    prefer_direct: Annotated[bool, Meta(description="reach a model through its maker's API before a gateway")] = True
+    single_model: Annotated[bool, Meta(description="opt out of routing: Balanced for every request")] = False
 
 
-@dataclass(frozen=True)
-class ProviderSettings:
+class ProviderSettings(Section):
     api_key: str = ""
     base_url: str = ""
 
     def __repr__(self) -> str:  # never print a key
         return f"ProviderSettings(api_key={mask(self.api_key)!r}, base_url={self.base_url!r})"
 
-
-@dataclass(frozen=True)
-class LocalSettings:
-    discover: bool = True               # ask local servers for their models on first use
-    ollama_url: str = "http://127.0.0.1:11434/v1"
-    lmstudio_url: str = "http://127.0.0.1:1234/v1"
-    endpoints: list[str] = field(default_factory=list)  # more OpenAI-compatible servers on loopback
-
-    def validate(self, path: str) -> None:
-        for i, url in enumerate([self.ollama_url, self.lmstudio_url, *self.endpoints]):
-            if url and not is_loopback_url(url):
-                raise ParamError(f"{path}.endpoints[{i}]", f"local servers must be on this machine, got {url}")
-
-
-@dataclass(frozen=True)
-class NetworkSettings:
-    ca_bundle: str = ""                 # PEM file of extra trusted CAs (also SSL_CERT_FILE)
-    connect_timeout: float = 10.0
-    first_token_timeout: float = 60.0
-    idle_timeout: float = 60.0
-
-
-@dataclass(frozen=True)
-class BudgetSettings:
-    daily_usd_per_workspace: float = 0.0  # 0 = no budget
-
-    def validate(self, path: str) -> None:
-        if self.daily_usd_per_workspace < 0:
-            raise ParamError(f"{path}.dailyUsdPerWorkspace", "must be >= 0")
-
-
-@dataclass(frozen=True)
-class LogSettings:
-    level: Literal["debug", "info", "warning", "error"] = "info"
-    trace_file: str = ""                # a JSON-lines trace of decisions (no keys, no prompts)
-
-
-SECTIONS: dict[str, type] = {
-    "routing": RoutingSettings,
-    "local": LocalSettings,
-    "network": NetworkSettings,
-    "budget": BudgetSettings,
-    "log": LogSettings,
-}
-
-
-@dataclass(frozen=True)
-class Settings:
-    routing: RoutingSettings = field(default_factory=RoutingSettings)
-    local: LocalSettings = field(default_factory=LocalSettings)
-    network: NetworkSettings = field(default_factory=NetworkSettings)
-    budget: BudgetSettings = field(default_factory=BudgetSettings)
-    log: LogSettings = field(default_factory=LogSettings)
-    providers: dict[str, ProviderSettings] = field(default_factory=dict)
-    sources: dict[str, str] = field(default_factory=dict, compare=False)  # "routing.tier" -> "env:KILO_TIER"
-    problems: tuple[str, ...] = field(default=(), compare=False)
-
-    @classmethod
-    def defaults(cls) -> "Settings":
-        return cls()
-
-    def with_routing(self, **changes: Any) -> "Settings":
-        return dataclasses.replace(self, routing=dataclasses.replace(self.routing, **changes))
-
-    def credentialed_providers(self) -> set[str]:
-        return {name for name, p in self.providers.items() if p.api_key}
-
-
-# ------------------------------------------------------------------------------------------
-# Helpers
 
 _LOOPBACK = re.compile(r"^https?://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(/.*)?$", re.I)
 
@@ -140,41 +76,96 @@ def is_loopback_url(url: str) -> bool:
     return bool(_LOOPBACK.match(url.strip()))
 
 
+class LocalSettings(Section):
+    discover: Annotated[bool, Meta(description="ask local servers for their models on first use")] = True
+    ollama_url: str = "http://127.0.0.1:11434/v1"
+    lmstudio_url: str = "http://127.0.0.1:1234/v1"
+    endpoints: Annotated[list[str], Meta(description="more OpenAI-compatible servers on loopback")] = []
+
+    def __post_init__(self) -> None:
+        for name, urls in (("ollamaUrl", [self.ollama_url]), ("lmstudioUrl", [self.lmstudio_url]),
+                           ("endpoints", self.endpoints)):
+            for url in urls:
+                if url and not is_loopback_url(url):
+                    raise ValueError(f"{name}: local servers must be on this machine, got {url}")
+
+
+class NetworkSettings(Section):
+    ca_bundle: Annotated[str, Meta(description="PEM file of extra trusted CAs (also SSL_CERT_FILE)")] = ""
+    connect_timeout: Seconds = 10.0
+    first_token_timeout: Seconds = 60.0
+    idle_timeout: Seconds = 60.0
+
+
+class BudgetSettings(Section):
+    daily_usd_per_workspace: Annotated[float, Meta(ge=0.0), Meta(description="0 = no budget")] = 0.0
+
+
+class LogSettings(Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    trace_file: Annotated[str, Meta(description="a JSON-lines trace of decisions (no keys, no prompts)")] = ""
+
+
+SECTIONS: dict[str, type[Section]] = {
+    "routing": RoutingSettings,
+    "local": LocalSettings,
+    "network": NetworkSettings,
+    "budget": BudgetSettings,
+    "log": LogSettings,
+}
+#: Settings a workspace may not set: they name files the sidecar reads or writes.
+USER_LEVEL_ONLY = frozenset({"log.traceFile"})
+
+
+class Settings(Struct, frozen=True):
+    routing: RoutingSettings = RoutingSettings()
+    local: LocalSettings = LocalSettings()
+    network: NetworkSettings = NetworkSettings()
+    budget: BudgetSettings = BudgetSettings()
+    log: LogSettings = LogSettings()
+    providers: dict[str, ProviderSettings] = {}
+    sources: dict[str, str] = {}            # "routing.tier" -> "env"
+    problems: tuple[str, ...] = ()
+
+    @classmethod
+    def defaults(cls) -> "Settings":
+        return cls()
+
+    def with_routing(self, **changes: Any) -> "Settings":
+        return msgspec.structs.replace(self, routing=msgspec.structs.replace(self.routing, **changes))
+
+    def credentialed_providers(self) -> set[str]:
+        return {name for name, p in self.providers.items() if p.api_key}
+
+
+# ------------------------------------------------------------------------------------------
+# Helpers
+
+
 def mask(secret: str) -> str:
     """How a key may appear anywhere: only whether it is set."""
     return "(set)" if secret else "(not set)"
 
 
-def _snake(key: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).replace("-", "_").lower()
+def camel(key: str) -> str:
+    """snake_case, kebab-case and camelCase keys all become camelCase."""
+    head, *rest = re.split(r"[_-]+", key)
+    return head[:1].lower() + head[1:] + "".join(p[:1].upper() + p[1:] for p in rest)
 
 
 def _normalise(raw: Any) -> Any:
-    """camelCase, kebab-case and snake_case keys all become snake_case."""
     if isinstance(raw, dict):
-        return {_snake(str(k)): _normalise(v) for k, v in raw.items()}
+        return {camel(str(k)): _normalise(v) for k, v in raw.items()}
     return raw
 
 
-def user_config_dir() -> Path:
-    if sys.platform == "win32":
-        return Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming")) / "kilo-lsp"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "kilo-lsp"
-    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "kilo-lsp"
-
-
-def user_data_dir() -> Path:
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "kilo-lsp"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "kilo-lsp"
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "kilo-lsp"
-
-
 def user_config_path(env: dict[str, str] | None = None) -> Path:
+    """KILO_CONFIG, else config.toml in the user's config directory ($XDG_CONFIG_HOME/kilo-lsp on
+    Linux, the platform's own on macOS and Windows)."""
     env = os.environ if env is None else env
-    return Path(env["KILO_CONFIG"]).expanduser() if env.get("KILO_CONFIG") else user_config_dir() / "config.toml"
+    if env.get("KILO_CONFIG"):
+        return Path(env["KILO_CONFIG"]).expanduser()
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False, roaming=True)) / "config.toml"
 
 
 # Environment variables that map onto settings (besides provider keys).
@@ -182,27 +173,17 @@ ENV_SETTINGS: dict[str, tuple[str, str, type]] = {
     "KILO_TIER": ("routing", "tier", str),
     "KILO_DIAL": ("routing", "dial", str),
     "KILO_PIN": ("routing", "pin", str),
-    "KILO_BALANCED_MODEL": ("routing", "balanced_model", str),
-    "KILO_FRONTIER_MODEL": ("routing", "frontier_model", str),
-    "KILO_MIN_CONFIDENCE": ("routing", "min_confidence", float),
-    "KILO_LEADERBOARD": ("routing", "leaderboard_path", str),
-    "KILO_SINGLE_MODEL": ("routing", "single_model", bool),
-    "KILO_DAILY_BUDGET_USD": ("budget", "daily_usd_per_workspace", float),
+    "KILO_BALANCED_MODEL": ("routing", "balancedModel", str),
+    "KILO_FRONTIER_MODEL": ("routing", "frontierModel", str),
+    "KILO_MIN_CONFIDENCE": ("routing", "minConfidence", float),
+    "KILO_LEADERBOARD": ("routing", "leaderboardPath", str),
+    "KILO_SINGLE_MODEL": ("routing", "singleModel", bool),
+    "KILO_DAILY_BUDGET_USD": ("budget", "dailyUsdPerWorkspace", float),
     "KILO_LOG_LEVEL": ("log", "level", str),
-    "KILO_TRACE_FILE": ("log", "trace_file", str),
-    "KILO_CA_BUNDLE": ("network", "ca_bundle", str),
+    "KILO_TRACE_FILE": ("log", "traceFile", str),
+    "KILO_CA_BUNDLE": ("network", "caBundle", str),
     "KILO_LOCAL_DISCOVER": ("local", "discover", bool),
 }
-
-
-def provider_env_keys() -> dict[str, str]:
-    """Provider name -> environment variable holding its key (from the provider registry)."""
-    try:
-        from .providers.known import KNOWN_PROVIDERS
-    except ImportError:  # registry not available: the common names only
-        return {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY",
-                "openrouter": "OPENROUTER_API_KEY", "kilo": "KILO_API_KEY"}
-    return {name: info.env_key for name, info in KNOWN_PROVIDERS.items() if getattr(info, "env_key", None)}
 
 
 def _env_value(raw: str, tp: type) -> Any:
@@ -221,12 +202,12 @@ def env_layer(env: dict[str, str]) -> dict[str, Any]:
     for var, (section, key, tp) in ENV_SETTINGS.items():
         if env.get(var, "") != "":
             layer.setdefault(section, {})[key] = _env_value(env[var], tp)
-    for name, var in provider_env_keys().items():
-        if env.get(var):
-            layer.setdefault("providers", {}).setdefault(name, {})["api_key"] = env[var]
+    for name, info in KNOWN.items():
+        if info.key_env and env.get(info.key_env):
+            layer.setdefault("providers", {}).setdefault(name, {})["apiKey"] = env[info.key_env]
         base = env.get(f"KILO_{name.upper()}_BASE_URL")
         if base:
-            layer.setdefault("providers", {}).setdefault(name, {})["base_url"] = base
+            layer.setdefault("providers", {}).setdefault(name, {})["baseUrl"] = base
     return layer
 
 
@@ -236,9 +217,9 @@ def env_layer(env: dict[str, str]) -> dict[str, Any]:
 
 @dataclass
 class Layer:
-    name: str                    # "defaults", "user-file:<path>", "env", "initializationOptions", ...
+    name: str                    # "user-file:<path>", "env", "initializationOptions", ...
     values: dict[str, Any]
-    user_level: bool             # may set providers (keys and base URLs)
+    user_level: bool             # may set providers (keys and base URLs) and files to read or write
 
 
 def read_user_file(path: Path) -> tuple[dict[str, Any], list[str]]:
@@ -246,7 +227,7 @@ def read_user_file(path: Path) -> tuple[dict[str, Any], list[str]]:
     problems: list[str] = []
     if not path.is_file():
         return {}, problems
-    import tomllib   # only when there is a file to read
+    import tomllib   # only when there is a file to read: start-up stays lean without one
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -262,78 +243,98 @@ def read_user_file(path: Path) -> tuple[dict[str, Any], list[str]]:
     return data, problems
 
 
-def merge(layers: list[Layer]) -> Settings:
-    """Merge layers (lowest first) into typed Settings. An invalid section falls back to its defaults."""
-    problems: list[str] = []
-    sources: dict[str, str] = {}
-    merged: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
-    providers: dict[str, dict[str, Any]] = {}
-    for layer in layers:
+class _Merge:
+    """Settings built up layer by layer; each value is checked against what is merged so far."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+        self.typed: dict[str, Section] = {name: cls() for name, cls in SECTIONS.items()}
+        self.providers: dict[str, dict[str, Any]] = {}
+        self.sources: dict[str, str] = {}
+        self.problems: list[str] = []
+
+    def add(self, layer: Layer) -> None:
         values = _normalise(layer.values or {})
         if not isinstance(values, dict):
-            problems.append(f"{layer.name}: settings must be an object")
-            continue
+            self.problems.append(f"{layer.name}: settings must be an object")
+            return
         # A client may wrap its settings in a "kilo" section, as VS Code does.
         if isinstance(values.get("kilo"), dict):
             values = values["kilo"]
         for section, body in values.items():
             if section == "providers":
-                if not layer.user_level:
-                    problems.append(f"{layer.name}: 'providers' ignored: keys and base URLs are taken only "
-                                    "from the user config file, the environment or the editor's secret store")
-                    continue
-                if not isinstance(body, dict):
-                    problems.append(f"{layer.name}: providers must be a table")
-                    continue
-                for pname, pbody in body.items():
-                    if isinstance(pbody, dict):
-                        for k, v in pbody.items():
-                            providers.setdefault(pname, {})[k] = v
-                            sources[f"providers.{pname}.{k}"] = layer.name
-                continue
-            if section not in SECTIONS:
-                problems.append(f"{layer.name}: unknown settings section '{section}'")
-                continue
-            if not isinstance(body, dict):
-                problems.append(f"{layer.name}: '{section}' must be an object")
-                continue
-            for key, value in body.items():
-                if section == "log" and key == "trace_file" and not layer.user_level:
-                    problems.append(f"{layer.name}: 'log.traceFile' ignored: the trace file is taken only from "
-                                    "the user config file or the environment")
-                    continue
-                merged[section][key] = value
-                sources[f"{section}.{key}"] = layer.name
-    typed: dict[str, Any] = {}
-    for section, cls in SECTIONS.items():
+                self._add_providers(layer, body)
+            elif section not in SECTIONS:
+                self.problems.append(f"{layer.name}: unknown settings section '{section}'")
+            elif not isinstance(body, dict):
+                self.problems.append(f"{layer.name}: '{section}' must be an object")
+            else:
+                for key, value in body.items():
+                    self._add_value(layer, section, key, value)
+
+    def _add_value(self, layer: Layer, section: str, key: str, value: Any) -> None:
+        name = f"{section}.{key}"
+        if name in USER_LEVEL_ONLY and not layer.user_level:
+            self.problems.append(f"{layer.name}: '{name}' ignored: it is taken only from the user config file "
+                                 "or the environment")
+            return
+        candidate = {**self.values[section], key: value}
         try:
-            typed[section] = structure_dataclass(merged[section], cls, section)
-        except ParamError as exc:
-            problems.append(f"invalid setting {exc}; using the defaults for '{section}'")
-            typed[section] = cls()
-            for key in list(sources):
-                if key.startswith(section + "."):
-                    sources[key] = "defaults (invalid value ignored)"
-    typed_providers: dict[str, ProviderSettings] = {}
-    for pname, body in providers.items():
-        try:
-            typed_providers[pname] = structure_dataclass(body, ProviderSettings, f"providers.{pname}")
-        except ParamError as exc:  # the value is not shown: it may be a key
-            problems.append(f"invalid setting {exc.field}: expected a string; provider '{pname}' ignored")
-    return Settings(**typed, providers=typed_providers, sources=sources, problems=tuple(problems))
+            typed = msgspec.convert(candidate, SECTIONS[section])
+        except msgspec.ValidationError as exc:
+            field, message = error_path(exc, SECTIONS[section])
+            kept = self.sources.get(name, "the default")
+            self.problems.append(f"{layer.name}: invalid setting {section}.{field or key}: {message}; "
+                                 f"keeping the value from {kept}")
+            return
+        self.values[section], self.typed[section] = candidate, typed
+        self.sources[name] = layer.name
+
+    def _add_providers(self, layer: Layer, body: Any) -> None:
+        if not layer.user_level:
+            self.problems.append(f"{layer.name}: 'providers' ignored: keys and base URLs are taken only "
+                                 "from the user config file, the environment or the editor's secret store")
+            return
+        if not isinstance(body, dict):
+            self.problems.append(f"{layer.name}: providers must be a table")
+            return
+        for pname, pbody in body.items():
+            if isinstance(pbody, dict):
+                for k, v in pbody.items():
+                    self.providers.setdefault(pname, {})[k] = v
+                    self.sources[f"providers.{pname}.{k}"] = layer.name
+
+    def settings(self) -> Settings:
+        providers: dict[str, ProviderSettings] = {}
+        for pname, body in self.providers.items():
+            try:
+                providers[pname] = msgspec.convert(body, ProviderSettings)
+            except msgspec.ValidationError as exc:  # the value is not shown: it may be a key
+                self.problems.append(f"invalid setting providers.{pname}.{error_path(exc, ProviderSettings)[0]}: "
+                                     "expected a string; "
+                                     f"provider '{pname}' ignored")
+        return Settings(**self.typed, providers=providers, sources=self.sources, problems=tuple(self.problems))
+
+
+def merge(layers: list[Layer]) -> Settings:
+    """Merge layers (lowest first) into typed Settings (see the module docstring)."""
+    m = _Merge()
+    for layer in layers:
+        m.add(layer)
+    return m.settings()
 
 
 def describe(settings: Settings) -> dict[str, Any]:
     """Effective settings as plain data, keys masked, with the source of every value."""
     out: dict[str, Any] = {}
     for section in SECTIONS:
-        values = unstructure(getattr(settings, section))
-        out[section] = {k: {"value": v, "source": settings.sources.get(f"{section}.{_snake(k)}", "defaults")}
+        values = msgspec.to_builtins(getattr(settings, section))
+        out[section] = {k: {"value": v, "source": settings.sources.get(f"{section}.{k}", "defaults")}
                         for k, v in values.items()}
     out["providers"] = {
         name: {"apiKey": mask(p.api_key), "baseUrl": p.base_url or "(default)",
-               "source": settings.sources.get(f"providers.{name}.api_key")
-               or settings.sources.get(f"providers.{name}.base_url", "")}
+               "source": settings.sources.get(f"providers.{name}.apiKey")
+               or settings.sources.get(f"providers.{name}.baseUrl", "")}
         for name, p in sorted(settings.providers.items())
     }
     return out
@@ -360,7 +361,7 @@ class ConfigStore:
         layers = list(self.base)
         if self.secret_store:
             layers.append(Layer("editor-secret-store",
-                                {"providers": {n: {"api_key": k} for n, k in self.secret_store.items()}}, True))
+                                {"providers": {n: {"apiKey": k} for n, k in self.secret_store.items()}}, True))
         layers.append(Layer("initializationOptions", self.init_options, False))
         layers.append(Layer("client-settings", self.client_settings, False))
         if folder and folder in self.folder_settings:
@@ -373,7 +374,7 @@ class ConfigStore:
         if settings is None:
             settings = merge(self._layers(folder))
             if self.file_problems:
-                settings = dataclasses.replace(settings, problems=tuple(self.file_problems) + settings.problems)
+                settings = msgspec.structs.replace(settings, problems=tuple(self.file_problems) + settings.problems)
             self._cache[key] = settings
         return settings
 

@@ -1,140 +1,186 @@
-"""Typed params and results of every kilo/* method and notification: the one source of truth.
+"""Every kilo/* method and notification: its name, its params and its result. The one source of truth.
 
-Params are structured with ``wire.structure`` inside the handlers; results are dataclasses turned
-into camelCase JSON with ``wire.unstructure``. protocol.md documents the same types, and a test
-checks the two agree.
+The types are msgspec Structs: they are structured from the JSON params with field-path errors
+(``lsp.requests``), encoded to camelCase JSON as they are, and described by the JSON Schema that
+``python -m kilo_lsp.schema`` prints (the editors' TypeScript types are generated from it).
+protocol.md documents the same types; a test checks that the two agree.
+
+A field's ``Doc`` is its description in the schema and in the generated TypeScript.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from .wire import ParamError
+from msgspec import Meta, Struct
+
+from .providers.known import KNOWN   # a plain table of provider names: no HTTP code
+
+# -- method names ---------------------------------------------------------------------------
+ROUTE = "kilo/route"
+LEADERBOARD = "kilo/leaderboard"
+EXPLAIN = "kilo/explain"
+COMPLETE = "kilo/complete"
+USAGE = "kilo/usage"
+SET_CREDENTIALS = "kilo/setCredentials"
+STATUS = "kilo/status"            # server -> client notification: the session's model changed
+CHUNK = "kilo/chunk"              # server -> client notification: one streamed text delta
+
+REQUESTS: tuple[str, ...] = (ROUTE, LEADERBOARD, EXPLAIN, COMPLETE, USAGE, SET_CREDENTIALS)
+NOTIFICATIONS: tuple[str, ...] = (STATUS, CHUNK)
 
 Tier = Literal["efficient", "balanced", "frontier", "free"]
 Dial = Literal["bill", "bar"]
 
-# -- methods and notifications (named in methods.py) ------------------------------------------
-from .methods import CHUNK, EXPLAIN, LEADERBOARD, NOTIFICATIONS, REQUESTS, ROUTE, STATUS  # noqa: E402,F401
+
+#: The longest text a request may carry (characters): far beyond any prompt, short of a memory problem.
+MAX_TEXT = 20_000_000
+Text = Annotated[str, Meta(max_length=MAX_TEXT)]
+
+
+def Doc(text: str) -> Meta:  # noqa: N802 - reads as a type annotation
+    """A field's description, for the schema and the generated editor types."""
+    return Meta(description=text)
+
+
+class Wire(Struct, frozen=True, rename="camel"):
+    """Base of every protocol type: immutable, camelCase on the wire, unknown fields ignored."""
 
 
 # -- params ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Position:
-    line: int
-    character: int
-
-    def validate(self, path: str) -> None:
-        if self.line < 0 or self.character < 0:
-            raise ParamError(path, "line and character must be >= 0")
+class Position(Wire):
+    line: Annotated[int, Meta(ge=0)]
+    character: Annotated[int, Meta(ge=0)]
 
 
-@dataclass(frozen=True)
-class Range:
+class Range(Wire):
     start: Position
     end: Position
 
 
-@dataclass(frozen=True)
-class Diagnostic:
-    message: str
-    severity: int = 1                 # LSP DiagnosticSeverity: 1 error, 2 warning, 3 info, 4 hint
+class Diagnostic(Wire):
+    message: Text
+    severity: Annotated[int, Doc("LSP DiagnosticSeverity: 1 error, 2 warning, 3 info, 4 hint")] = 1
     uri: str | None = None
     range: Range | None = None
 
 
-@dataclass(frozen=True)
-class DiagnosticCounts:
+class DiagnosticCounts(Wire):
     errors: int = 0
     warnings: int = 0
 
 
-@dataclass(frozen=True)
-class EditorContext:
-    active_uri: str | None = None                  # the document the user is in
-    selection: Range | None = None                 # in the active document
-    selected_text: str | None = None               # when the client sends it; else read from the document
+class EditorContext(Wire):
+    active_uri: Annotated[str | None, Doc("the document the user is in")] = None
+    selection: Annotated[Range | None, Doc("in the active document")] = None
+    selected_text: Annotated[Text | None, Doc("when the client sends it; else read from the document")] = None
     language_id: str | None = None
-    diagnostics: list[Diagnostic] | None = None    # full diagnostics, or...
-    diagnostic_counts: DiagnosticCounts | None = None  # ...only their counts
-    referenced_uris: list[str] = field(default_factory=list)  # other documents the request refers to
+    diagnostics: Annotated[list[Diagnostic] | None, Doc("full diagnostics, or...")] = None
+    diagnostic_counts: Annotated[DiagnosticCounts | None, Doc("...only their counts")] = None
+    referenced_uris: Annotated[list[str], Doc("other documents the request refers to")] = []
 
 
-@dataclass(frozen=True)
-class Turn:
+class Turn(Wire):
     role: Literal["user", "assistant", "system"]
-    content: str
+    content: Text
 
 
-@dataclass(frozen=True)
-class RouteParams:
-    text: str                                      # the request as the user typed it
-    conversation_id: str | None = None             # a session key within the workspace folder
-    workspace_uri: str | None = None               # the folder; else found from the active document
-    turns: list[Turn] = field(default_factory=list)  # earlier turns, oldest first
+class RouteParams(Wire):
+    text: Annotated[Text, Doc("the request as the user typed it")]
+    conversation_id: Annotated[str | None, Doc("a session key within the workspace folder")] = None
+    workspace_uri: Annotated[str | None, Doc("the folder; else found from the active document")] = None
+    turns: Annotated[list[Turn], Doc("earlier turns, oldest first")] = []
     context: EditorContext | None = None
-    tier: Tier | None = None                       # per-request overrides of the settings
+    tier: Annotated[Tier | None, Doc("per-request overrides of the settings")] = None
     dial: Dial | None = None
     pin: str | None = None
-    dry_run: bool = False                          # decide without touching session state
+    dry_run: Annotated[bool, Doc("decide without touching session state")] = False
 
-    def validate(self, path: str) -> None:
+    def __post_init__(self) -> None:
         if not self.text.strip():
-            raise ParamError("text", "must not be empty")
+            raise ValueError("text: must not be empty")
 
 
-@dataclass(frozen=True)
-class LeaderboardParams:
-    task_type: str | None = None                   # restrict to one task type
+class LeaderboardParams(Wire):
+    task_type: Annotated[str | None, Doc("restrict to one task type")] = None
     difficulty: int | None = None
 
 
-@dataclass(frozen=True)
-class ExplainParams:
+class ExplainParams(Wire):
     workspace_uri: str | None = None
     conversation_id: str | None = None
 
 
-# -- results --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SignalView:
+class CompleteParams(RouteParams):
+    """A kilo/route request plus what forwarding needs."""
+
+    max_tokens: Annotated[Annotated[int, Meta(ge=1, le=1_000_000)] | None,
+                          Doc("cap on the answer (default: min(4096, window / 4))")] = None
+    temperature: Annotated[float, Meta(ge=0, le=2)] | None = None
+    system: Annotated[str | None, Doc("replaces the default system prompt")] = None
+    stream_id: Annotated[str | None, Doc("echoed in kilo/chunk; default: the decision id")] = None
+    work_done_token: Annotated[str | int | None, Doc("LSP work-done progress token: progress while the answer streams")] = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.dry_run:
+            raise ValueError("dryRun: kilo/complete always forwards; use kilo/route for a dry run")
+
+
+class UsageParams(Wire):
+    workspace_uri: str | None = None
+    conversation_id: str | None = None
+    day: Annotated[str | None, Doc("YYYY-MM-DD (local date)")] = None
+
+
+class SetCredentialsParams(Wire):
+    provider: str
+    api_key: Annotated[str | None, Doc('None or "" forgets the key pushed for this provider')] = None
+
+    def __post_init__(self) -> None:
+        if not self.provider.strip():
+            raise ValueError("provider: must not be empty")
+        if self.provider not in KNOWN:
+            raise ValueError(f"provider: unknown provider {self.provider!r}; known: {', '.join(sorted(KNOWN))}")
+        if KNOWN[self.provider].local:
+            raise ValueError(f"provider: {self.provider} is a local server and takes no key")
+
+
+# -- the decision card ------------------------------------------------------------------------
+class SignalView(Wire):
     name: str
     detail: str
     weight: float
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(Wire):
     model: str
-    provider: str | None            # provider it would be reached through; None when not callable
-    callable: bool                  # credentials or a local server make it usable now
-    accuracy: float | None          # proven success rate for the class (None: no evidence)
+    provider: Annotated[str | None, Doc("provider it would be reached through; None when not callable")]
+    callable: Annotated[bool, Doc("credentials or a local server make it usable now")]
+    accuracy: Annotated[float | None, Doc("proven success rate for the class (None: no evidence)")]
     ci_low: float | None
     ci_high: float | None
     samples: int
-    vs_balanced_low: float | None   # lower bound of (this model - Balanced) on paired tasks
+    vs_balanced_low: Annotated[float | None, Doc("lower bound of (this model - Balanced) on paired tasks")]
     clears_bar: bool
-    estimated_cost_usd: float       # this request, from its token estimate and list prices
-    expected_cost_per_task_usd: float | None  # measured mean on the benchmark class
+    estimated_cost_usd: Annotated[float, Doc("this request, from its token estimate and list prices")]
+    expected_cost_per_task_usd: Annotated[float | None, Doc("measured mean on the benchmark class")]
     note: str = ""
 
 
-@dataclass(frozen=True)
-class CostView:
+class CostView(Wire):
     model: str
     estimated_cost_usd: float
 
 
-@dataclass(frozen=True)
-class DecisionCard:
+class DecisionCard(Wire):
     decision_id: str
     model: str
     model_name: str
     provider: str | None
     provider_model_id: str | None
-    callable: bool                  # False in what-if mode (no credentials for the chosen model)
-    what_if: bool                   # no callable model was available: the choice is over the whole catalog
+    callable: Annotated[bool, Doc("False in what-if mode (no credentials for the chosen model)")]
+    what_if: Annotated[bool, Doc("no callable model was available: the choice is over the whole catalog")]
     tier: str
     dial: str
     task_type: str
@@ -144,10 +190,10 @@ class DecisionCard:
     difficulty_confidence: float
     reason_code: str
     reason: str
-    sticky: bool                    # the session's incumbent was kept
-    escalated: bool                 # moved to a stronger model than the incumbent
-    fallback: bool                  # went to Balanced (low confidence, old client, nothing clears)
-    task_class: str                 # leaderboard class the evidence came from
+    sticky: Annotated[bool, Doc("the session's incumbent was kept")]
+    escalated: Annotated[bool, Doc("moved to a stronger model than the incumbent")]
+    fallback: Annotated[bool, Doc("went to Balanced (low confidence, old client, nothing clears)")]
+    task_class: Annotated[str, Doc("leaderboard class the evidence came from")]
     candidates: list[Candidate]
     estimated_input_tokens: int
     estimated_output_tokens: int
@@ -162,10 +208,218 @@ class DecisionCard:
     turn: int
 
 
-@dataclass(frozen=True)
-class SessionStatus:
+class SessionStatus(Wire):
+    """The kilo/status notification: the model of a session changed."""
+
     workspace: str
     conversation_id: str
     model: str
     tier: str
     reason_code: str
+
+
+# -- the leaderboard ----------------------------------------------------------------------------
+class PricesView(Wire):
+    """USD per million tokens."""
+
+    input: float
+    output: float
+    cached_input: float
+
+
+class ModelView(Wire):
+    id: str
+    name: str
+    maker: str
+    prices: PricesView
+    context_window: int
+    free: bool
+    local: bool
+    callable: bool
+    provider: Annotated[str | None, Doc("the provider it is called through now; None when not callable")]
+    routes: Annotated[dict[str, str], Doc("provider name -> model id at that provider")]
+
+
+class PairedView(Wire):
+    delta: float
+    ci_low: float
+    ci_high: float
+
+
+class EvidenceView(Wire):
+    model: str
+    solved: int
+    n: int
+    rate: float
+    ci_low: float
+    ci_high: float
+    cost_per_request: Annotated[float, Doc("mean measured USD per task of the class on the benchmark")]
+    vs_balanced: Annotated[PairedView | None, Doc("paired difference against Balanced on the same tasks")]
+
+
+class ClassView(Wire):
+    label: str
+    source: str
+    n_tasks: int
+    best: str
+    models: list[EvidenceView]
+
+
+class LeaderboardResult(Wire):
+    version: str
+    built_at: str
+    path: str
+    confidence_level: float
+    balanced: str
+    frontier: str
+    sources: list[dict[str, str]]
+    models: list[ModelView]
+    classes: dict[str, ClassView]
+
+
+# -- forwarding -------------------------------------------------------------------------------
+class Chunk(Wire):
+    """The kilo/chunk notification: one text delta of a stream."""
+
+    stream_id: str
+    seq: Annotated[int, Doc("0, 1, 2, ... per stream")]
+    text: str
+    model: str
+    provider: str
+
+
+class Attempt(Wire):
+    model: str
+    provider: str
+    provider_model_id: str
+    outcome: Annotated[str, Doc("ok | error | cancelled | skipped")]
+    error_kind: Annotated[str | None, Doc('ProviderError kind, or "cooling" for a skipped provider')] = None
+    status: int | None = None
+    message: str = ""
+    retry_after: float | None = None
+    ttft_ms: float | None = None
+    ms: float = 0.0
+
+
+class UsageView(Wire):
+    input_tokens: int
+    cached_input_tokens: int
+    output_tokens: int
+    estimated: bool
+
+
+class PromptInfo(Wire):
+    budget_tokens: Annotated[int, Doc("input budget for the model that answered")]
+    estimated_tokens: Annotated[int, Doc("what the prompt sent is estimated at")]
+    trimmed: Annotated[list[str], Doc('what was cut or left out, e.g. "document file:///a.py: 1200 of 9000 lines"')]
+
+
+class ErrorView(Wire):
+    kind: str
+    message: str
+    status: int | None = None
+    retry_after: float | None = None
+
+
+class CompleteResult(Wire):
+    decision_id: str
+    stream_id: str
+    text: Annotated[str, Doc("the whole answer (partial when ``error`` is set)")]
+    model: Annotated[str, Doc("the model that answered (may differ from card.model after failover)")]
+    model_name: str
+    provider: str
+    provider_model_id: str
+    finish_reason: Annotated[str, Doc("stop | length | ... | error | cancelled")]
+    usage: UsageView
+    cost_usd: float
+    balanced_cost_usd: Annotated[float, Doc("the same tokens on Balanced / Frontier")]
+    frontier_cost_usd: float
+    ttft_ms: Annotated[float | None, Doc("from the request to the first token, routing included")]
+    total_ms: float
+    failed_over: bool
+    attempts: list[Attempt]
+    prompt: PromptInfo
+    error: Annotated[ErrorView | None, Doc("set when the stream broke after the first token")]
+    card: DecisionCard
+
+
+class CompletionErrorData(Wire):
+    """``data`` of the -32001 error kilo/complete answers when no model answered."""
+
+    code: Annotated[str, Doc("no_model | budget | all_failed | refused")]
+    retry_after: float | None
+    attempts: list[Attempt]
+    decision_id: str | None
+
+
+class CredentialsResult(Wire):
+    provider: str
+    api_key: Annotated[str, Doc('masked: "sk-…abcd", "set" or "unset"')]
+    callable_models: Annotated[int, Doc("models callable now, across all providers")]
+
+
+# -- usage --------------------------------------------------------------------------------------
+class UsageTotals(Wire):
+    requests: Annotated[int, Doc("requests (distinct decisions)")]
+    attempts: Annotated[int, Doc("upstream calls (rows of the ledger)")]
+    input_tokens: int
+    cached_input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    estimated_rows: Annotated[int, Doc("rows whose token counts were estimated")]
+    saved_vs_balanced_usd: float
+    saved_vs_frontier_usd: float
+    balanced_cost_usd: Annotated[float, Doc("what the answered requests would have cost on Balanced")]
+    frontier_cost_usd: float
+
+
+class DayUsage(UsageTotals):
+    day: str = ""
+
+
+class WorkspaceUsage(UsageTotals):
+    workspace: str = ""
+
+
+class ModelShare(Wire):
+    requests: int
+    share: Annotated[float, Doc("of the answered requests")]
+    cost_usd: float
+
+
+class UsageResult(UsageTotals):
+    models: Annotated[dict[str, ModelShare], Doc("model id -> its share of the answered requests")]
+    outcomes: Annotated[dict[str, int], Doc("ok | error | cancelled -> rows")]
+    by_day: list[DayUsage]
+    by_workspace: list[WorkspaceUsage]
+
+
+# -- executeCommand results (kilo.route, kilo.explain, kilo.ask) ---------------------------------
+class CommandResult(Wire):
+    """What kilo.route and kilo.explain answer (kilo.explain: null before the session's first route)."""
+
+    card: DecisionCard
+    message: Annotated[str, Doc("the one-line summary also shown with window/showMessage")]
+
+
+class AskResult(Wire, omit_defaults=True):
+    """What kilo.ask answers: the kilo/complete result, or why there is none."""
+
+    answered: bool
+    card: DecisionCard | None
+    message: Annotated[str, Doc("the summary also shown with window/showMessage")]
+    result: Annotated[CompleteResult | None, Doc("when answered")] = None
+    reason: Annotated[str | None, Doc("when not answered: no_model | budget | all_failed | refused | cancelled")] = None
+
+
+#: Each request's params and result types, by method: what the handlers structure and answer, and
+#: what the schema describes. ``None`` as a result: the method may answer null.
+METHOD_TYPES: dict[str, tuple[type, Any]] = {
+    ROUTE: (RouteParams, DecisionCard),
+    LEADERBOARD: (LeaderboardParams, LeaderboardResult),
+    EXPLAIN: (ExplainParams, DecisionCard | None),
+    COMPLETE: (CompleteParams, CompleteResult),
+    USAGE: (UsageParams, UsageResult),
+    SET_CREDENTIALS: (SetCredentialsParams, CredentialsResult),
+}
+NOTIFICATION_TYPES: dict[str, type] = {STATUS: SessionStatus, CHUNK: Chunk}

@@ -13,16 +13,12 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 from pytest_lsp.client import register_lsp_features
 
-from kilo_lsp.server import dict_params_converter
+from kilo_lsp.lsp.overrides import dict_params_converter
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: The sidecar as ``python -c`` code, with the completion handlers registered before `initialized`,
-#: for tests that send kilo/complete at once.
-SERVER_WITH_FORWARDING = (
-    "from kilo_lsp.config import ConfigStore; from kilo_lsp.server import build_server; "
-    "from kilo_lsp.complete import register; ls = build_server(ConfigStore()); "
-    "getattr(ls, 'forwarder', None) or register(ls); ls.start_io()")
+#: The sidecar as ``python -c`` code (kept for tests that start it that way).
+SERVER_WITH_FORWARDING = "import sys; from kilo_lsp.cli import main; sys.exit(main(['--stdio']))"
 
 
 def make_client() -> LanguageClient:

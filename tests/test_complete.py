@@ -7,13 +7,16 @@ import asyncio
 import pytest
 
 from kilo_lsp.classify.base import Classification
-from kilo_lsp.complete import (CompleteParams, CompletionError, Forwarder, SetCredentialsParams, UsageParams,
-                               build_prompt, failover_plan)
+from kilo_lsp.forwarding.errors import CompletionError
+from kilo_lsp.forwarding.failover import failover_plan
+from kilo_lsp.forwarding.forwarder import Forwarder
+from kilo_lsp.forwarding.prompt import build_prompt
 from kilo_lsp.config import ProviderSettings, Settings
-from kilo_lsp.engine import Engine
+from kilo_lsp.routing.engine import Engine
 from kilo_lsp.leaderboard.model import parse
-from kilo_lsp.ledger import Ledger
-from kilo_lsp.protocol import Diagnostic, EditorContext, Position, Range, Turn
+from kilo_lsp.ledger.store import Ledger
+from kilo_lsp.protocol import (CompleteParams, Diagnostic, EditorContext, Position, Range, SetCredentialsParams, Turn,
+                               UsageParams)
 
 try:
     from tests.fake_provider import FakeProviderServer, Script, fake, fake_server  # noqa: F401
@@ -93,7 +96,7 @@ async def test_forwards_to_the_routed_model_streams_chunks_and_records_cost(fake
     assert sent.body["max_tokens"] == 64 and "Fix the off-by-one" in sent.body["messages"][-1]["content"]
     assert sent.headers["authorization"] == f"Bearer {OPENAI_KEY}"
     u = fw.ledger.usage()
-    assert u["requests"] == 1 and u["cost_usd"] == pytest.approx(result.cost_usd)
+    assert u.requests == 1 and u.cost_usd == pytest.approx(result.cost_usd)
 
 
 @pytest.mark.asyncio
@@ -161,7 +164,7 @@ async def test_all_routes_fail(fake, tmp_path) -> None:
     assert e.code == "all_failed" and [a.provider_model_id for a in e.attempts] == [
         "cheap-direct", "vendor/cheap", "vendor/mid", "big-direct"]
     assert e.retry_after == 4 and len(fake.requests) == 4
-    assert e.data()["attempts"][0]["errorKind"] == "server"
+    assert e.data().attempts[0].error_kind == "server"
     assert OPENAI_KEY not in str(e.data()) and ROUTER_KEY not in str(e.data())
 
 
@@ -219,7 +222,7 @@ async def test_usage_and_set_credentials(fake, tmp_path) -> None:
     assert fw.pool.spec("openrouter").base_url == "https://openrouter.ai/api/v1"   # the key goes nowhere else
     cleared = await fw.set_credentials(SetCredentialsParams("openrouter", None))
     assert cleared.api_key == "unset" and "openrouter" not in fw.pool
-    assert fw.usage(UsageParams())["requests"] == 0
+    assert fw.usage(UsageParams()).requests == 0
     await fw.aclose()
 
 

@@ -21,15 +21,28 @@ def test_merge_order_and_sources(tmp_path):
     assert (e.routing.tier, e.routing.dial, e.routing.min_confidence) == ("balanced", "bar", 0.7)
     assert e.sources["routing.tier"] == "client-settings"
     assert e.sources["routing.dial"] == "env"
-    assert e.sources["routing.min_confidence"] == "initializationOptions"
+    assert e.sources["routing.minConfidence"] == "initializationOptions"
 
 
-def test_invalid_section_falls_back_to_its_defaults_only(tmp_path):
-    s = store(tmp_path)
-    s.set_client_settings({"routing": {"tier": "gold"}, "budget": {"dailyUsdPerWorkspace": 3}})
+def test_an_invalid_value_is_ignored_and_the_value_below_it_stays(tmp_path):
+    s = store(tmp_path, toml='[routing]\ntier = "frontier"\npin = "gpt-5-mini"\n')
+    s.set_client_settings({"routing": {"tier": "gold", "dial": "bar"}, "budget": {"dailyUsdPerWorkspace": 3}})
     e = s.effective()
-    assert e.routing.tier == "efficient" and e.budget.daily_usd_per_workspace == 3
-    assert any("routing.tier" in p for p in e.problems)
+    assert e.routing.tier == "frontier" and e.routing.pin == "gpt-5-mini" and e.routing.dial == "bar"
+    assert e.budget.daily_usd_per_workspace == 3
+    problem = next(p for p in e.problems if "routing.tier" in p)
+    assert problem.startswith("client-settings:") and "'gold'" in problem and "'frontier'" in problem
+    assert "keeping the value from user-file:" in problem
+    assert e.sources["routing.tier"].startswith("user-file:")
+
+
+def test_out_of_range_numbers_are_refused(tmp_path):
+    s = store(tmp_path)
+    s.set_client_settings({"routing": {"minConfidence": 5}, "network": {"connectTimeout": 0, "idleTimeout": -1}})
+    e = s.effective()
+    assert e.routing.min_confidence == 0.5 and e.network.connect_timeout == 10.0 and e.network.idle_timeout == 60.0
+    assert {p.split(":")[1].split()[-1] for p in e.problems} == {
+        "routing.minConfidence", "network.connectTimeout", "network.idleTimeout"}
 
 
 def test_keys_only_from_user_level_sources(tmp_path):
@@ -69,4 +82,4 @@ def test_local_endpoints_must_be_on_this_machine(tmp_path):
 
 def test_env_layer_reads_types():
     layer = env_layer({"KILO_MIN_CONFIDENCE": "0.8", "KILO_SINGLE_MODEL": "true"})
-    assert layer["routing"] == {"min_confidence": 0.8, "single_model": True}
+    assert layer["routing"] == {"minConfidence": 0.8, "singleModel": True}

@@ -16,7 +16,7 @@ import pytest_asyncio
 from lsp_harness import sidecar
 from pygls.exceptions import JsonRpcException
 
-from kilo_lsp import schema
+import jsonschema
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = sorted((ROOT / "tests" / "conformance").glob("*.json"))
@@ -95,7 +95,8 @@ def check(expect: dict[str, Any], value: Any, error: Exception | None, saved: di
         if got is MISSING or not JSON_TYPES[kind](got):
             fails.append(f"{path}: expected {kind}, got {'(missing)' if got is MISSING else type(got).__name__}")
     if expect.get("schema") and method:
-        fails += [f"schema: {e}" for e in schema.validate(value, SCHEMA["x-methods"][method]["result"], SCHEMA)]
+        validator = jsonschema.Draft202012Validator({**SCHEMA, **SCHEMA["x-methods"][method]["result"]})
+        fails += [f"schema: {e.json_path}: {e.message}" for e in validator.iter_errors(value)]
     return fails
 
 

@@ -13,11 +13,9 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import ClientServerConfig
 
-from kilo_lsp import commands
+from kilo_lsp.features import commands
 
-# The sidecar with the commands registered (a no-op once server.register calls register_commands).
-SERVER = ("import sys; from kilo_lsp.server import build_server; from kilo_lsp.commands import register_commands; "
-          "ls = build_server(); register_commands(ls); ls.start_io()")
+SERVER = "import sys; from kilo_lsp.cli import main; sys.exit(main(['--stdio']))"
 DOC = "file:///ws/app.py"
 TEXT = "def total(xs):\n    s = 0\n    for x in xs:\n        s += x\n    return s\n"
 

@@ -1,9 +1,8 @@
-"""The kilo/route fast paths give what the reference code gives.
+"""The kilo/route input paths: structuring, stack traces, selections and stdin framing.
 
-Generated structurers and unstructurers against the generic walk in wire.py (on fuzzed params,
-valid and invalid: a failure must name the same field path), the split stack-trace test against the
-one regex, the prefix line split against ``splitlines``, and the stdin pipe reader against framing
-faults.
+Params structured from fuzzed JSON (valid ones round-trip; a bad value is named by its field path),
+the split stack-trace test against the one regex, the prefix line split against ``splitlines``, and
+the stdin pipe reader against framing faults.
 """
 
 from __future__ import annotations
@@ -17,12 +16,12 @@ import re
 
 import pytest
 
-from kilo_lsp import context, wire
-from kilo_lsp.config import Settings
-from kilo_lsp.protocol import (Candidate, CostView, DecisionCard, EditorContext, ExplainParams,
-                               LeaderboardParams, RouteParams, SignalView)
-from kilo_lsp.server import FramedInput, PipeReader
-from kilo_lsp.wire import ParamError, structure_dataclass
+import msgspec
+
+from kilo_lsp import context
+from kilo_lsp.lsp.stdin import MAX_BODY, FramedInput, PipeReader
+from kilo_lsp.protocol import EditorContext, RouteParams
+from kilo_lsp.validation import describe, error_path
 
 
 def valid_route(rnd: random.Random) -> dict:
@@ -34,8 +33,6 @@ def valid_route(rnd: random.Random) -> dict:
                            for _ in range(rnd.randrange(0, 6))]
     if rnd.random() < 0.5:
         params["conversationId"] = rnd.choice(["a", "b", None])
-    if rnd.random() < 0.3:
-        params["conversation_id"] = "snake"          # the field name is accepted too
     for key, values in (("tier", ["efficient", "balanced", "frontier", "free", None]), ("dial", ["bill", "bar", None]),
                         ("pin", ["m", None]), ("dryRun", [True, False]), ("workspaceUri", ["file:///w", None])):
         if rnd.random() < 0.3:
@@ -65,107 +62,71 @@ def valid_route(rnd: random.Random) -> dict:
 BAD_VALUES = [None, 1, -1, 2.0, 2.5, 2**60, True, "x", "", [], {}, [1], {"a": 1}, float("nan")]
 
 
-def mutate(rnd: random.Random, params: dict) -> dict:
-    """Replace one value somewhere in the params with something of another type."""
+def mutate(rnd: random.Random, params: dict) -> tuple[dict, str]:
+    """Replace (or delete) one value somewhere in the params; returns the params and the value's path."""
     out = copy.deepcopy(params)
     slots = []
 
-    def walk(node):
+    def walk(node, path):
         if isinstance(node, dict):
             for k, v in node.items():
-                slots.append((node, k))
-                walk(v)
+                slots.append((node, k, f"{path}.{k}" if path else k))
+                walk(v, f"{path}.{k}" if path else k)
         elif isinstance(node, list):
             for i, v in enumerate(node):
-                slots.append((node, i))
-                walk(v)
-    walk(out)
+                slots.append((node, i, f"{path}[{i}]"))
+                walk(v, f"{path}[{i}]")
+    walk(out, "")
     if not slots:
-        return out
-    node, key = rnd.choice(slots)
+        return out, ""
+    node, key, path = rnd.choice(slots)
     node[key] = rnd.choice(BAD_VALUES)
     if rnd.random() < 0.2 and isinstance(node, dict):
         del node[key]
-    return out
-
-
-def both(value, cls):
-    """(result or error text) of the generated structurer and of the generic walk."""
-    def run(fn):
-        try:
-            return "ok", fn(value, cls)
-        except ParamError as exc:
-            return "error", str(exc)
-    return run(structure_dataclass), run(wire._structure_dataclass_generic)
+    return out, path
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_generated_structurer_equals_the_generic_walk(seed):
+def test_valid_params_structure_and_round_trip(seed):
     rnd = random.Random(seed)
     for _ in range(300):
-        params = valid_route(rnd)
-        fast, slow = both(params, RouteParams)
-        assert fast == slow
-        bad = mutate(rnd, params)
-        fast, slow = both(bad, RouteParams)
-        assert fast == slow, bad
-    for cls in (ExplainParams, LeaderboardParams):
-        for value in ({}, None, {"workspaceUri": 3}, {"difficulty": 2.0}, {"taskType": None}, [], "x"):
-            assert both(value, cls)[0] == both(value, cls)[1]
+        params = msgspec.convert(valid_route(rnd), RouteParams)
+        assert msgspec.convert(msgspec.to_builtins(params), RouteParams) == params
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_bad_value_is_named_by_its_path(seed):
+    rnd = random.Random(seed)
+    named = 0
+    for _ in range(500):
+        params, path = mutate(rnd, valid_route(rnd))
+        try:
+            msgspec.convert(params, RouteParams)
+        except msgspec.ValidationError as exc:
+            where, _ = error_path(exc, RouteParams)
+            # the error is at the value that changed, inside it (an object given for an object, missing
+            # a member), or at the object that lost a required member
+            inner, outer = sorted((path, where), key=len, reverse=True)
+            assert inner == outer or inner.startswith((outer + ".", outer + "[")), (path, str(exc))
+            named += 1
+    assert named > 100
 
 
 def test_errors_name_the_field_path():
-    params = {"text": "fix", "context": {"diagnostics": [{"message": "m"}, {"message": "m",
-              "range": {"start": {"line": 1, "character": 0}, "end": {"line": "x", "character": 0}}}]}}
-    with pytest.raises(ParamError) as err:
-        structure_dataclass(params, RouteParams)
-    assert err.value.field == "context.diagnostics[1].range.end.line"
-    with pytest.raises(ParamError) as err:
-        structure_dataclass({"text": "fix", "context": {"selection": {"start": {"line": -1, "character": 0},
-                                                                      "end": {"line": 0, "character": 0}}}}, RouteParams)
-    assert err.value.field == "context.selection.start"
-    with pytest.raises(ParamError) as err:
-        structure_dataclass({"turns": []}, RouteParams)
-    assert err.value.field == "text"
-
-
-def test_generated_structurer_on_settings_sections():
-    """config.py structures its sections with the same function: dicts, floats and nested types."""
-    data = wire.unstructure(Settings.defaults())
-    for section, value in data.items():
-        cls = type(getattr(Settings.defaults(), section, None))
-        if not wire.dataclasses.is_dataclass(cls):
-            continue
-        fast, slow = both(value, cls)
-        assert fast == slow
-
-
-def sample_card(rnd: random.Random) -> DecisionCard:
-    cands = [Candidate(model=f"m{i}", provider=rnd.choice([None, "p"]), callable=rnd.random() < 0.5,
-                       accuracy=rnd.choice([None, rnd.random()]), ci_low=rnd.random(), ci_high=None, samples=i,
-                       vs_balanced_low=rnd.choice([None, -rnd.random()]), clears_bar=True,
-                       estimated_cost_usd=rnd.random() / 3, expected_cost_per_task_usd=None, note="")
-             for i in range(rnd.randrange(0, 4))]
-    return DecisionCard(
-        decision_id="d-1", model="m", model_name="M", provider=None, provider_model_id=None, callable=False,
-        what_if=True, tier="balanced", dial="bill", task_type="t", difficulty=2, confidence=rnd.random(),
-        type_confidence=1 / 3, difficulty_confidence=1.0, reason_code="r", reason="why", sticky=False,
-        escalated=False, fallback=False, task_class="c", candidates=cands, estimated_input_tokens=10,
-        estimated_output_tokens=20, estimated_cost_usd=0.1 + 0.2, balanced=CostView("b", 1 / 7),
-        frontier=CostView("f", 2), leaderboard_version="lb-1", classifier="x",
-        signals=[SignalView("s", "d", rnd.random())], workspace="w", conversation_id="c", turn=1)
-
-
-def test_generated_unstructurer_equals_the_generic_walk():
-    rnd = random.Random(7)
-    for _ in range(50):
-        card = sample_card(rnd)
-        out = wire.unstructure(card)
-        assert out == wire._unstructure_generic(card)
-        assert json.dumps(out) == json.dumps(wire._unstructure_generic(card))
-    odd = {"a": (1, 2.123456789123), 3: [None, {"b": 1.5}]}
-    assert wire.unstructure(odd) == wire._unstructure_generic(odd)
-    assert wire.unstructure(Settings.defaults()) == wire._unstructure_generic(Settings.defaults())
+    bad = {"text": "fix", "context": {"selection": {"start": {"line": "x", "character": 0},
+                                                    "end": {"line": 0, "character": 0}}}}
+    with pytest.raises(msgspec.ValidationError) as err:
+        msgspec.convert(bad, RouteParams)
+    assert describe(err.value, RouteParams) == "context.selection.start.line: expected `int`, got `str`"
+    with pytest.raises(msgspec.ValidationError) as err:
+        msgspec.convert({"text": "fix", "tier": "gold"}, RouteParams)
+    assert describe(err.value, RouteParams).startswith("tier: expected one of 'balanced'")
+    with pytest.raises(msgspec.ValidationError) as err:
+        msgspec.convert({"turns": []}, RouteParams)
+    assert describe(err.value, RouteParams) == "text: missing required field"
+    with pytest.raises(msgspec.ValidationError) as err:
+        msgspec.convert({"text": "  "}, RouteParams)
+    assert describe(err.value, RouteParams) == "text: must not be empty"
 
 
 # -- context -----------------------------------------------------------------------------------
@@ -194,7 +155,7 @@ def test_prefix_line_split_equals_splitlines():
 
 def test_selection_text_of_a_long_document():
     source = "".join(f"line {i}\r\n" if i % 3 else f"line {i}\n" for i in range(20_000))
-    params = RouteParams(text="x", context=structure_dataclass(
+    params = RouteParams(text="x", context=msgspec.convert(
         {"activeUri": "u", "selection": {"start": {"line": 15_000, "character": 2}, "end": {"line": 14_998, "character": 0}}},
         EditorContext))
     lines = source.splitlines(keepends=True)
@@ -246,7 +207,7 @@ def test_pipe_reader_frames_and_resynchronises(chunk):
 
 
 def test_pipe_reader_refuses_a_huge_body():
-    data = b"Content-Length: %d\r\n\r\n" % (FramedInput.MAX_BODY + 1) + framed(b"{}")
+    data = b"Content-Length: %d\r\n\r\n" % (MAX_BODY + 1) + framed(b"{}")
     assert asyncio.run(read_all(data, 4096)) == [b"\0", b"{}"]
 
 

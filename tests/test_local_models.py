@@ -3,8 +3,8 @@
 import asyncio
 
 from kilo_lsp.config import ConfigStore
-from kilo_lsp.engine import Engine
-from kilo_lsp.local_models import discover_models, local_endpoints, models_from_discovery
+from kilo_lsp.routing.engine import Engine
+from kilo_lsp.providers.local import discover_models, local_endpoints, models_from_discovery
 from kilo_lsp.protocol import RouteParams
 
 

@@ -1,4 +1,4 @@
-"""The sidecar's stdout (kilo_lsp/stream_out.py): non-blocking, batched once per loop turn, and
+"""The sidecar's stdout (kilo_lsp/lsp/stdout.py): non-blocking, batched once per loop turn, and
 kilo/chunk deltas joined while the editor does not read, without losing, reordering or delaying text.
 
 Unit tests write to a real pipe; end-to-end tests drive a real sidecar process against the fake
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from lsp_harness import SERVER_WITH_FORWARDING as SERVER, isolated_env
 
-from kilo_lsp.stream_out import ChunkStream, StdoutStream
+from kilo_lsp.lsp.stdout import ChunkStream, StdoutStream
 
 try:
     from tests.fake_provider import Script, fake, fake_server  # noqa: F401

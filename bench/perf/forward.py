@@ -22,10 +22,7 @@ from .report import median, pct
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-or-v1-per.f0000000000000000000000KEY"
 SYSTEM = "Be brief."
-# The sidecar with the completion handlers, registered here if server.py does not register them yet.
-SERVER = ("from kilo_lsp.config import ConfigStore; from kilo_lsp.server import build_server; "
-          "from kilo_lsp.complete import register; ls = build_server(ConfigStore()); "
-          "getattr(ls, 'forwarder', None) or register(ls); ls.start_io()")
+SERVER = "import sys; from kilo_lsp.cli import main; sys.exit(main(['--stdio']))"
 
 
 class Upstream:

@@ -71,9 +71,9 @@ def ms(seconds: float) -> float:
 WATCH = {  # what must stay off the start-up path, by the module that brings it in
     "httpx": "httpx",
     "sqlite3": "sqlite3 (the ledger)",
-    "kilo_lsp.ledger": "kilo_lsp.ledger",
+    "kilo_lsp.ledger": "kilo_lsp.ledger (the ledger)",
     "kilo_lsp.providers.registry": "the provider clients (kilo_lsp.providers.registry)",
-    "kilo_lsp.complete": "kilo_lsp.complete (forwarding)",
+    "kilo_lsp.forwarding.forwarder": "kilo_lsp.forwarding.forwarder (forwarding)",
     "kilo_lsp.classify.heuristic": "the heuristic classifier",
     "kilo_lsp.classify.learned": "the learned classifier",
     "numpy": "numpy",
@@ -126,10 +126,10 @@ def imports(ctx: Context) -> None:
     r.add("imports", "first kilo/route (loads leaderboard and classifier)", first_route, "ms")
     r.note("imports", "kept off start-up: " + (", ".join(sorted(set(WATCH.values()) - set(bad))) or "none")
            + "; imported at the first kilo/route: " + (", ".join(lazy) or "none") + ".")
-    total = sum(v for k, v in at_start.items() if k in ("kilo_lsp.cli", "kilo_lsp.server"))
+    total = sum(v for k, v in at_start.items() if k in ("kilo_lsp.cli", "kilo_lsp.lsp.server"))
     lsp = at_start.get("lsprotocol.types", 0)
     r.note("imports", f"import time in the server process (one run, -X importtime): kilo_lsp.cli + "
-                      f"kilo_lsp.server {total / 1000:.0f} ms, of which lsprotocol.types {lsp / 1000:.0f} ms.")
+                      f"kilo_lsp.lsp.server {total / 1000:.0f} ms, of which lsprotocol.types {lsp / 1000:.0f} ms.")
 
 
 def startup(ctx: Context) -> None:
@@ -245,9 +245,10 @@ def classifier(ctx: Context) -> None:
     """The classifier alone, in-process, on the same requests with realistic editor signals."""
     from kilo_lsp.classify.base import ClassifyInput, EditorSignals
     from kilo_lsp.context import read_context
-    from kilo_lsp.engine import Engine
+    import msgspec
+
     from kilo_lsp.protocol import RouteParams
-    from kilo_lsp.wire import structure_dataclass
+    from kilo_lsp.routing.engine import Engine
 
     engine = Engine()
     clf = engine.classifier
@@ -257,7 +258,7 @@ def classifier(ctx: Context) -> None:
     diags = workload.diagnostics(uris[0], 30)
     inputs = []
     for i in range(len(workload.REQUESTS) * 3):
-        params = structure_dataclass(workload.route_params(i, uris, WORKSPACE, history, diags), RouteParams)
+        params = msgspec.convert(workload.route_params(i, uris, WORKSPACE, history, diags), RouteParams)
         rc = read_context(params, docs.get, 20)
         inputs.append(ClassifyInput(params.text, rc.signals, rc.previous_text))
     inputs.append(ClassifyInput("x" * 20_000, EditorSignals(), "y" * 5_000))   # a pasted wall of text
@@ -279,7 +280,7 @@ def classifier(ctx: Context) -> None:
                    note=f"{len(times)} calls")
     # the whole engine in-process, for the share of the round trip that is routing itself
     times = []
-    params = [structure_dataclass(workload.route_params(i, uris, WORKSPACE, history, diags), RouteParams)
+    params = [msgspec.convert(workload.route_params(i, uris, WORKSPACE, history, diags), RouteParams)
               for i in range(len(workload.REQUESTS))]
     for p in params * 5:
         engine.route(p, docs.get)
@@ -374,27 +375,16 @@ def memory(ctx: Context) -> None:
 
 
 # -- forwarding (needs kilo/complete) ---------------------------------------------------------
-def _has_complete() -> bool:
-    import importlib.util
-    return importlib.util.find_spec("kilo_lsp.complete") is not None
-
-
 def forwarding(ctx: Context) -> None:
-    if not _has_complete():
-        raise Skip("the sidecar has no kilo/complete yet")
     from . import forward
     forward.forwarding(ctx, fake=os.environ.get("PERF_SKIP_FAKE") != "1")
 
 
 def relay(ctx: Context) -> None:
-    if not _has_complete():
-        raise Skip("the sidecar has no kilo/complete yet")
     from . import forward
     forward.relay(ctx)
 
 
 def concurrency(ctx: Context) -> None:
-    if not _has_complete():
-        raise Skip("the sidecar has no kilo/complete yet")
     from . import forward
     forward.concurrency(ctx)

@@ -24,7 +24,7 @@ figures: dict = {}
 
 WRITER = textwrap.dedent("""
     import sys
-    from kilo_lsp.ledger import Ledger, LedgerEntry
+    from kilo_lsp.ledger.store import Ledger, LedgerEntry
     ledger = Ledger(sys.argv[1])
     start = int(sys.argv[2])
     for i in range(start, start + 100000):
@@ -69,8 +69,8 @@ def test_sigkill_during_ledger_writes(tmp_path):
                    ledger_rows_in_flight_kept=extra)
     conn.close()
     # the ledger opens normally afterwards and its totals add up
-    from kilo_lsp.ledger import Ledger
-    assert Ledger(db).usage()["attempts"] == len(rows)
+    from kilo_lsp.ledger.store import Ledger
+    assert Ledger(db).usage().attempts == len(rows)
 
 
 def started(tmp_path) -> RawSidecar:

@@ -4,6 +4,18 @@
 
 export const PROTOCOL_VERSION = "1.0";
 
+/** What kilo.ask answers: the kilo/complete result, or why there is none. */
+export interface AskResult {
+  answered: boolean;
+  card: DecisionCard | null;
+  /** the summary also shown with window/showMessage */
+  message: string;
+  /** when answered */
+  result?: CompleteResult | null;
+  /** when not answered: no_model | budget | all_failed | refused | cancelled */
+  reason?: string | null;
+}
+
 export interface Attempt {
   model: string;
   provider: string;
@@ -53,17 +65,37 @@ export interface Chunk {
   provider: string;
 }
 
+export interface ClassView {
+  label: string;
+  source: string;
+  nTasks: number;
+  best: string;
+  models: EvidenceView[];
+}
+
+/** What kilo.route and kilo.explain answer (kilo.explain: null before the session's first route). */
+export interface CommandResult {
+  card: DecisionCard;
+  /** the one-line summary also shown with window/showMessage */
+  message: string;
+}
+
 /** A kilo/route request plus what forwarding needs. */
 export interface CompleteParams {
+  /** the request as the user typed it */
   text: string;
+  /** a session key within the workspace folder */
   conversationId?: string | null;
+  /** the folder; else found from the active document */
   workspaceUri?: string | null;
+  /** earlier turns, oldest first (default []) */
   turns?: Turn[];
   context?: EditorContext | null;
-  tier?: Tier | null;
-  dial?: Dial | null;
+  /** per-request overrides of the settings */
+  tier?: ("balanced" | "efficient" | "free" | "frontier") | null;
+  dial?: ("bar" | "bill") | null;
   pin?: string | null;
-  /** Default false */
+  /** decide without touching session state (default false) */
   dryRun?: boolean;
   /** cap on the answer (default: min(4096, window / 4)) */
   maxTokens?: number | null;
@@ -72,6 +104,8 @@ export interface CompleteParams {
   system?: string | null;
   /** echoed in kilo/chunk; default: the decision id */
   streamId?: string | null;
+  /** LSP work-done progress token: progress while the answer streams */
+  workDoneToken?: string | number | null;
 }
 
 export interface CompleteResult {
@@ -102,6 +136,15 @@ export interface CompleteResult {
   card: DecisionCard;
 }
 
+/** ``data`` of the -32001 error kilo/complete answers when no model answered. */
+export interface CompletionErrorData {
+  /** no_model | budget | all_failed | refused */
+  code: string;
+  retryAfter: number | null;
+  attempts: Attempt[];
+  decisionId: string | null;
+}
+
 export interface CostView {
   model: string;
   estimatedCostUsd: number;
@@ -113,6 +156,26 @@ export interface CredentialsResult {
   apiKey: string;
   /** models callable now, across all providers */
   callableModels: number;
+}
+
+export interface DayUsage {
+  /** requests (distinct decisions) */
+  requests: number;
+  /** upstream calls (rows of the ledger) */
+  attempts: number;
+  inputTokens: number;
+  cachedInputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  /** rows whose token counts were estimated */
+  estimatedRows: number;
+  savedVsBalancedUsd: number;
+  savedVsFrontierUsd: number;
+  /** what the answered requests would have cost on Balanced */
+  balancedCostUsd: number;
+  frontierCostUsd: number;
+  /** Default "" */
+  day?: string;
 }
 
 export interface DecisionCard {
@@ -171,8 +234,6 @@ export interface DiagnosticCounts {
   warnings?: number;
 }
 
-export type Dial = "bill" | "bar";
-
 export interface EditorContext {
   /** the document the user is in */
   activeUri?: string | null;
@@ -185,7 +246,7 @@ export interface EditorContext {
   diagnostics?: Diagnostic[] | null;
   /** ...only their counts */
   diagnosticCounts?: DiagnosticCounts | null;
-  /** other documents the request refers to */
+  /** other documents the request refers to (default []) */
   referencedUris?: string[];
 }
 
@@ -194,6 +255,19 @@ export interface ErrorView {
   message: string;
   status?: number | null;
   retryAfter?: number | null;
+}
+
+export interface EvidenceView {
+  model: string;
+  solved: number;
+  n: number;
+  rate: number;
+  ciLow: number;
+  ciHigh: number;
+  /** mean measured USD per task of the class on the benchmark */
+  costPerRequest: number;
+  /** paired difference against Balanced on the same tasks */
+  vsBalanced: PairedView | null;
 }
 
 export interface ExplainParams {
@@ -207,9 +281,56 @@ export interface LeaderboardParams {
   difficulty?: number | null;
 }
 
+export interface LeaderboardResult {
+  version: string;
+  builtAt: string;
+  path: string;
+  confidenceLevel: number;
+  balanced: string;
+  frontier: string;
+  sources: { [key: string]: string }[];
+  models: ModelView[];
+  classes: { [key: string]: ClassView };
+}
+
+export interface ModelShare {
+  requests: number;
+  /** of the answered requests */
+  share: number;
+  costUsd: number;
+}
+
+export interface ModelView {
+  id: string;
+  name: string;
+  maker: string;
+  prices: PricesView;
+  contextWindow: number;
+  free: boolean;
+  local: boolean;
+  callable: boolean;
+  /** the provider it is called through now; None when not callable */
+  provider: string | null;
+  /** provider name -> model id at that provider */
+  routes: { [key: string]: string };
+}
+
+export interface PairedView {
+  delta: number;
+  ciLow: number;
+  ciHigh: number;
+}
+
 export interface Position {
   line: number;
   character: number;
+}
+
+/** USD per million tokens. */
+export interface PricesView {
+  input: number;
+  output: number;
+  cachedInput: number;
 }
 
 export interface PromptInfo {
@@ -233,17 +354,18 @@ export interface RouteParams {
   conversationId?: string | null;
   /** the folder; else found from the active document */
   workspaceUri?: string | null;
-  /** earlier turns, oldest first */
+  /** earlier turns, oldest first (default []) */
   turns?: Turn[];
   context?: EditorContext | null;
   /** per-request overrides of the settings */
-  tier?: Tier | null;
-  dial?: Dial | null;
+  tier?: ("balanced" | "efficient" | "free" | "frontier") | null;
+  dial?: ("bar" | "bill") | null;
   pin?: string | null;
   /** decide without touching session state (default false) */
   dryRun?: boolean;
 }
 
+/** The kilo/status notification: the model of a session changed. */
 export interface SessionStatus {
   workspace: string;
   conversationId: string;
@@ -264,10 +386,8 @@ export interface SignalView {
   weight: number;
 }
 
-export type Tier = "efficient" | "balanced" | "frontier" | "free";
-
 export interface Turn {
-  role: "user" | "assistant" | "system";
+  role: "assistant" | "system" | "user";
   content: string;
 }
 
@@ -278,6 +398,48 @@ export interface UsageParams {
   day?: string | null;
 }
 
+export interface UsageResult {
+  /** requests (distinct decisions) */
+  requests: number;
+  /** upstream calls (rows of the ledger) */
+  attempts: number;
+  inputTokens: number;
+  cachedInputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  /** rows whose token counts were estimated */
+  estimatedRows: number;
+  savedVsBalancedUsd: number;
+  savedVsFrontierUsd: number;
+  /** what the answered requests would have cost on Balanced */
+  balancedCostUsd: number;
+  frontierCostUsd: number;
+  /** model id -> its share of the answered requests */
+  models: { [key: string]: ModelShare };
+  /** ok | error | cancelled -> rows */
+  outcomes: { [key: string]: number };
+  byDay: DayUsage[];
+  byWorkspace: WorkspaceUsage[];
+}
+
+export interface UsageTotals {
+  /** requests (distinct decisions) */
+  requests: number;
+  /** upstream calls (rows of the ledger) */
+  attempts: number;
+  inputTokens: number;
+  cachedInputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  /** rows whose token counts were estimated */
+  estimatedRows: number;
+  savedVsBalancedUsd: number;
+  savedVsFrontierUsd: number;
+  /** what the answered requests would have cost on Balanced */
+  balancedCostUsd: number;
+  frontierCostUsd: number;
+}
+
 export interface UsageView {
   inputTokens: number;
   cachedInputTokens: number;
@@ -285,14 +447,34 @@ export interface UsageView {
   estimated: boolean;
 }
 
+export interface WorkspaceUsage {
+  /** requests (distinct decisions) */
+  requests: number;
+  /** upstream calls (rows of the ledger) */
+  attempts: number;
+  inputTokens: number;
+  cachedInputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  /** rows whose token counts were estimated */
+  estimatedRows: number;
+  savedVsBalancedUsd: number;
+  savedVsFrontierUsd: number;
+  /** what the answered requests would have cost on Balanced */
+  balancedCostUsd: number;
+  frontierCostUsd: number;
+  /** Default "" */
+  workspace?: string;
+}
+
 /** Every kilo/* request: its params and its result. */
 export interface KiloRequests {
   "kilo/complete": { params: CompleteParams; result: CompleteResult };
   "kilo/explain": { params: ExplainParams; result: DecisionCard | null };
-  "kilo/leaderboard": { params: LeaderboardParams; result: { [key: string]: unknown } };
+  "kilo/leaderboard": { params: LeaderboardParams; result: LeaderboardResult };
   "kilo/route": { params: RouteParams; result: DecisionCard };
   "kilo/setCredentials": { params: SetCredentialsParams; result: CredentialsResult };
-  "kilo/usage": { params: UsageParams; result: { [key: string]: unknown } };
+  "kilo/usage": { params: UsageParams; result: UsageResult };
 }
 
 /** Every kilo/* notification and its params. */

@@ -16,14 +16,17 @@ tokens on the Balanced and the Frontier model, and the outcome. No prompt text, 
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import sys
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+import platformdirs
+
+from ..config import APP_NAME
+from ..protocol import DayUsage, ModelShare, UsageResult, WorkspaceUsage
 
 OUTCOMES = ("ok", "cancelled", "error")
 
@@ -55,15 +58,9 @@ _SCHEMA_VERSION = 1
 
 
 def default_path() -> Path:
-    """$XDG_DATA_HOME/kilo-lsp/ledger.sqlite3 (or ~/.local/share/...); the platform's data dir
-    on macOS and Windows."""
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "kilo-lsp" / "ledger.sqlite3"
+    """ledger.sqlite3 in the user's data directory ($XDG_DATA_HOME/kilo-lsp on Linux, the platform's
+    own on macOS and Windows)."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "ledger.sqlite3"
 
 
 @dataclass
@@ -83,7 +80,6 @@ class LedgerEntry:
     balanced_cost_usd: float = 0.0
     frontier_cost_usd: float = 0.0
     time: datetime | None = None              # default: now; stored as UTC
-    extra: dict[str, Any] = field(default_factory=dict, repr=False)   # not stored
 
 
 class Ledger:
@@ -161,7 +157,7 @@ class Ledger:
         return float(value)
 
     def usage(self, workspace: str | None = None, conversation: str | None = None,
-              day: str | None = None) -> dict[str, Any]:
+              day: str | None = None) -> UsageResult:
         """Totals over the matching rows, plus the same grouped per day and per workspace.
 
         ``requests`` counts requests (distinct decisions), ``attempts`` counts rows. Cost and tokens
@@ -175,28 +171,26 @@ class Ledger:
                 clauses.append(f"{column} = ?")
                 args.append(value)
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        and_where = (where + " AND ") if where else "WHERE "
         with self._lock:
             conn = self._connect()
             total = self._totals(conn, where, args)
-            ok_where = (where + " AND " if where else "WHERE ") + "outcome = 'ok'"
             rows = conn.execute(
-                f"SELECT model, COUNT(*), SUM(cost_usd) FROM requests {ok_where} GROUP BY model "
+                f"SELECT model, COUNT(*), SUM(cost_usd) FROM requests {and_where}outcome = 'ok' GROUP BY model "
                 "ORDER BY COUNT(*) DESC, model", args).fetchall()
             answered = sum(r[1] for r in rows)
-            total["models"] = {m: {"requests": n, "share": round(n / answered, 4) if answered else 0.0,
-                                   "cost_usd": round(c or 0.0, 6)} for m, n, c in rows}
-            outcomes = conn.execute(f"SELECT outcome, COUNT(*) FROM requests {where} GROUP BY outcome",
-                                    args).fetchall()
-            total["outcomes"] = {o: n for o, n in outcomes}
-            for group in ("day", "workspace"):
+            models = {m: ModelShare(n, round(n / answered, 4) if answered else 0.0, round(c or 0.0, 6))
+                      for m, n, c in rows}
+            outcomes = dict(conn.execute(f"SELECT outcome, COUNT(*) FROM requests {where} GROUP BY outcome",
+                                         args).fetchall())
+            by: dict[str, list[Any]] = {}
+            for group, cls in (("day", DayUsage), ("workspace", WorkspaceUsage)):
                 keys = [r[0] for r in conn.execute(
                     f"SELECT DISTINCT {group} FROM requests {where} ORDER BY {group}", args).fetchall()]
-                sub = []
-                for key in keys:
-                    sub_where = (where + " AND " if where else "WHERE ") + f"{group} = ?"
-                    sub.append({group: key, **self._totals(conn, sub_where, [*args, key])})
-                total[f"by_{group}"] = sub
-        return total
+                by[group] = [cls(**{**self._totals(conn, f"{and_where}{group} = ?", [*args, key]), group: key})
+                             for key in keys]
+        return UsageResult(**total, models=models, outcomes=outcomes, by_day=by["day"],
+                           by_workspace=by["workspace"])
 
     @staticmethod
     def _totals(conn: sqlite3.Connection, where: str, args: list[Any]) -> dict[str, Any]:
@@ -221,8 +215,3 @@ class Ledger:
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r)) for r in cur.fetchall()]
 
-
-def entry_dict(entry: LedgerEntry) -> dict[str, Any]:
-    d = asdict(entry)
-    d.pop("extra", None)
-    return d

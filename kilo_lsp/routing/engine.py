@@ -7,24 +7,24 @@ evidence, apply the policy and the session's affinity, and build the decision ca
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .classify.base import Classification, ClassifyInput, Classifier, Signal
-from .config import ConfigStore, Settings
-from .context import DocumentText, is_follow_up, read_context
-from .leaderboard.model import Leaderboard, Model, load as load_leaderboard
-from .protocol import (Candidate, CostView, DecisionCard, RouteParams, SessionStatus, SignalView)
-from .routing import availability
-from .routing.availability import Reach
-from .routing.compat import single_model_reason
-from .routing.policy import Incumbent, Policy, PolicyInput, PolicyOutcome, Scored
-from .routing.session import Session, SessionStore
-from .wire import unstructure
+import msgspec
+
+from ..classify.base import Classification, ClassifyInput, Classifier, Signal
+from ..config import ConfigStore, Settings
+from ..context import DocumentText, is_follow_up, read_context
+from ..leaderboard.model import Leaderboard, Model, load as load_leaderboard
+from ..protocol import Candidate, CostView, DecisionCard, RouteParams, SessionStatus, SignalView
+from . import availability
+from .availability import Reach
+from .compat import single_model_reason
+from .policy import Incumbent, Policy, PolicyInput, PolicyOutcome, Scored
+from .session import Session, SessionStore
 
 log = logging.getLogger("kilo_lsp.engine")
 
@@ -37,13 +37,11 @@ DEFAULT_CONVERSATION = "default"
 
 def default_classifier() -> Classifier:
     """The learned classifier when its weights ship with the package, else the hand-built one."""
-    try:
-        from .classify.learned import LearnedClassifier, weights_available
-        if weights_available():
-            return LearnedClassifier()
-    except ImportError:
-        pass
-    from .classify.heuristic import HeuristicClassifier
+    # imported at the first request: the classifiers' modules and data stay off the start-up path
+    from ..classify.learned import LearnedClassifier, weights_available
+    if weights_available():
+        return LearnedClassifier()
+    from ..classify.heuristic import HeuristicClassifier
     return HeuristicClassifier()
 
 
@@ -281,7 +279,8 @@ class Engine:
         if not path:
             return
         try:
-            with self._lock, open(os.path.expanduser(path), "a", encoding="utf-8") as fh:
-                fh.write(json.dumps({"event": "route", "card": unstructure(card)}) + "\n")
+            line = msgspec.json.encode({"event": "route", "card": card}) + b"\n"
+            with self._lock, open(os.path.expanduser(path), "ab") as fh:
+                fh.write(line)
         except OSError as exc:
             log.warning("cannot write trace file %s: %s", path, exc.strerror)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from .config import Settings
-from .leaderboard.model import Model, Prices
+from ..config import Settings
+from ..leaderboard.model import Model, Prices
+from .registry import discover_local
 
 LOCAL_CONTEXT_WINDOW = 8_192   # a conservative default; local servers rarely report theirs
 
@@ -44,7 +45,6 @@ def models_from_discovery(found: dict[str, list[str]], settings: Settings) -> li
 
 async def discover_models(settings: Settings, timeout: float = 0.3) -> list[Model]:
     """Ask every local server for its model list (all at once, short timeout, never raises)."""
-    from .providers.registry import discover_local   # httpx stays off the start-up path
     endpoints = local_endpoints(settings)
     if not endpoints:
         return []

@@ -1,0 +1,196 @@
+"""Standard LSP surfaces for clients that cannot send kilo/* requests (JetBrains through LSP4IJ's
+user-defined servers, generic LSP clients): ``workspace/executeCommand`` commands and a code action.
+
+- ``kilo.route``  — which model would handle a request, and why (the decision card).
+- ``kilo.ask``    — answers a request (usually from a selection) through the forwarder, the code path
+  of ``kilo/complete``: it streams as work-done progress (cancellable), then shows the model, the
+  cost, the saving against Balanced and the start of the answer with ``window/showMessage`` and logs
+  the whole answer with ``window/logMessage``. ``$/cancelRequest`` or cancelling the progress closes
+  the upstream stream (-32800). No callable model: the decision and why, as a warning.
+- ``kilo.explain`` — the last decision card of a session.
+- a code action "Ask Kilo" on a non-empty selection, and "Kilo: which model would handle this?".
+
+Each command takes one argument: the kilo/route params object (``{"text": ..., "context": ...}``;
+for ``kilo.ask`` also the kilo/complete fields such as ``maxTokens``), or just the text as a string.
+The answer is plain data (the decision card, and for ``kilo.ask`` the kilo/complete result), and a
+summary is shown with ``window/showMessage`` because generic clients do not display command results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Callable
+
+import msgspec
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+
+from ..forwarding.errors import CompletionError
+from ..lsp.overrides import current_request_future
+from ..lsp.progress import Progress
+from ..protocol import (AskResult, Chunk, CommandResult, CompleteParams, CompleteResult, DecisionCard,
+                        ExplainParams, RouteParams)
+from ..validation import describe
+
+ROUTE = "kilo.route"
+ASK = "kilo.ask"
+EXPLAIN = "kilo.explain"
+COMMANDS: tuple[str, ...] = (ROUTE, ASK, EXPLAIN)
+
+ASK_TITLE = "Ask Kilo"
+ROUTE_TITLE = "Kilo: which model would handle this?"
+DEFAULT_ASK = "Explain the selected code and suggest improvements"
+PREVIEW_CHARS = 300                      # of the answer, in the showMessage notification
+
+
+def command_params(command: str, args: tuple[Any, ...] | list[Any], cls: type) -> Any:
+    """The command's one argument (a params object, or the text as a string) as ``cls``."""
+    if len(args) != 1:
+        raise JsonRpcInvalidParams(f"{command}: invalid arguments: arguments: expected one argument "
+                                   f"(the kilo/route params or a text), got {len(args)}")
+    raw = {"text": args[0]} if isinstance(args[0], str) else args[0]
+    if not isinstance(raw, dict):
+        raise JsonRpcInvalidParams(f"{command}: invalid arguments: arguments[0]: expected an object with "
+                                   "'text', or a string")
+    try:
+        return msgspec.convert(raw, cls)
+    except msgspec.ValidationError as exc:
+        raise JsonRpcInvalidParams(f"{command}: invalid arguments: {describe(exc, cls)}") from None
+
+
+def summary(card: DecisionCard) -> str:
+    """One line a person reads in a notification balloon."""
+    how = f" via {card.provider}" if card.provider else ""
+    what_if = " (what-if: no credentials for it)" if card.what_if else ""
+    return (f"Kilo: {card.model}{how} for {card.task_type.replace('_', ' ')} (difficulty {card.difficulty}), "
+            f"~${card.estimated_cost_usd:.4f}{what_if}. {card.reason}")
+
+
+def answer_message(result: CompleteResult) -> str:
+    """What a person reads in the notification: who answered, what it cost, and the answer's start."""
+    saved = result.balanced_cost_usd - result.cost_usd
+    text = " ".join(result.text.split())
+    preview = text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS - 1].rstrip() + "…"
+    state = ""
+    if result.error is not None:
+        state = f", stopped ({result.error.kind}: {result.error.message})"
+    elif result.finish_reason != "stop":
+        state = f", {result.finish_reason}"
+    return (f"Kilo: {result.model_name} via {result.provider}, ${result.cost_usd:.4f} "
+            f"(Balanced {result.card.balanced.model} ${result.balanced_cost_usd:.4f}, saved ${saved:.4f}), "
+            f"{result.usage.output_tokens} tokens in {result.total_ms / 1000:.1f} s{state}. {preview}")
+
+
+async def ask(ls: Any, params: CompleteParams, on_chunk: Callable[[Chunk], None] | None = None) -> AskResult:
+    """Answer through the forwarder (the code path of kilo/complete); ``reason`` is the kilo/complete
+    error code (no_model, budget, all_failed, refused) when no model answered. Cancelling the calling
+    task closes the upstream stream."""
+    try:
+        result = await ls.forwarder.complete(params, ls.document_text, on_chunk)
+    except CompletionError as exc:
+        card = exc.card
+        message = f"Kilo: no answer ({exc.code}). {exc.message}"
+        if card is not None and card.model not in exc.message:
+            message += f" The choice would be {card.model}."
+        return AskResult(answered=False, card=card, message=message, reason=exc.code)
+    return AskResult(answered=True, card=result.card, message=answer_message(result), result=result)
+
+
+async def run_ask(ls: Any, params: CompleteParams) -> AskResult:
+    """kilo.ask as a client sees it: work-done progress while the answer streams (when the client
+    can show server-initiated progress), then showMessage (the summary) and logMessage (the whole
+    answer). Cancelling the progress, or ``$/cancelRequest`` for the command, closes the upstream."""
+    task = asyncio.current_task()
+    cancelled_request = [False]
+    request = current_request_future(ls)
+    if request is not None and task is not None:
+        def on_request_done(f: Any) -> None:
+            if f.cancelled():
+                cancelled_request[0] = True
+                task.cancel()
+        request.add_done_callback(on_request_done)
+
+    progress = await Progress.create(ls, "kilo.ask")
+    if progress is not None:
+        progress.begin("routing…", task)
+    text: list[str] = []
+
+    def on_chunk(chunk: Chunk) -> None:
+        text.append(chunk.text)
+        if progress is not None:
+            progress.report(lambda: f"{chunk.model}: {len(text)} chunks… " + " ".join("".join(text).split())[-60:])
+
+    outcome = "cancelled"
+    try:
+        result = await ask(ls, params, on_chunk)
+        outcome = "answered" if result.answered else "no answer"
+    except asyncio.CancelledError:
+        if cancelled_request[0] or progress is None or not progress.cancelled:
+            raise                        # $/cancelRequest: pygls has answered -32800
+        # the user cancelled the progress: the request itself still needs an answer
+        result = AskResult(answered=False, card=None, reason="cancelled", message=(
+            f"Kilo: cancelled after {len(text)} chunks. {''.join(text)[:PREVIEW_CHARS]}").rstrip())
+    finally:
+        if progress is not None:
+            progress.end(outcome)
+    if result.result is not None:
+        answer = result.result
+        ls.window_log_message(types.LogMessageParams(type=types.MessageType.Info, message=(
+            f"kilo.ask answered by {answer.model} via {answer.provider} "
+            f"(decision {answer.decision_id}):\n{answer.text}")))
+    ls.window_show_message(types.ShowMessageParams(
+        type=types.MessageType.Info if result.answered else types.MessageType.Warning, message=result.message))
+    return result
+
+
+def code_actions(ls: Any, params: types.CodeActionParams) -> list[types.CodeAction]:
+    """'Ask Kilo' and 'which model' on a non-empty selection; nothing on an empty one."""
+    rng = params.range
+    if rng.start == rng.end:
+        return []
+    uri = params.text_document.uri
+    selection = {"start": {"line": rng.start.line, "character": rng.start.character},
+                 "end": {"line": rng.end.line, "character": rng.end.character}}
+    context = {"activeUri": uri, "selection": selection}
+    doc = ls.workspace.text_documents.get(uri)
+    if doc is not None:
+        context["languageId"] = doc.language_id
+    ask_args = {"text": DEFAULT_ASK, "context": context}
+    route_args = {"text": DEFAULT_ASK, "context": context, "dryRun": True}
+    return [
+        types.CodeAction(title=ASK_TITLE, kind=types.CodeActionKind.Empty,
+                         command=types.Command(title=ASK_TITLE, command=ASK, arguments=[ask_args])),
+        types.CodeAction(title=ROUTE_TITLE, kind=types.CodeActionKind.Empty,
+                         command=types.Command(title=ROUTE_TITLE, command=ROUTE, arguments=[route_args])),
+    ]
+
+
+def register(server: Any) -> None:
+    def shown(result: CommandResult | None) -> CommandResult | None:
+        if result is not None:
+            server.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=result.message))
+        return result
+
+    @server.command(ROUTE)
+    def route(ls: Any, *args: Any) -> CommandResult:
+        card = ls.engine.route(command_params(ROUTE, args, RouteParams), ls.document_text)
+        return shown(CommandResult(card, summary(card)))
+
+    @server.command(ASK)
+    async def ask_command(ls: Any, *args: Any) -> AskResult:
+        return await run_ask(ls, command_params(ASK, args, CompleteParams))
+
+    @server.command(EXPLAIN)
+    def explain(ls: Any, *args: Any) -> CommandResult | None:
+        raw = args[0] if args and isinstance(args[0], dict) else {}
+        try:
+            params = msgspec.convert(raw, ExplainParams)
+        except msgspec.ValidationError as exc:
+            raise JsonRpcInvalidParams(f"{EXPLAIN}: invalid arguments: {describe(exc, ExplainParams)}") from None
+        card = ls.engine.last_card(params.workspace_uri, params.conversation_id)
+        return shown(CommandResult(card, summary(card)) if card is not None else None)
+
+    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
+                    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.Empty]))
+    def actions(ls: Any, params: types.CodeActionParams) -> list[types.CodeAction]:
+        return code_actions(ls, params)

@@ -1,0 +1,26 @@
+"""kilo/route, kilo/leaderboard and kilo/explain: decisions, the evidence behind them, the last one again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..leaderboard.view import leaderboard_view
+from ..lsp.requests import kilo_request
+from ..protocol import (EXPLAIN, LEADERBOARD, ROUTE, DecisionCard, ExplainParams, LeaderboardParams,
+                        LeaderboardResult, RouteParams)
+
+
+def register(server: Any) -> None:
+    @kilo_request(server, ROUTE)
+    def route(ls: Any, params: RouteParams) -> DecisionCard:
+        return ls.engine.route(params, ls.document_text)
+
+    @kilo_request(server, LEADERBOARD)
+    def leaderboard(ls: Any, params: LeaderboardParams) -> LeaderboardResult:
+        settings = ls.engine.settings()
+        board = ls.engine.leaderboard(settings)
+        return leaderboard_view(board, ls.engine.reachable(board, settings), params.task_type, params.difficulty)
+
+    @kilo_request(server, EXPLAIN)
+    def explain(ls: Any, params: ExplainParams) -> DecisionCard | None:
+        return ls.engine.last_card(params.workspace_uri, params.conversation_id)

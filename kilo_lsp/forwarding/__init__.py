@@ -1,0 +1,1 @@
+"""Where a request is sent: the prompt, the failover plan and the forwarder that streams the answer."""

@@ -1,0 +1,1 @@
+"""Where a request is recorded: the SQLite usage ledger."""

@@ -1,0 +1,1 @@
+"""Where a request comes in: the pygls server, its stdio, and how kilo/* requests are handled."""

@@ -1,0 +1,155 @@
+"""The sidecar: pygls' server with kilo-lsp's overrides, the objects every feature shares, and assembly.
+
+A request comes in here; ``build_server`` registers the lifecycle handlers and each feature
+(``kilo_lsp/features/``), and each feature's handlers call the core: the routing engine
+(``routing/engine.py``) decides, the forwarder (``forwarding/``) sends, the ledger records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import msgspec
+from lsprotocol import types
+
+from .. import PROTOCOL_VERSION, __version__
+from ..config import ConfigStore
+from ..features import commands, completion, routing, settings
+from ..protocol import NOTIFICATIONS, STATUS, SessionStatus
+from ..routing.engine import Engine
+from .overrides import KiloProtocol, PatchedServer, dict_params_converter
+
+log = logging.getLogger("kilo_lsp")
+
+TIERS = ["efficient", "balanced", "frontier", "free"]
+DIALS = ["bill", "bar"]
+
+
+class Sidecar(PatchedServer):
+    def __init__(self, config: ConfigStore | None = None):
+        super().__init__(name="kilo-lsp", version=__version__, protocol_cls=KiloProtocol,
+                         converter_factory=dict_params_converter,
+                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.config = config or ConfigStore()
+        self.client_name = ""
+        self.plugin_info: Any = None     # initializationOptions.editorPluginInfo
+        self.background_tasks: set[asyncio.Task[None]] = set()   # strong references until done
+        self._engine: Engine | None = None
+        self._forwarder: Any = None
+
+    def kilo_capabilities(self) -> dict[str, Any]:
+        """What the sidecar announces under ServerCapabilities.experimental.kilo."""
+        return {
+            "protocolVersion": PROTOCOL_VERSION,
+            "serverVersion": __version__,
+            "requests": sorted(m for m in self.protocol.fm.features if m.startswith("kilo/")),
+            "notifications": list(NOTIFICATIONS),
+            "tiers": TIERS,
+            "dials": DIALS,
+        }
+
+    # -- the core, built on first use ---------------------------------------------------------
+    @property
+    def engine(self) -> Engine:
+        """The routing engine; it loads the leaderboard and the classifier on its first request."""
+        if self._engine is None:
+            engine = Engine(config=self.config)
+            engine.folder_of = self.folder_of
+            engine.on_status = self.send_status
+            engine.client.editor = self.client_name
+            engine.client.plugin_info = self.plugin_info
+            self._engine = engine
+        return self._engine
+
+    @property
+    def forwarder(self) -> Any:
+        """The forwarder (provider clients and the usage ledger), built at the first request that
+        needs it."""
+        if self._forwarder is None:
+            # httpx and sqlite3 stay off the start-up path: the editor waits for `initialize`
+            from ..forwarding.forwarder import Forwarder
+            self._forwarder = Forwarder(self.engine)
+        return self._forwarder
+
+    # -- plumbing the features share ------------------------------------------------------------
+    def spawn(self, coro: Any) -> None:
+        """Run a coroutine in the background; its failure is logged, never lost."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self.background_tasks.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[None]) -> None:
+        self.background_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
+
+    def document_text(self, uri: str) -> str | None:
+        doc = self.workspace.text_documents.get(uri)
+        return doc.source if doc is not None else None
+
+    def folder_of(self, uri: str) -> str | None:
+        best = None
+        for folder in self.workspace.folders.values():
+            base = folder.uri.rstrip("/") + "/"
+            if uri.startswith(base) and (best is None or len(base) > len(best)):
+                best = folder.uri
+        return best or self.workspace.root_uri
+
+    def send_status(self, status: SessionStatus) -> None:
+        self.protocol.notify(STATUS, msgspec.to_builtins(status))
+
+    def show(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
+        self.window_show_message(types.ShowMessageParams(type=kind, message=f"kilo-lsp: {message}"))
+
+    def report_problems(self, folder: str | None = None) -> None:
+        for problem in self.config.effective(folder).problems:
+            log.warning("%s", problem)
+            self.show(problem)
+
+
+class LogMessageHandler(logging.Handler):
+    """Mirror the sidecar's own log records to the client's output panel (window/logMessage)."""
+
+    LEVELS = {logging.ERROR: types.MessageType.Error, logging.WARNING: types.MessageType.Warning,
+              logging.INFO: types.MessageType.Info}
+
+    def __init__(self, ls: Sidecar):
+        super().__init__(level=logging.INFO)
+        self.ls = ls
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            if getattr(self.ls.protocol, "writer", None) is None:
+                return
+            kind = self.LEVELS.get(record.levelno, types.MessageType.Log)
+            self.ls.window_log_message(types.LogMessageParams(type=kind, message=self.format(record)))
+        except Exception:  # logging must never break a request
+            pass
+
+
+def register_lifecycle(ls: Sidecar) -> None:
+    @ls.feature(types.INITIALIZE)
+    def on_initialize(ls: Sidecar, params: types.InitializeParams) -> None:
+        ls.client_name = params.client_info.name if params.client_info else ""
+        options = params.initialization_options if isinstance(params.initialization_options, dict) else {}
+        ls.plugin_info = options.get("editorPluginInfo")
+        if ls._engine is not None:   # built early (by an embedding host): tell it who the client is
+            ls._engine.client.editor, ls._engine.client.plugin_info = ls.client_name, ls.plugin_info
+        ls.config.set_init_options({k: v for k, v in options.items() if k != "editorPluginInfo"})
+
+    @ls.feature(types.INITIALIZED)
+    def on_initialized(ls: Sidecar, params: types.InitializedParams) -> None:
+        asyncio.get_running_loop().run_in_executor(None, ls.engine.warm_up)
+        ls.report_problems()
+        ls.spawn(settings.after_initialized(ls))
+
+
+def build_server(config: ConfigStore | None = None) -> Sidecar:
+    ls = Sidecar(config)
+    register_lifecycle(ls)
+    for feature in (routing, completion, commands, settings):
+        feature.register(ls)
+    logging.getLogger("kilo_lsp").addHandler(LogMessageHandler(ls))
+    return ls
