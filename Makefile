@@ -7,7 +7,7 @@ EDITORS_STAMP := $(VENV)/.editors-installed
 VSCODE_STAMP  := editors/vscode/node_modules/.installed
 
 .PHONY: setup demo test test-python test-vscode package-vscode bench bench-deps leaderboard \
-        bench-classifier bench-routing soak schema clean
+        bench-classifier bench-routing bench-reliability soak schema clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,10 @@ bench-classifier: bench-deps
 
 bench-routing: bench-deps
 	$(BIN)/python bench/routing.py
+
+# The reliability tests with their figures kept (bench/results/reliability/*.json), for tests/reliability/RESULTS.md.
+bench-reliability: setup
+	RELIABILITY_FIGURES=bench/results/reliability $(BIN)/python -m pytest -q tests/reliability
 
 # Long load and soak run (minutes): memory levels off, sessions stay bounded.
 soak: setup

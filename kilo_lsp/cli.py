@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         ls.start_tcp(host or "127.0.0.1", int(port))
     else:
         ls.start_io()
-    return 0
+    return ls.exit_code
 
 
 def _offline(args: argparse.Namespace, config: ConfigStore) -> int:

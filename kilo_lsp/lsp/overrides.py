@@ -99,7 +99,11 @@ class KiloProtocol(LanguageServerProtocol):
 
 
 class PatchedServer(LanguageServer):
-    """pygls' LanguageServer with kilo-lsp's own stdin and the error report that cannot recurse."""
+    """pygls' LanguageServer with kilo-lsp's own stdin, the exit code LSP asks for, and the error
+    report that cannot recurse."""
+
+    #: The process's exit code once the server stops: 1 after `exit` without `shutdown`.
+    exit_code = 0
 
     def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
         super().start_io(FramedInput(stdin or sys.stdin.buffer), stdout)
@@ -107,7 +111,9 @@ class PatchedServer(LanguageServer):
     def _start_io_async(self, stdin: Any = None, stdout: Any = None) -> None:
         """pygls' own, but reading a stdin pipe with PipeReader instead of a worker thread (three
         thread hand-offs per message cost more than a small request: bench/perf) and surviving
-        framing faults (tests/reliability/test_framing.py)."""
+        framing faults (tests/reliability/test_framing.py). pygls ends the loop on `exit` with
+        SystemExit(1) when `shutdown` did not come first, as LSP says, and then swallows it: the
+        code is kept in ``exit_code`` (tests/reliability/test_crash.py)."""
         self._stop_event = threading.Event()
         self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
         framed = stdin if isinstance(stdin, FramedInput) else FramedInput(stdin or sys.stdin.buffer)
@@ -115,7 +121,9 @@ class PatchedServer(LanguageServer):
             asyncio.run(self._serve_io(framed))
         except BrokenPipeError:
             log.error("Connection to the client is lost! Shutting down the server.")
-        except (KeyboardInterrupt, SystemExit):
+        except SystemExit as exc:
+            self.exit_code = exc.code if isinstance(exc.code, int) else 0
+        except KeyboardInterrupt:
             pass
         finally:
             self.shutdown()

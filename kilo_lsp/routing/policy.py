@@ -111,8 +111,28 @@ class PolicyOutcome:
     tier: str
     dial: str
     output_tokens: int
-    tier_probabilities: tuple[float, ...] = ()
-    wtp_usd: float = 0.0
+
+
+@dataclass
+class _Request:
+    """What the policy knows about one request once every model is scored."""
+
+    pi: PolicyInput
+    balanced: str
+    frontier: str
+    probs: tuple[float, ...]            # P(tier) after the tier floor, over tiers with evidence
+    task_class: TaskClass | None        # the most likely tier's class
+    scored: dict[str, Scored]
+    output_tokens: int
+    tier: str                           # the settings' tier, or "free" once the budget is spent
+
+    def done(self, mid: str, code: str, reason: str, *, sticky: bool = False, escalated: bool = False,
+             fallback: bool = False) -> PolicyOutcome:
+        reach = self.pi.reach
+        ordered = sorted(self.scored.values(), key=lambda x: (not x.eligible, not x.clears, x.rank_cost))
+        return PolicyOutcome(mid, reach.get(mid), code, reason, sticky, escalated, fallback,
+                             not reach or mid not in reach, self.task_class, ordered, self.tier,
+                             self.pi.settings.dial, self.output_tokens)
 
 
 def clears_bar(model_id: str, evidence: Evidence | None, balanced: str, settings: RoutingSettings,
@@ -270,20 +290,18 @@ class Policy:
         return bars
 
     def decide(self, pi: PolicyInput) -> PolicyOutcome:
-        s = pi.settings
-        c = pi.classification
-        board = pi.board
+        r = self._request(pi)
+        return self._out_of_routing(r) or self._unsure(r) or self._choose(r)
+
+    def _request(self, pi: PolicyInput) -> "_Request":
+        """Every model scored for this request: its evidence, cost and eligibility."""
+        s, c, board = pi.settings, pi.classification, pi.board
         balanced = s.balanced_model if s.balanced_model in board.models else board.balanced
-        frontier = s.frontier_model if s.frontier_model in board.models else board.frontier
         probs, classes = request_tiers(c, board)
         top_tier = most_likely_tier(probs) if classes else min(max(int(c.difficulty), 1), 4)
         task_class = classes.get(top_tier) if classes else None
         out_tokens = output_tokens(c.task_type, c.difficulty)
-        reach = pi.reach
-        what_if = not reach
-        pool = reach if reach else {mid: None for mid in board.models}   # what-if: the whole catalog
-        fm = floor_margin(s)
-
+        pool = pi.reach if pi.reach else {mid: None for mid in board.models}   # what-if: the whole catalog
         bars = self.bars(board, balanced, s)
         top = bars[id(task_class)] if task_class else {}
         spread = [(probs[t - 1], bars[id(tc)]) for t, tc in classes.items()]
@@ -295,99 +313,117 @@ class Policy:
             ev, clears, guard, _rate, _cost = top.get(mid, NO_BAR)
             scored[mid] = Scored(model, ev, clears, est, c_m, pool[mid], p_m, p_m is not None and guard,
                                  round(p_ni, 4))
+        return _Request(pi, balanced, s.frontier_model if s.frontier_model in board.models else board.frontier,
+                        probs, task_class, scored, out_tokens,
+                        "free" if pi.budget_exhausted and s.tier != "free" else s.tier)
 
-        tier = "free" if pi.budget_exhausted and s.tier != "free" else s.tier
-        wtp = 0.0
-
-        def done(mid: str, code: str, reason: str, *, sticky=False, escalated=False, fallback=False) -> PolicyOutcome:
-            ordered = sorted(scored.values(), key=lambda x: (not x.eligible, not x.clears, x.rank_cost))
-            return PolicyOutcome(mid, reach.get(mid), code, reason, sticky, escalated, fallback,
-                                 what_if or mid not in reach, task_class, ordered, tier, s.dial, out_tokens,
-                                 tuple(round(x, 4) for x in probs), round(wtp, 4))
-
-        # 1. Steps out of routing, strongest first.
+    def _out_of_routing(self, r: "_Request") -> PolicyOutcome | None:
+        """Pin, spent budget, a single-model client and the fixed tiers, strongest first."""
+        s, pi, balanced = r.pi.settings, r.pi, r.balanced
         if s.pin:
-            if s.pin in board.models:
-                return done(s.pin, "pinned", f"Pinned to {s.pin} by the user; routing is off.")
-            return done(balanced, "pin_unknown", f"The pinned model {s.pin!r} is not in the catalog; "
-                        f"using Balanced ({balanced}).", fallback=True)
+            if s.pin in pi.board.models:
+                return r.done(s.pin, "pinned", f"Pinned to {s.pin} by the user; routing is off.")
+            return r.done(balanced, "pin_unknown", f"The pinned model {s.pin!r} is not in the catalog; "
+                          f"using Balanced ({balanced}).", fallback=True)
         if pi.budget_exhausted and s.tier != "free":
-            free = self._best_free(scored)
+            free = self._best_free(r.scored)
             if free:
-                return done(free, "budget_exhausted", "Today's budget for this workspace is spent: "
-                            f"only free and local models are used ({free}).")
-            return done(balanced, "budget_exhausted_no_free", "Today's budget is spent and no free or local "
-                        f"model is available; showing Balanced ({balanced}) as not callable.", fallback=True)
+                return r.done(free, "budget_exhausted", "Today's budget for this workspace is spent: "
+                              f"only free and local models are used ({free}).")
+            return r.done(balanced, "budget_exhausted_no_free", "Today's budget is spent and no free or local "
+                          f"model is available; showing Balanced ({balanced}) as not callable.", fallback=True)
         if pi.single_model_reason:
-            return done(balanced, "single_model", f"One model for every request: {pi.single_model_reason}.",
-                        fallback=True)
-        if tier == "balanced":
-            return done(balanced, "tier_balanced", f"Balanced tier: always {balanced}.")
-        if tier == "frontier":
-            return done(frontier, "tier_frontier", f"Frontier tier: always {frontier}.")
-        if tier == "free":
-            free = self._best_free(scored)
+            return r.done(balanced, "single_model", f"One model for every request: {pi.single_model_reason}.",
+                          fallback=True)
+        if r.tier == "balanced":
+            return r.done(balanced, "tier_balanced", f"Balanced tier: always {balanced}.")
+        if r.tier == "frontier":
+            return r.done(r.frontier, "tier_frontier", f"Frontier tier: always {r.frontier}.")
+        if r.tier == "free":
+            free = self._best_free(r.scored)
             if free:
-                ev = scored[free].evidence
-                note = f"proven {_pct(ev.rate)} on {task_class.key}" if ev and task_class else "no benchmark evidence"
-                return done(free, "tier_free", f"Free tier: {free} ({note}).")
-            return done(balanced, "no_free_model", "Free tier, but no free or local model is available "
-                        "(start Ollama or LM Studio, or add a local endpoint).", fallback=True)
+                ev = r.scored[free].evidence
+                tc = r.task_class
+                note = f"proven {_pct(ev.rate)} on {tc.key}" if ev and tc else "no benchmark evidence"
+                return r.done(free, "tier_free", f"Free tier: {free} ({note}).")
+            return r.done(balanced, "no_free_model", "Free tier, but no free or local model is available "
+                          "(start Ollama or LM Studio, or add a local endpoint).", fallback=True)
+        return None
 
-        # 2. Efficient tier: the hard floor first.
+    def _unsure(self, r: "_Request") -> PolicyOutcome | None:
+        """The hard floor: Balanced when the classification is not confident or there is no evidence."""
+        c, s, balanced = r.pi.classification, r.pi.settings, r.balanced
         if c.confidence < s.min_confidence:
-            return done(balanced, "low_confidence", f"The classifier is not confident ({c.confidence:.2f} < "
-                        f"{s.min_confidence:.2f}), so the request goes to Balanced ({balanced}).", fallback=True)
-        if task_class is None:
-            return done(balanced, "no_evidence", f"No benchmark evidence for {c.task_type} at difficulty "
-                        f"{c.difficulty}; using Balanced ({balanced}).", fallback=True)
+            return r.done(balanced, "low_confidence", f"The classifier is not confident ({c.confidence:.2f} < "
+                          f"{s.min_confidence:.2f}), so the request goes to Balanced ({balanced}).", fallback=True)
+        if r.task_class is None:
+            return r.done(balanced, "no_evidence", f"No benchmark evidence for {c.task_type} at difficulty "
+                          f"{c.difficulty}; using Balanced ({balanced}).", fallback=True)
+        return None
 
+    def _choose(self, r: "_Request") -> PolicyOutcome:
+        """The dial's choice among eligible models, then the session's affinity."""
+        s, c, tc = r.pi.settings, r.pi.classification, r.task_class
+        assert tc is not None
+        fm = floor_margin(s)
+        wtp = 0.0
         if s.dial == "bill":
-            wtp = c.wtp_usd if c.wtp_usd > 0 else workload_wtp(board, balanced, s, tuple(sorted(scored)))
-        choice = self._pick(scored, s.dial, wtp)
-        mix = ", ".join(f"{_pct(p)} tier {t}" for t, p in zip((1, 2, 3, 4), probs) if p >= 0.005)
+            wtp = c.wtp_usd if c.wtp_usd > 0 else workload_wtp(r.pi.board, r.balanced, s, tuple(sorted(r.scored)))
+        choice = self._pick(r.scored, s.dial, wtp)
         if choice is None:
-            best = max(scored.values(), key=lambda x: (x.p_success if x.p_success is not None else -1.0, -x.rank_cost))
-            return done(best.model.id, "no_model_clears_bar", f"No available model is proven within "
-                        f"{fm:.0%} of Balanced on {task_class.key}; using the best available, {best.model.id} "
-                        f"({_pct(best.p_success)} expected).", fallback=False)
-
-        # 3. Session affinity.
-        inc = pi.incumbent
+            best = max(r.scored.values(), key=lambda x: (x.p_success if x.p_success is not None else -1.0,
+                                                         -x.rank_cost))
+            return r.done(best.model.id, "no_model_clears_bar", f"No available model is proven within "
+                          f"{fm:.0%} of Balanced on {tc.key}; using the best available, {best.model.id} "
+                          f"({_pct(best.p_success)} expected).")
+        kept = self._affinity(r, choice)
+        if kept is not None:
+            return kept
         new_p = choice.p_success or 0.0
-        if inc is not None and inc.model in scored and inc.model != choice.model.id:
-            cur = scored[inc.model]
-            cur_p = cur.p_success if cur.p_success is not None else -1.0
-            if not cur.eligible or cur_p < new_p - TIE_EPSILON:
-                why = ("is proven much worse than Balanced on " + task_class.key if not cur.eligible
-                       else f"expects {_pct(cur_p)} solved against {_pct(new_p)}")
-                return done(choice.model.id, "escalated" if new_p > cur_p else "switched",
-                            f"The incumbent {inc.model} {why}; moving to {choice.model.id} "
-                            f"({_pct(new_p)} expected).", escalated=new_p > cur_p)
-            saving = cur.est_cost - choice.est_cost
-            p = cur.model.prices
-            switch_cost = inc.context_tokens * (p.input - p.cached_input) / 1e6 * s.switch_factor
-            if saving > switch_cost:
-                return done(choice.model.id, "switched_down", f"{choice.model.id} expects {_pct(new_p)} solved "
-                            f"(the incumbent {_pct(cur_p)}) and saves ${saving:.4f} on this request, more than "
-                            f"the ${switch_cost:.4f} of prompt cache a switch loses.")
-            return done(inc.model, "incumbent_kept", f"Staying on {inc.model} ({_pct(cur_p)} expected): "
-                        f"switching would save ${max(saving, 0):.4f}, less than the ${switch_cost:.4f} of "
-                        f"prompt cache it would lose.", sticky=True)
-        sticky = inc is not None and inc.model == choice.model.id
+        mix = ", ".join(f"{_pct(p)} tier {t}" for t, p in zip((1, 2, 3, 4), r.probs) if p >= 0.005)
         if s.dial == "bill":
             why = (f"Best value at ${wtp:.2f} per solved task (the lowest price at which the benchmark "
-                   f"workload, routed, is proven to solve at least as many as Balanced): {_pct(new_p)} expected solved at "
-                   f"${choice.rank_cost:.3f} per task, for P(tier) {mix}; within {fm:.0%} of Balanced on "
-                   f"{task_class.key}, non-inferior with probability {choice.p_noninferior:.2f}.")
+                   f"workload, routed, is proven to solve at least as many as Balanced): {_pct(new_p)} expected "
+                   f"solved at ${choice.rank_cost:.3f} per task, for P(tier) {mix}; within {fm:.0%} of Balanced "
+                   f"on {tc.key}, non-inferior with probability {choice.p_noninferior:.2f}.")
             code = "cheapest_clearing_bar"
         else:
             why = (f"Highest expected success: {_pct(new_p)} for P(tier) {mix} (ties within "
                    f"{TIE_EPSILON:.0%} go to the cheaper).")
             code = "strongest_proven"
+        inc = r.pi.incumbent
+        sticky = inc is not None and inc.model == choice.model.id
         if sticky:
             why = f"Staying on {choice.model.id}. " + why
-        return done(choice.model.id, code, why, sticky=sticky)
+        return r.done(choice.model.id, code, why, sticky=sticky)
+
+    def _affinity(self, r: "_Request", choice: Scored) -> PolicyOutcome | None:
+        """When the conversation has another incumbent: move at once to a stronger choice (or away from
+        an ineligible incumbent), down only when the saving beats the prompt cache a switch loses."""
+        inc = r.pi.incumbent
+        if inc is None or inc.model not in r.scored or inc.model == choice.model.id:
+            return None
+        tc = r.task_class
+        assert tc is not None
+        new_p = choice.p_success or 0.0
+        cur = r.scored[inc.model]
+        cur_p = cur.p_success if cur.p_success is not None else -1.0
+        if not cur.eligible or cur_p < new_p - TIE_EPSILON:
+            why = ("is proven much worse than Balanced on " + tc.key if not cur.eligible
+                   else f"expects {_pct(cur_p)} solved against {_pct(new_p)}")
+            return r.done(choice.model.id, "escalated" if new_p > cur_p else "switched",
+                          f"The incumbent {inc.model} {why}; moving to {choice.model.id} "
+                          f"({_pct(new_p)} expected).", escalated=new_p > cur_p)
+        saving = cur.est_cost - choice.est_cost
+        p = cur.model.prices
+        switch_cost = inc.context_tokens * (p.input - p.cached_input) / 1e6 * r.pi.settings.switch_factor
+        if saving > switch_cost:
+            return r.done(choice.model.id, "switched_down", f"{choice.model.id} expects {_pct(new_p)} solved "
+                          f"(the incumbent {_pct(cur_p)}) and saves ${saving:.4f} on this request, more than "
+                          f"the ${switch_cost:.4f} of prompt cache a switch loses.")
+        return r.done(inc.model, "incumbent_kept", f"Staying on {inc.model} ({_pct(cur_p)} expected): "
+                      f"switching would save ${max(saving, 0):.4f}, less than the ${switch_cost:.4f} of "
+                      f"prompt cache it would lose.", sticky=True)
 
     @staticmethod
     def _pick(scored: dict[str, Scored], dial: str, wtp: float = 0.0) -> Scored | None:

@@ -54,6 +54,3 @@ class SessionStore:
         self._sessions.expire()
         return len(self._sessions)
 
-    def all(self) -> list[Session]:
-        self._sessions.expire()
-        return list(self._sessions.values())

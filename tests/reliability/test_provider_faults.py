@@ -23,11 +23,19 @@ import pytest
 
 from fake_provider import FakeProviderServer, Script
 from rawlsp import RawSidecar, wait_until
+from results import record
 
 KEY = "sk-or-v1-rel.iability000000000000000KEY"
 TIMEOUTS = {"connect_timeout": 2.0, "first_token_timeout": 1.5, "idle_timeout": 1.5}
 outcomes: dict[str, dict] = {}
 
+
+
+@pytest.fixture(scope="module", autouse=True)
+def keep_figures():
+    """The figures this module measured, kept for RESULTS.md when RELIABILITY_FIGURES is set."""
+    yield
+    record("provider_faults", outcomes)
 
 def write_config(home: Path, extra: str = "") -> None:
     cfg = home / "config" / "kilo-lsp" / "config.toml"
@@ -256,8 +264,3 @@ def test_editor_goes_away_mid_stream(tmp_path, fake, how):
         assert took < 3
     finally:
         lsp.close()
-
-
-def test_zz_report():
-    from results import record
-    record("provider_faults", outcomes)
