@@ -12,8 +12,8 @@ from typing import Callable
 
 from .classify.base import EditorSignals
 from .protocol import RouteParams
+from .tokens import CHARS_PER_TOKEN, estimate_tokens
 
-CHARS_PER_TOKEN = 4           # a coarse, documented estimate; providers report the true count
 MAX_DOCUMENT_TOKENS = 8_000   # how much of one document a prompt may carry (see protocol.md, budget)
 
 _STACK_TRACE = re.compile(
@@ -76,10 +76,6 @@ def has_stack_trace(text: str) -> bool:
         if pattern is None or pattern.search(head) is not None:
             return True
     return False
-
-
-def estimate_tokens(chars: int) -> int:
-    return (chars + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
 
 
 @dataclass(frozen=True)

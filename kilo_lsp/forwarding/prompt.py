@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..context import CHARS_PER_TOKEN, MAX_DOCUMENT_TOKENS, DocumentText, selection_text
+from ..context import MAX_DOCUMENT_TOKENS, DocumentText, selection_text
 from ..protocol import CompleteParams, PromptInfo
-from ..providers.base import ChatMessage, estimate_tokens
+from ..providers.base import ChatMessage
+from ..tokens import CHARS_PER_TOKEN, estimate_tokens
 
 DEFAULT_SYSTEM = ("You are a coding assistant inside the user's editor. Answer the request directly and "
                   "concisely; put code in fenced blocks with the language named.")
@@ -23,7 +24,7 @@ MAX_DIAGNOSTICS = 50
 
 
 def _tokens(text: str) -> int:
-    return estimate_tokens(text)
+    return estimate_tokens(len(text))
 
 
 def _cut_middle(text: str, max_tokens: int) -> str:

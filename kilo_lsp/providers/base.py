@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import abc
 import email.utils
-import math
 import time
 from dataclasses import dataclass, field
 from typing import AsyncIterator, Iterable, Literal, Mapping
+
+from ..tokens import estimate_tokens
 
 ProviderKind = Literal["openai", "anthropic"]
 ErrorKind = Literal["connect", "timeout", "rate_limit", "server", "client", "auth", "tls", "protocol",
@@ -79,16 +80,11 @@ class Usage:
     estimated: bool = False
 
 
-def estimate_tokens(text: str) -> int:
-    """A rough token count for when a server reports no usage (about 4 characters per token)."""
-    return math.ceil(len(text) / 4) if text else 0
-
-
 def estimate_usage(req: ChatRequest, output_text: str) -> Usage:
     prompt = (req.system or "") + "".join(m.content for m in req.messages)
     # a few tokens of framing per message, as chat templates add them
-    return Usage(estimate_tokens(prompt) + 4 * (len(req.messages) + (1 if req.system else 0)), 0,
-                 estimate_tokens(output_text), estimated=True)
+    return Usage(estimate_tokens(len(prompt)) + 4 * (len(req.messages) + (1 if req.system else 0)), 0,
+                 estimate_tokens(len(output_text)), estimated=True)
 
 
 @dataclass(frozen=True)
