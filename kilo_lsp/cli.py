@@ -165,7 +165,8 @@ def _offline(args: argparse.Namespace, config: ConfigStore) -> int:
     except LeaderboardError as exc:
         print(f"kilo-lsp: {exc}", file=sys.stderr)
         return 1
-    view = msgspec.to_builtins(leaderboard_view(lb, engine.reachable(lb, settings), args.task_type, args.difficulty))
+    via = {mid: r.provider for mid, r in engine.reachable(lb, settings).items()}
+    view = msgspec.to_builtins(leaderboard_view(lb, via, args.task_type, args.difficulty))
     print(json.dumps(view, indent=2) if args.json else format_leaderboard(view))
     return 0
 

@@ -19,7 +19,8 @@ def register(server: Any) -> None:
     def leaderboard(ls: Any, params: LeaderboardParams) -> LeaderboardResult:
         settings = ls.engine.settings()
         board = ls.engine.leaderboard(settings)
-        return leaderboard_view(board, ls.engine.reachable(board, settings), params.task_type, params.difficulty)
+        via = {mid: r.provider for mid, r in ls.engine.reachable(board, settings).items()}
+        return leaderboard_view(board, via, params.task_type, params.difficulty)
 
     @kilo_request(server, EXPLAIN)
     def explain(ls: Any, params: ExplainParams) -> DecisionCard | None:

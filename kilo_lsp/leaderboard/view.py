@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Mapping
+
 from ..protocol import ClassView, EvidenceView, LeaderboardResult, ModelView, PairedView, PricesView
-from ..routing.availability import Reach
 from .model import Evidence, Leaderboard
 
 
@@ -15,15 +16,16 @@ def _evidence(model_id: str, e: Evidence) -> EvidenceView:
                         vs_balanced=paired)
 
 
-def leaderboard_view(board: Leaderboard, reach: dict[str, Reach], task_type: str | None = None,
+def leaderboard_view(board: Leaderboard, callable_via: Mapping[str, str], task_type: str | None = None,
                      difficulty: int | None = None) -> LeaderboardResult:
-    """Every model with its prices and whether it can be called now, and the evidence per class
-    (restricted to one task type and/or difficulty when given), best rate first."""
+    """Every model with its prices and the provider it can be called through now (``callable_via``:
+    model id -> provider), and the evidence per class (restricted to one task type and/or difficulty
+    when given), best rate first."""
     models = [ModelView(
         id=m.id, name=m.name, maker=m.maker,
         prices=PricesView(m.prices.input, m.prices.output, m.prices.cached_input),
-        context_window=m.context_window, free=m.free, local=m.local, callable=m.id in reach,
-        provider=reach[m.id].provider if m.id in reach else None, routes=dict(m.routes),
+        context_window=m.context_window, free=m.free, local=m.local, callable=m.id in callable_via,
+        provider=callable_via.get(m.id), routes=dict(m.routes),
     ) for m in board.models.values()]
     classes = {}
     for key, c in board.classes.items():
