@@ -1,0 +1,3 @@
+module TidyHttp
+  VERSION = "2.2.1"
+end
