@@ -1,6 +1,7 @@
 #include "filter.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 Filter::Filter(std::vector<std::string> patterns) {
     for (auto& p : patterns) {
@@ -15,4 +16,9 @@ bool Filter::matches(const std::string& line) const {
         if (std::regex_search(line, re)) return true;
     }
     return false;
+}
+
+std::string Filter::describe() const {
+    if (m_labels.empty()) return "everything";
+    return fmt::format("{}", fmt::join(m_labels, " or "));
 }

@@ -15,3 +15,7 @@ test("formatNotes groups by section and drops empty ones", () => {
   expect(text).toContain("• rounding (<https://x/13|#13>)");
   expect(text).not.toContain("_Performance_");
 });
+
+test("formatNotes starts with the version in bold", () => {
+  expect(formatNotes("v2.0.0", []).split("\n")[0]).toBe("*v2.0.0*");
+});

@@ -1,3 +1,0 @@
-module TidyHttp
-  VERSION = "2.2.1"
-end
