@@ -7,7 +7,7 @@ EDITORS_STAMP := $(VENV)/.editors-installed
 VSCODE_STAMP  := editors/vscode/node_modules/.installed
 
 .PHONY: setup demo test test-python test-vscode package-vscode bench bench-deps leaderboard \
-        bench-classifier bench-routing soak clean
+        bench-classifier bench-routing bench-sessions soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,10 @@ bench-classifier: bench-deps
 
 bench-routing: bench-deps
 	$(BIN)/python bench/routing.py
+
+# Labelled multi-turn editor sessions through the real sidecar, per availability scenario (seconds).
+bench-sessions: setup
+	$(BIN)/python bench/sessions.py
 
 # Long load and soak run (minutes): memory levels off, sessions stay bounded.
 soak: setup
