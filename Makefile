@@ -7,7 +7,7 @@ EDITORS_STAMP := $(VENV)/.editors-installed
 VSCODE_STAMP  := editors/vscode/node_modules/.installed
 
 .PHONY: setup demo test test-python test-vscode package-vscode bench bench-deps leaderboard \
-        bench-classifier bench-routing bench-reliability soak schema clean
+        bench-classifier bench-routing bench-reliability bench-sessions soak schema clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -67,6 +67,10 @@ bench-routing: bench-deps
 # The reliability tests with their figures kept (bench/results/reliability/*.json), for tests/reliability/RESULTS.md.
 bench-reliability: setup
 	RELIABILITY_FIGURES=bench/results/reliability $(BIN)/python -m pytest -q tests/reliability
+
+# Labelled multi-turn editor sessions through the real sidecar, per availability scenario (seconds).
+bench-sessions: setup
+	$(BIN)/python bench/sessions.py
 
 # Long load and soak run (minutes): memory levels off, sessions stay bounded.
 soak: setup
