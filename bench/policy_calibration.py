@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from kilo_lsp.classify.base import Classification
-from kilo_lsp.classify.learned import most_likely_tier, tier_probabilities
+from kilo_lsp.classify.base import Classification, most_likely_tier
+from kilo_lsp.classify.learned import tier_probabilities
 from kilo_lsp.config import RoutingSettings
 from kilo_lsp.leaderboard.model import Leaderboard
 from kilo_lsp.routing.policy import clears_bar, expected, floor_margin, request_tiers

@@ -25,7 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .base import Classification, ClassifyInput, EditorSignals, Signal
+from .base import Classification, ClassifyInput, EditorSignals, Signal, most_likely_tier
 from .task_type import char_wb_ngrams, word_ngrams  # the same analyzers as scikit-learn
 from .task_type import load as load_task_type
 
@@ -278,15 +278,7 @@ def tier_probabilities(p_hard: float, p_vhard: float, tier4_share: float) -> tup
     return (1.0 - p_hard, p_hard - p_vhard, p_vhard * (1.0 - tier4_share), p_vhard * tier4_share)
 
 
-def most_likely_tier(probs: tuple[float, ...]) -> int:
-    """1..4: the most likely tier, tiers 3 and 4 counted together (the leaderboard pools them)."""
-    p1, p2, p34 = probs[0], probs[1], probs[2] + probs[3]
-    if p34 >= p2 and p34 >= p1:
-        return 4 if probs[3] > probs[2] else 3
-    return 2 if p2 >= p1 else 1
-
-
-__all__ = ["LearnedClassifier", "tier_probabilities", "most_likely_tier", "weights_available", "word_ngrams", "char_wb_ngrams"]
+__all__ = ["LearnedClassifier", "tier_probabilities", "weights_available", "word_ngrams", "char_wb_ngrams"]
 
 
 def weights_available() -> bool:
