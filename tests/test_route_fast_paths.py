@@ -10,6 +10,7 @@ from kilo_lsp.leaderboard.model import parse
 from kilo_lsp.routing.availability import Reach
 from kilo_lsp.routing.policy import (Policy, PolicyInput, clears_bar, expected, expected_with_bars, class_bars,
                                      floor_margin)
+from test_fast_paths import STACK_TRACE  # the one-regex form of the stack-trace test
 
 
 # -- policy ------------------------------------------------------------------------------------
@@ -85,7 +86,7 @@ def test_stack_trace_test_with_many_candidates_equals_the_one_regex():
     for _ in range(3000):
         n = rnd.choice([3, 10, 40, 80])
         text = "".join(rnd.choice(SPACED_PARTS[:3] if rnd.random() < 0.5 else SPACED_PARTS) for _ in range(n))
-        expected_ = context._STACK_TRACE.search(text) is not None
+        expected_ = STACK_TRACE.search(text) is not None
         assert context.has_stack_trace(text) == expected_, repr(text)
 
 
