@@ -29,10 +29,10 @@ if __package__ in (None, ""):
 import numpy as np  # noqa: E402
 from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
 
-from bench import datasets  # noqa: E402
-from bench.build_leaderboard import BALANCED, FRONTIER, build, router_id  # noqa: E402
-from bench.policy_calibration import fit_wtp  # noqa: E402
-from bench.train_classifier import difficulty_probs, load_difficulty_data, train_difficulty  # noqa: E402
+from training import datasets  # noqa: E402
+from training.build_leaderboard import BALANCED, FRONTIER, build, router_id  # noqa: E402
+from training.policy_calibration import fit_wtp  # noqa: E402
+from training.train_classifier import difficulty_probs, load_difficulty_data, train_difficulty  # noqa: E402
 from kilo_lsp.classify.learned import LearnedClassifier  # noqa: E402
 from kilo_lsp.config import RoutingSettings, Settings  # noqa: E402
 from kilo_lsp.routing.policy import FLOOR_FACTOR  # noqa: E402

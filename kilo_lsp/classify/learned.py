@@ -1,6 +1,6 @@
 """A learned classifier served in pure Python: linear models over TF-IDF n-grams.
 
-The weights are trained offline by ``bench/train_classifier.py`` (scikit-learn) and shipped as
+The weights are trained offline by ``training/train_classifier.py`` (scikit-learn) and shipped as
 ``kilo_lsp/data/classifier.json``; this module only reads that file and reproduces scikit-learn's
 tokenisation (word n-grams with the default token pattern, ``char_wb`` n-grams), sublinear TF, IDF,
 per-block L2 normalisation and the linear scores. No numpy, no scikit-learn at run time.

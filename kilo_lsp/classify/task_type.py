@@ -1,6 +1,6 @@
 """Task-type model served in pure Python from ``kilo_lsp/data/task_type.json``.
 
-The weights are trained offline by ``bench/train_task_type.py`` (scikit-learn) on real
+The weights are trained offline by ``training/train_task_type.py`` (scikit-learn) on real
 Conventional-Commit subjects plus written editor requests. This module reproduces scikit-learn's
 tokenisation (word n-grams with the default token pattern, ``char_wb`` n-grams), sublinear TF, IDF,
 per-block L2 normalisation and the linear scores, then adds per-class bias offsets (tuned on inner

@@ -1,8 +1,8 @@
 """Build ``kilo_lsp/data/leaderboard.json`` from measured benchmark outcomes.
 
-    python -m bench.build_leaderboard [--out PATH] [--confidence 0.9]
+    python -m training.build_leaderboard [--out PATH] [--confidence 0.9]
 
-Evidence per model and task class (see bench/README.md, "What the leaderboard numbers mean"):
+Evidence per model and task class (see training/README.md, "What the leaderboard numbers mean"):
 
 - ``solved`` / ``n`` / ``rate``: tasks of the class the model resolved, tasks of the class, and the ratio;
 - ``ci_low`` / ``ci_high``: two-sided Wilson score interval at ``confidence_level``;
@@ -36,7 +36,7 @@ from typing import Any, Iterable
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import datasets  # noqa: E402
+from training import datasets  # noqa: E402
 from kilo_lsp.taxonomy import ANY_TYPE, DIFFICULTY_LABELS, SWEBENCH_BUCKETS, class_key  # noqa: E402
 
 SCHEMA = 1

@@ -1,10 +1,10 @@
 """Train the task-type model offline and write its weights and its evaluation.
 
-    python -m bench.train_task_type [--no-eval] [--out kilo_lsp/data/task_type.json]
+    python -m training.train_task_type [--no-eval] [--out kilo_lsp/data/task_type.json]
 
 Data: commit subjects of 25 repositories (commits/commits.csv), the author's Conventional-Commit type
 mapped onto the taxonomy (fix->bugfix, feat->feature, docs->docs, refactor+style->refactor, test->test,
-perf->perf, build+ci+chore->build; revert is dropped), plus bench/data/extra_examples.jsonl for explain,
+perf->perf, build+ci+chore->build; revert is dropped), plus training/data/extra_examples.jsonl for explain,
 plan, review and small_edit (repeated so they weigh as a small repository).
 
 Model: TF-IDF blocks (word 1-2-grams and char_wb n-grams of the description; the words of the commit
@@ -43,13 +43,13 @@ from sklearn.linear_model import SGDClassifier  # noqa: E402
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score  # noqa: E402
 from sklearn.model_selection import GroupKFold  # noqa: E402
 
-from bench import datasets  # noqa: E402
-from bench.train_classifier import ece, export_block, fit_temperature  # noqa: E402
+from training import datasets  # noqa: E402
+from training.train_classifier import ece, export_block, fit_temperature  # noqa: E402
 from kilo_lsp.taxonomy import TASK_TYPES  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 EXTRA = HERE / "data" / "extra_examples.jsonl"
-RESULTS = HERE / "results"
+RESULTS = datasets.REPO_ROOT / "bench" / "results"
 OUT = datasets.REPO_ROOT / "kilo_lsp" / "data" / "task_type.json"
 
 COMMIT_MAP, COMMIT_CLASSES = datasets.COMMIT_MAP, datasets.COMMIT_CLASSES
@@ -302,7 +302,7 @@ def export(model: TypeModel) -> dict[str, Any]:
 def write_report(m: dict[str, Any], path: Path) -> None:
     head = m["variants"]["scope+description"]
     L = ["# Task-type model evaluation", "",
-         f"Produced by `python -m bench.train_task_type`; weights `{m.get('version', '?')}` "
+         f"Produced by `python -m training.train_task_type`; weights `{m.get('version', '?')}` "
          f"(kilo_lsp/data/task_type.json, {m.get('size_bytes', 0) / 1e6:.2f} MB).", "",
          f"5-fold GroupKFold over {m['n']:,} commit subjects of {m['repos']} repositories: every repository is "
          "wholly in one held-out fold. Bias offsets and the softmax temperature of each fold's model are fitted on "

@@ -86,8 +86,8 @@ def fit_wtp(board: Leaderboard, oof: dict[str, tuple[float, float]], tier4_share
 def shipped_routing(root: Any, trained: dict[str, Any]) -> dict[str, Any]:
     """The ``routing`` block for the shipped difficulty model: wtp fitted on all 500 issues' out-of-fold
     probabilities against the leaderboard built from all of them (what ships as leaderboard.json)."""
-    from bench import datasets
-    from bench.build_leaderboard import build, router_id
+    from training import datasets
+    from training.build_leaderboard import build, router_id
     from kilo_lsp.leaderboard.model import parse
     rows = datasets.read_outcomes(root)
     board = parse(build(rows, datasets.read_tasks(root), datasets.read_prices(root)))
@@ -108,8 +108,8 @@ def main() -> int:
     import json
     import sys
 
-    from bench import datasets
-    from bench.train_classifier import OUT, load_difficulty_data, train_difficulty
+    from training import datasets
+    from training.train_classifier import OUT, load_difficulty_data, train_difficulty
     root = datasets.data_dir()
     tasks, extra = load_difficulty_data(root)
     trained = train_difficulty(tasks, extra)

@@ -1,11 +1,11 @@
 """Train the learned classifier offline and write its weights and its evaluation.
 
-    python -m bench.train_classifier [--no-eval] [--out kilo_lsp/data/classifier.json]
+    python -m training.train_classifier [--no-eval] [--out kilo_lsp/data/classifier.json]
 
 Task type: commit subjects of 25 repositories (commits/commits.csv), the author's Conventional-Commit
 type mapped onto the taxonomy (fix->bugfix, feat->feature, docs->docs, refactor+style->refactor,
 test->test, perf->perf, build+ci+chore->build; revert is dropped: it names an operation, not a kind
-of work), plus bench/data/extra_examples.jsonl for explain, plan, review and small_edit. Evaluated by
+of work), plus training/data/extra_examples.jsonl for explain, plan, review and small_edit. Evaluated by
 5-fold cross-validation with whole repositories held out (GroupKFold on repo).
 
 Difficulty: SWE-bench Verified issue texts labelled with the human bucket (tier > 1 and tier >= 3),
@@ -39,13 +39,13 @@ from sklearn.model_selection import GroupKFold  # noqa: E402
 from scipy.sparse import hstack  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
-from bench import datasets  # noqa: E402
+from training import datasets  # noqa: E402
 from kilo_lsp.classify.learned import DIFFICULTY_MAX_CHARS, TYPE_MAX_CHARS  # noqa: E402
 from kilo_lsp.taxonomy import SWEBENCH_BUCKETS, TASK_TYPES  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 EXTRA = HERE / "data" / "extra_examples.jsonl"
-RESULTS = HERE / "results"
+RESULTS = datasets.REPO_ROOT / "bench" / "results"
 OUT = datasets.REPO_ROOT / "kilo_lsp" / "data" / "classifier.json"
 
 COMMIT_MAP, COMMIT_CLASSES = datasets.COMMIT_MAP, datasets.COMMIT_CLASSES
@@ -294,8 +294,8 @@ def train_difficulty(tasks: Sequence[dict[str, Any]], extra: Sequence[tuple[str,
 
 
 def _difficulty_with_routing(root: Path, tasks, extra) -> dict[str, Any]:
-    """The shipped difficulty block plus the bill dial's willingness to pay (bench/policy_calibration.py)."""
-    from bench.policy_calibration import shipped_routing
+    """The shipped difficulty block plus the bill dial's willingness to pay (training/policy_calibration.py)."""
+    from training.policy_calibration import shipped_routing
     trained = train_difficulty(tasks, extra)
     return dict(trained["json"], routing=shipped_routing(root, trained))
 
@@ -340,7 +340,7 @@ def evaluate_difficulty(tasks, extra) -> dict[str, Any]:
 def write_report(metrics: dict[str, Any], path_md: Path) -> None:
     t, d = metrics["type"], metrics["difficulty"]
     lines = ["# Classifier evaluation", "",
-             f"Produced by `make bench-classifier` (`python -m bench.train_classifier`), weights `{metrics['version']}`,"
+             f"Produced by `make bench-classifier` (`python -m training.train_classifier`), weights `{metrics['version']}`,"
              f" file size {metrics['size_bytes'] / 1e6:.2f} MB.", "",
              "## Task type (commit subjects, whole repositories held out)", "",
              f"5-fold GroupKFold over {t['n']:,} commit subjects of 25 repositories; the model has 11 outputs "
