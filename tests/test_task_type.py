@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from kilo_lsp.classify import task_type
+from kilo_lsp.classify import task_type, tfidf
 from kilo_lsp.classify.base import ClassifyInput
 from kilo_lsp.classify.learned import LearnedClassifier
 from kilo_lsp.taxonomy import TASK_TYPES
@@ -41,8 +41,8 @@ def test_split_scope():
 def test_tokenisers_match_scikit_learn():
     sk = pytest.importorskip("sklearn.feature_extraction.text")
     for t in ["Rename foo to bar in utils.py", "a  bb ccc dddd\teeeee why?? x", "Héllo wörld_2 it"]:
-        assert sk.TfidfVectorizer(ngram_range=(1, 2)).build_analyzer()(t) == task_type.word_ngrams(t, (1, 2))
-        assert sk.TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5)).build_analyzer()(t) == task_type.char_wb_ngrams(t, (3, 5))
+        assert sk.TfidfVectorizer(ngram_range=(1, 2)).build_analyzer()(t) == tfidf.word_ngrams(t, (1, 2))
+        assert sk.TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5)).build_analyzer()(t) == tfidf.char_wb_ngrams(t, (3, 5))
 
 
 @needs_weights

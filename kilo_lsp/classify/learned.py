@@ -1,9 +1,9 @@
 """A learned classifier served in pure Python: linear models over TF-IDF n-grams.
 
 The weights are trained offline by ``training/train_classifier.py`` (scikit-learn) and shipped as
-``kilo_lsp/data/classifier.json``; this module only reads that file and reproduces scikit-learn's
-tokenisation (word n-grams with the default token pattern, ``char_wb`` n-grams), sublinear TF, IDF,
-per-block L2 normalisation and the linear scores. No numpy, no scikit-learn at run time.
+``kilo_lsp/data/classifier.json``; this module only reads that file. Its TF-IDF blocks
+(``tfidf.py``) reproduce scikit-learn's tokenisation, sublinear TF, IDF, per-block L2 normalisation
+and the linear scores. No numpy, no scikit-learn at run time.
 
 - Task type: multinomial logistic regression over word 1-2-grams and character 2-5-grams, trained on
   real Conventional-Commit subjects (fix, feat, docs, refactor+style, test, perf, build+ci+chore) plus a
@@ -20,14 +20,14 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections import Counter
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .base import Classification, ClassifyInput, EditorSignals, Signal, most_likely_tier
-from .task_type import char_wb_ngrams, word_ngrams  # the same analyzers as scikit-learn
+from .task_type import TaskTypeModel
 from .task_type import load as load_task_type
+from .tfidf import Block
 
 
 #: Type text is cut to this many characters (intent sits at the start; keeps p99 under 1 ms).
@@ -57,70 +57,20 @@ HARD_EXTRA = {"plan": 1.0, "files_per_extra_file": 0.25}
 TYPE_SIGNAL_BOOST = {"stack_trace": ("bugfix", 1.0), "diagnostics_errors": ("bugfix", 0.5)}
 
 
-class _Block:
-    """One TF-IDF block: vocabulary, idf, and the weights of each term (one per output)."""
-
-    def __init__(self, raw: dict[str, Any], outputs: int) -> None:
-        self.analyzer = raw["analyzer"]
-        self.ngram = (int(raw["ngram"][0]), int(raw["ngram"][1]))
-        scale = float(raw.get("scale", 1.0))
-        terms, idf, weights = raw["terms"], raw["idf"], raw["w"]
-        self.table: dict[str, tuple[float, tuple[float, ...]]] = {}
-        for i, term in enumerate(terms):
-            row = weights[i * outputs:(i + 1) * outputs]
-            self.table[term] = (float(idf[i]), tuple(x * scale for x in row))
-
-    def terms(self, text: str) -> list[str]:
-        return word_ngrams(text, self.ngram) if self.analyzer == "word" else char_wb_ngrams(text, self.ngram)
-
-    def contributions(self, text: str) -> list[tuple[str, float, tuple[float, ...]]]:
-        """(term, normalised tf-idf value, weights) for each vocabulary term of the text."""
-        table = self.table
-        counts = Counter(t for t in self.terms(text) if t in table)
-        vals = [(t, (1.0 + math.log(c)) * table[t][0]) for t, c in counts.items()]
-        norm = math.sqrt(sum(v * v for _, v in vals)) or 1.0
-        return [(t, v / norm, table[t][1]) for t, v in vals]
-
-    def block_scores(self, text: str, outputs: int) -> list[float]:
-        """This block's contribution to each output (the sums of ``contributions``), without the
-        per-term list: the difficulty model runs on up to 2,000 characters per request."""
-        table = self.table
-        counts = Counter(filter(table.__contains__, self.terms(text)))
-        if not counts:
-            return [0.0] * outputs
-        vals, weights = [], []
-        sq = 0.0
-        for t, c in counts.items():
-            idf, w = table[t]
-            v = idf if c == 1 else (1.0 + math.log(c)) * idf
-            sq += v * v
-            vals.append(v)
-            weights.append(w)
-        inv = 1.0 / (math.sqrt(sq) or 1.0)
-        # one pass per output (two for the difficulty model) rather than one small list per term
-        return [inv * sum([v * w[k] for v, w in zip(vals, weights)]) for k in range(outputs)]
-
-
 class _Linear:
+    """The difficulty model's linear scores over TF-IDF blocks (outputs: tier > 1, tier >= 3)."""
+
     def __init__(self, raw: dict[str, Any]) -> None:
         self.outputs = int(raw.get("outputs", 1))
-        self.blocks = [_Block(b, self.outputs) for b in raw["blocks"]]
+        self.blocks = [Block(b, self.outputs, idf_in_weights=False) for b in raw["blocks"]]
         self.intercept = [float(x) for x in raw["intercept"]]
 
-    def scores(self, text: str) -> tuple[list[float], list[tuple[str, str, float, tuple[float, ...]]]]:
-        s = list(self.intercept)
-        parts: list[tuple[str, str, float, tuple[float, ...]]] = []
-        for block in self.blocks:
-            for term, v, w in block.contributions(text):
-                s = [a + v * b for a, b in zip(s, w)]
-                parts.append((block.analyzer, term, v, w))
-        return s, parts
-
-    def score_values(self, text: str) -> list[float]:
-        """The scores alone (what ``scores`` returns first), at a fraction of its cost."""
+    def scores(self, text: str) -> list[float]:
         s = list(self.intercept)
         for block in self.blocks:
-            s = [a + b for a, b in zip(s, block.block_scores(text, self.outputs))]
+            block_scores, _ = block.scores(text)
+            if block_scores is not None:
+                s = [a + b for a, b in zip(s, block_scores)]
         return s
 
 
@@ -167,10 +117,8 @@ class LearnedClassifier:
             if tt is not None:
                 self._classes, self._type, self._temperature = tt.classes, tt, tt.temperature
             else:
-                t = raw["type"]
-                self._classes = list(t["classes"])
-                self._type = _Linear(t)
-                self._temperature = float(t.get("temperature", 1.0))
+                t = TaskTypeModel(raw["type"])
+                self._classes, self._type, self._temperature = t.classes, t, t.temperature
             d = raw["difficulty"]
             self._diff = _Linear(d)                      # outputs: [tier > 1, tier >= 3]
             self._platt = [tuple(p) for p in d["platt"]]
@@ -212,7 +160,7 @@ class LearnedClassifier:
                 signals.append(Signal(f"term:{term}", f"'{term}' suggests {task_type}", round(c, 3)))
 
         # difficulty
-        h, v = self._diff.score_values(text[:DIFFICULTY_MAX_CHARS])
+        h, v = self._diff.scores(text[:DIFFICULTY_MAX_CHARS])
         if self._len:
             z = (math.log1p(len(text)) - self._len["mean"]) / self._len["std"] * self._len.get("scale", 1.0)
             h += z * self._len["w"][0]
@@ -278,7 +226,7 @@ def tier_probabilities(p_hard: float, p_vhard: float, tier4_share: float) -> tup
     return (1.0 - p_hard, p_hard - p_vhard, p_vhard * (1.0 - tier4_share), p_vhard * tier4_share)
 
 
-__all__ = ["LearnedClassifier", "tier_probabilities", "weights_available", "word_ngrams", "char_wb_ngrams"]
+__all__ = ["LearnedClassifier", "tier_probabilities", "weights_available"]
 
 
 def weights_available() -> bool:
