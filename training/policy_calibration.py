@@ -103,7 +103,7 @@ def shipped_routing(root: Any, trained: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> int:
-    """Retrain the difficulty block of kilo_lsp/data/classifier.json (type block untouched)."""
+    """Retrain the difficulty block of kilo_lsp/data/classifier.json, with its routing block."""
     import hashlib
     import json
     import sys

@@ -44,7 +44,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score  # noqa: 
 from sklearn.model_selection import GroupKFold  # noqa: E402
 
 from training import datasets  # noqa: E402
-from training.train_classifier import ece, export_block, fit_temperature  # noqa: E402
+from training.train_classifier import ece, export_block  # noqa: E402
 from kilo_lsp.taxonomy import TASK_TYPES  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -143,6 +143,19 @@ class TypeModel:
     def scores(self, rows: Sequence[dict[str, Any]], with_scope: bool = True) -> np.ndarray:
         s = self.raw_scores(rows, with_scope)
         return s + self.bias if self.bias is not None else s
+
+
+def fit_temperature(scores: np.ndarray, y_idx: np.ndarray, steps: int = 41) -> float:
+    """The softmax temperature in [0.2, 5] (``steps`` on a log grid) minimising the log loss."""
+    best, best_t = 1e18, 1.0
+    for t in np.exp(np.linspace(np.log(0.2), np.log(5.0), steps)):
+        z = scores / t
+        z = z - z.max(1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+        nll = -logp[np.arange(len(y_idx)), y_idx].mean()
+        if nll < best:
+            best, best_t = nll, float(t)
+    return best_t
 
 
 def macro_f1_idx(y_idx: np.ndarray, pred_idx: np.ndarray, k7: Sequence[int]) -> float:

@@ -1,18 +1,19 @@
 """A learned classifier served in pure Python: linear models over TF-IDF n-grams.
 
-The weights are trained offline by ``training/train_classifier.py`` (scikit-learn) and shipped as
-``kilo_lsp/data/classifier.json``; this module only reads that file. Its TF-IDF blocks
+Both models are trained offline with scikit-learn and served from JSON; their TF-IDF blocks
 (``tfidf.py``) reproduce scikit-learn's tokenisation, sublinear TF, IDF, per-block L2 normalisation
 and the linear scores. No numpy, no scikit-learn at run time.
 
-- Task type: multinomial logistic regression over word 1-2-grams and character 2-5-grams, trained on
-  real Conventional-Commit subjects (fix, feat, docs, refactor+style, test, perf, build+ci+chore) plus a
-  small file of written examples for the types commits cannot carry (explain, plan, review, small_edit);
-  softmax with a temperature fitted on out-of-fold predictions.
-- Difficulty: logistic regressions over word n-grams of SWE-bench issue texts, for P(tier > 1) and
-  P(tier >= 3), Platt-calibrated on inner folds. The editor signals (files involved, selection size,
-  diagnostics, stack trace, conversation depth, context size) then shift the logits by fixed amounts
-  (``EDITOR_ADJUSTMENTS``): there is no labelled editor traffic to learn them from yet.
+- Task type: ``task_type.py``, weights ``kilo_lsp/data/task_type.json`` (trained by
+  ``training/train_task_type.py``): a linear model over word and character n-grams of real
+  Conventional-Commit subjects plus written examples for the types commits cannot carry (explain,
+  plan, review, small_edit); softmax with a temperature fitted on inner folds.
+- Difficulty: ``kilo_lsp/data/classifier.json`` (trained by ``training/train_classifier.py``):
+  logistic regressions over word n-grams of SWE-bench issue texts, for P(tier > 1) and P(tier >= 3),
+  Platt-calibrated on inner folds. The editor signals (files involved, selection size, diagnostics,
+  stack trace, conversation depth, context size) then shift the logits by fixed amounts
+  (``EDITOR_ADJUSTMENTS``): there is no labelled editor traffic to learn them from yet. The same file
+  carries the bill dial's willingness to pay (``difficulty.routing.wtp_usd``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import Classification, ClassifyInput, EditorSignals, Signal, most_likely_tier
-from .task_type import TaskTypeModel
+from .task_type import WEIGHTS_FILE, TaskTypeModel
 from .task_type import load as load_task_type
 from .tfidf import Block
 
@@ -89,11 +90,16 @@ def _softmax(xs: list[float]) -> list[float]:
 
 
 class LearnedClassifier:
-    """Task type and difficulty from linear models trained on real text; pure-Python inference."""
+    """Task type and difficulty from linear models trained on real text; pure-Python inference.
 
-    def __init__(self, weights: dict[str, Any] | None = None, path: str | Path | None = None) -> None:
+    The difficulty model comes from ``weights`` (the parsed JSON), else the file at ``path``, else the
+    packaged classifier.json; the task type from ``task_type``, else the packaged task_type.json."""
+
+    def __init__(self, weights: dict[str, Any] | None = None, path: str | Path | None = None,
+                 task_type: TaskTypeModel | None = None) -> None:
         self._raw = weights
         self._path = path
+        self._type_model = task_type
         self._lock = threading.Lock()
         self._loaded = False
         self.version = ""
@@ -111,24 +117,19 @@ class LearnedClassifier:
                 else:
                     text = resources.files("kilo_lsp.data").joinpath("classifier.json").read_text(encoding="utf-8")
                 raw = json.loads(text)
-            # the packaged classifier reads its task type from task_type.json when that file ships;
-            # classifier.json's own type block is built only when it is the one in use
-            tt = load_task_type() if self._raw is None and not self._path else None
-            if tt is not None:
-                self._classes, self._type, self._temperature = tt.classes, tt, tt.temperature
-            else:
-                t = TaskTypeModel(raw["type"])
-                self._classes, self._type, self._temperature = t.classes, t, t.temperature
+            tt = self._type_model or load_task_type()
+            if tt is None:
+                raise FileNotFoundError("no task-type model: kilo_lsp/data/task_type.json is not installed")
+            self._classes, self._type, self._temperature = tt.classes, tt, tt.temperature
             d = raw["difficulty"]
             self._diff = _Linear(d)                      # outputs: [tier > 1, tier >= 3]
             self._platt = [tuple(p) for p in d["platt"]]
             self._len = d.get("dense", {}).get("log_chars")
-            self._thresholds = dict(d.get("thresholds", {"tier2": 0.5, "tier3": 0.5, "tier4": 0.85}))
             self._tier4_share = float(d.get("tier4_share_of_hard", 0.1))
             self._wtp = float(d.get("routing", {}).get("wtp_usd", 0.0))
             self.version = str(raw.get("version", ""))
             self.name = f"learned/{self.version}" if self.version else "learned"
-            if tt is not None and tt.version:
+            if tt.version:
                 self.name += f"+{tt.version}"
             self._raw = None
             self._loaded = True
@@ -230,8 +231,10 @@ __all__ = ["LearnedClassifier", "tier_probabilities", "weights_available"]
 
 
 def weights_available() -> bool:
-    """True when the trained weights ship with the package (kilo_lsp/data/classifier.json)."""
+    """True when the trained weights ship with the package (kilo_lsp/data/classifier.json and
+    task_type.json)."""
     try:
-        return resources.files("kilo_lsp.data").joinpath("classifier.json").is_file()
+        data = resources.files("kilo_lsp.data")
+        return data.joinpath("classifier.json").is_file() and data.joinpath(WEIGHTS_FILE).is_file()
     except (FileNotFoundError, ModuleNotFoundError):
         return False
