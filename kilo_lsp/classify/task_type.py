@@ -16,11 +16,9 @@ have no scope, which the model also saw in training (half of the commits carry n
 from __future__ import annotations
 
 import json
-import math
 import re
 import threading
 from importlib import resources
-from pathlib import Path
 from typing import Any, Sequence
 
 from .tfidf import Block
@@ -71,41 +69,22 @@ class TaskTypeModel:
                 parts.extend((block.analyzer, term, v, w) for term, v, w in contrib)
         return s, parts
 
-    def probabilities(self, text: str) -> dict[str, float]:
-        s, _ = self.scores(text)
-        z = [x / self.temperature for x in s]
-        m = max(z)
-        e = [math.exp(x - m) for x in z]
-        tot = sum(e)
-        return {c: x / tot for c, x in zip(self.classes, e)}
-
 
 _lock = threading.Lock()
-_cache: dict[str, TaskTypeModel | None] = {}
+_cache: list[TaskTypeModel | None] = []
 
 
-def load(path: str | Path | None = None) -> TaskTypeModel | None:
-    """The model from ``path``, or the packaged ``task_type.json``; None when there is none."""
-    key = str(path or "")
+def load() -> TaskTypeModel | None:
+    """The packaged model (``kilo_lsp/data/task_type.json``), read once; None when it is not installed."""
     with _lock:
-        if key not in _cache:
+        if not _cache:
             try:
-                if path:
-                    text = Path(path).read_text(encoding="utf-8")
-                else:
-                    ref = resources.files("kilo_lsp.data").joinpath(WEIGHTS_FILE)
-                    text = ref.read_text(encoding="utf-8") if ref.is_file() else ""
+                ref = resources.files("kilo_lsp.data").joinpath(WEIGHTS_FILE)
+                text = ref.read_text(encoding="utf-8") if ref.is_file() else ""
             except (FileNotFoundError, ModuleNotFoundError):
                 text = ""
-            _cache[key] = TaskTypeModel(json.loads(text)) if text else None
-        return _cache[key]
+            _cache.append(TaskTypeModel(json.loads(text)) if text else None)
+        return _cache[0]
 
 
-def available() -> bool:
-    try:
-        return resources.files("kilo_lsp.data").joinpath(WEIGHTS_FILE).is_file()
-    except (FileNotFoundError, ModuleNotFoundError):
-        return False
-
-
-__all__ = ["TaskTypeModel", "load", "available", "split_scope"]
+__all__ = ["TaskTypeModel", "load", "split_scope"]
