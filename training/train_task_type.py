@@ -313,7 +313,6 @@ def export(model: TypeModel) -> dict[str, Any]:
 # report
 
 def write_report(m: dict[str, Any], path: Path) -> None:
-    head = m["variants"]["scope+description"]
     L = ["# Task-type model evaluation", "",
          f"Produced by `python -m training.train_task_type`; weights `{m.get('version', '?')}` "
          f"(kilo_lsp/data/task_type.json, {m.get('size_bytes', 0) / 1e6:.2f} MB).", "",
@@ -322,15 +321,27 @@ def write_report(m: dict[str, Any], path: Path) -> None:
          f"{INNER_FOLDS} inner repository folds of its training part only.", "",
          "What the model reads: the commit description (cut to 300 characters) and the scope words as a separate "
          "block. An editor request has no scope, so the description-only rows are the figure to expect there. "
-         "Commit size is not an input (unknown before the change).", "",
-         "| input at evaluation | macro-F1 (7 classes) | accuracy | macro-F1 without bias offsets | ECE (top class) |",
+         "Commit size is not an input (unknown before the change).", ""]
+    L += _variants_section(m["variants"])
+    if m.get("ablations"):
+        L += _ablations_section(m["ablations"])
+    L += _folds_section(m["folds"])
+    if "latency" in m:
+        L += _latency_section(m["latency"], m.get("latency_split"))
+    L.append("")
+    path.write_text("\n".join(L), encoding="utf-8")
+
+
+def _variants_section(variants: dict[str, Any]) -> list[str]:
+    """The headline table (one row per input variant), then each variant's per-class F1 and confusion."""
+    L = ["| input at evaluation | macro-F1 (7 classes) | accuracy | macro-F1 without bias offsets | ECE (top class) |",
          "|---|---:|---:|---:|---:|"]
-    for name, v in m["variants"].items():
+    for name, v in variants.items():
         L.append(f"| {name} | {v['macro_f1_7']:.3f} | {v['accuracy']:.3f} | {v['without_bias_offsets']['macro_f1_7']:.3f} "
                  f"| {v['ece_top_class']:.3f} (T=1: {v['ece_uncalibrated_T1']:.3f}) |")
     L += ["", "Reference: TF-IDF word 1-2-grams + LR on the description: macro-F1 0.51, accuracy 0.57; "
           "previous shipped type model (classifier.json): 0.525 / 0.582. Target >= 0.60.", ""]
-    for name, v in m["variants"].items():
+    for name, v in variants.items():
         L += [f"## {name}", "", "Per-class F1: " + ", ".join(f"{c} {x:.2f}" for c, x in v["per_class_f1"].items()), "",
               "Confusion matrix (rows: author's type, columns: predicted):", "",
               "| true \\ predicted | " + " | ".join(v["confusion_labels"]) + " |",
@@ -338,33 +349,39 @@ def write_report(m: dict[str, Any], path: Path) -> None:
         for c, row in zip(COMMIT_CLASSES, v["confusion"]):
             L.append(f"| {c} | " + " | ".join(str(x) for x in row) + " |")
         L.append("")
-    if m.get("ablations"):
-        L += ["## Ablations (same folds, no bias offsets unless stated)", "", "Measured while choosing the inputs (word/char/scope/body/size variants, balanced SGD); recorded in bench/results/task_type.json by hand, not re-run by this script.", "", "| variant | macro-F1 | accuracy |", "|---|---:|---:|"]
-        for a in m["ablations"]:
-            L.append(f"| {a['name']} | {a['macro_f1_7']:.3f} | {a['accuracy']:.3f} |")
-        L.append("")
-    L += ["## Per fold", "", "| held-out repositories | n | inner macro-F1 before / after bias | temperature |", "|---|---:|---:|---:|"]
-    for f in m["folds"]:
+    return L
+
+
+def _ablations_section(ablations: list[dict[str, Any]]) -> list[str]:
+    L = ["## Ablations (same folds, no bias offsets unless stated)", "", "Measured while choosing the inputs (word/char/scope/body/size variants, balanced SGD); recorded in bench/results/task_type.json by hand, not re-run by this script.", "", "| variant | macro-F1 | accuracy |", "|---|---:|---:|"]
+    for a in ablations:
+        L.append(f"| {a['name']} | {a['macro_f1_7']:.3f} | {a['accuracy']:.3f} |")
+    L.append("")
+    return L
+
+
+def _folds_section(folds: list[dict[str, Any]]) -> list[str]:
+    L = ["## Per fold", "", "| held-out repositories | n | inner macro-F1 before / after bias | temperature |", "|---|---:|---:|---:|"]
+    for f in folds:
         L.append(f"| {', '.join(f['held_out'])} | {f['n']} | {f['inner_macro_f1_before_after_bias'][0]:.3f} / "
                  f"{f['inner_macro_f1_before_after_bias'][1]:.3f} | {f['temperature']:.2f} |")
-    if "latency" in m:
-        lat = m["latency"]
-        L += ["", "## Latency", "", f"LearnedClassifier.classify() with this type model, pure Python, {lat['n']} calls: "
-              f"p50 {lat['p50_ms']:.3f} ms, p99 {lat['p99_ms']:.3f} ms (bench/classifier_latency.py: editor requests and "
-              "the first 2,000 characters of 100 issue texts; classify() includes the difficulty model)."]
-        split = m.get("latency_split")
-        if split:
-            L += ["", f"Split by input length (load average {split.get('load_average', 0):.1f} on a 2-core machine):", "",
-                  "| type model | editor requests p50 / p99 | 2,000-char issue texts p50 / p99 |", "|---|---:|---:|"]
-            for name, v in split.items():
-                if isinstance(v, dict):
-                    e, i = v["editor_requests"], v["issue_texts_2000_chars"]
-                    L.append(f"| {name} | {e['p50_ms']:.3f} / {e['p99_ms']:.3f} ms | {i['p50_ms']:.3f} / {i['p99_ms']:.3f} ms |")
-            L += ["", "The char_wb block reads only the first 120 characters, the word block the first 300; the extra cost on "
-                  "long texts is the char block and the scope parse."]
-    L.append("")
-    path.write_text("\n".join(L), encoding="utf-8")
-    del head
+    return L
+
+
+def _latency_section(lat: dict[str, Any], split: dict[str, Any] | None) -> list[str]:
+    L = ["", "## Latency", "", f"LearnedClassifier.classify() with this type model, pure Python, {lat['n']} calls: "
+         f"p50 {lat['p50_ms']:.3f} ms, p99 {lat['p99_ms']:.3f} ms (bench/classifier_latency.py: editor requests and "
+         "the first 2,000 characters of 100 issue texts; classify() includes the difficulty model)."]
+    if split:
+        L += ["", f"Split by input length (load average {split.get('load_average', 0):.1f} on a 2-core machine):", "",
+              "| type model | editor requests p50 / p99 | 2,000-char issue texts p50 / p99 |", "|---|---:|---:|"]
+        for name, v in split.items():
+            if isinstance(v, dict):
+                e, i = v["editor_requests"], v["issue_texts_2000_chars"]
+                L.append(f"| {name} | {e['p50_ms']:.3f} / {e['p99_ms']:.3f} ms | {i['p50_ms']:.3f} / {i['p99_ms']:.3f} ms |")
+        L += ["", "The char_wb block reads only the first 120 characters, the word block the first 300; the extra cost on "
+              "long texts is the char block and the scope parse."]
+    return L
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -144,41 +144,11 @@ class LearnedClassifier:
         type_text = text
         if words < 4 and item.previous_text:
             type_text = text + " " + item.previous_text          # short follow-ups lean on the previous turn
-        scores, parts = self._type.scores(type_text[:TYPE_MAX_CHARS])
-        signals: list[Signal] = []
-        for key, (cls, boost) in TYPE_SIGNAL_BOOST.items():
-            on = sig.has_stack_trace if key == "stack_trace" else sig.diagnostics_errors > 0
-            if on and cls in self._classes:
-                scores[self._classes.index(cls)] += boost
-                signals.append(Signal(key, f"{key.replace('_', ' ')} in the editor context points to {cls}", boost))
-        probs = _softmax([s / self._temperature for s in scores])
-        k = max(range(len(probs)), key=probs.__getitem__)
-        task_type = self._classes[k]
-        type_conf = probs[k]
-        # top words/n-grams for the predicted type, readable ones (word block) first
-        for c, term in sorted([(v * w[k], term) for _an, term, v, w in parts], reverse=True)[:3]:
-            if c > 0:
-                signals.append(Signal(f"term:{term}", f"'{term}' suggests {task_type}", round(c, 3)))
-
-        # difficulty
-        h, v = self._diff.scores(text[:DIFFICULTY_MAX_CHARS])
-        if self._len:
-            z = (math.log1p(len(text)) - self._len["mean"]) / self._len["std"] * self._len.get("scale", 1.0)
-            h += z * self._len["w"][0]
-            v += z * self._len["w"][1]
-        (a, b), (va, vb) = self._platt
-        logit = a * h + b
-        shift, why = self._editor_shift(sig)
+        task_type, type_conf, signals = self._task_type(type_text, sig)
         # The type's prior moves the tier of short (type-led) requests only; an issue-length text is
         # read by the difficulty model, whose probabilities are calibrated without it.
         type_led = words < TYPE_LED_WORDS
-        prior = TYPE_DIFFICULTY_PRIOR.get(task_type, 0.0) if type_led else 0.0
-        if prior:
-            why.append(Signal(f"type:{task_type}", f"{task_type} requests are usually "
-                              + ("quick" if prior < 0 else "larger"), prior))
-        p_hard = _sigmoid(logit + shift + prior)
-        extra = (HARD_EXTRA.get(task_type, 0.0) if type_led else 0.0) + HARD_EXTRA["files_per_extra_file"] * (min(max(sig.files_involved, 1), 4) - 1)
-        p_vhard = min(p_hard, _sigmoid(va * v + vb + shift + prior + extra))
+        p_hard, p_vhard, logit, why = self._difficulty(text, sig, task_type, type_led)
         probs4 = tier_probabilities(p_hard, p_vhard, self._tier4_share)
         tier = most_likely_tier(probs4)
         # P(the tier is right or too high, or one tier too low at worst)
@@ -197,6 +167,46 @@ class LearnedClassifier:
             signals=tuple(signals), classifier=self.name, hard_probability=round(p_hard, 4),
             tier_probabilities=tuple(round(x, 4) for x in probs4), wtp_usd=self._wtp,
         )
+
+    def _task_type(self, type_text: str, sig: EditorSignals) -> tuple[str, float, list[Signal]]:
+        """The most likely task type, its probability, and the signals behind it: the editor context's
+        boosts, then the words that weigh most for it."""
+        scores, parts = self._type.scores(type_text[:TYPE_MAX_CHARS])
+        signals: list[Signal] = []
+        for key, (cls, boost) in TYPE_SIGNAL_BOOST.items():
+            on = sig.has_stack_trace if key == "stack_trace" else sig.diagnostics_errors > 0
+            if on and cls in self._classes:
+                scores[self._classes.index(cls)] += boost
+                signals.append(Signal(key, f"{key.replace('_', ' ')} in the editor context points to {cls}", boost))
+        probs = _softmax([s / self._temperature for s in scores])
+        k = max(range(len(probs)), key=probs.__getitem__)
+        task_type = self._classes[k]
+        # top words/n-grams for the predicted type (the word blocks' terms: they read as reasons)
+        for c, term in sorted([(v * w[k], term) for _an, term, v, w in parts], reverse=True)[:3]:
+            if c > 0:
+                signals.append(Signal(f"term:{term}", f"'{term}' suggests {task_type}", round(c, 3)))
+        return task_type, probs[k], signals
+
+    def _difficulty(self, text: str, sig: EditorSignals, task_type: str, type_led: bool
+                    ) -> tuple[float, float, float, list[Signal]]:
+        """(P(tier > 1), P(tier >= 3), the calibrated text logit of the first, the signals that shifted
+        them): the text's scores, then the editor context and, for a type-led request, the type's prior."""
+        h, v = self._diff.scores(text[:DIFFICULTY_MAX_CHARS])
+        if self._len:
+            z = (math.log1p(len(text)) - self._len["mean"]) / self._len["std"] * self._len.get("scale", 1.0)
+            h += z * self._len["w"][0]
+            v += z * self._len["w"][1]
+        (a, b), (va, vb) = self._platt
+        logit = a * h + b
+        shift, why = self._editor_shift(sig)
+        prior = TYPE_DIFFICULTY_PRIOR.get(task_type, 0.0) if type_led else 0.0
+        if prior:
+            why.append(Signal(f"type:{task_type}", f"{task_type} requests are usually "
+                              + ("quick" if prior < 0 else "larger"), prior))
+        p_hard = _sigmoid(logit + shift + prior)
+        extra = (HARD_EXTRA.get(task_type, 0.0) if type_led else 0.0) + HARD_EXTRA["files_per_extra_file"] * (min(max(sig.files_involved, 1), 4) - 1)
+        p_vhard = min(p_hard, _sigmoid(va * v + vb + shift + prior + extra))
+        return p_hard, p_vhard, logit, why
 
     @staticmethod
     def _editor_shift(sig: EditorSignals) -> tuple[float, list[Signal]]:
