@@ -55,11 +55,11 @@ bench: setup
 	$(BIN)/python -m bench.perf
 
 leaderboard: bench-deps
-	$(BIN)/python bench/build_leaderboard.py
+	$(BIN)/python training/build_leaderboard.py
 
 bench-classifier: bench-deps
-	$(BIN)/python bench/train_classifier.py
-	$(BIN)/python bench/train_task_type.py
+	$(BIN)/python training/train_classifier.py
+	$(BIN)/python training/train_task_type.py
 
 bench-routing: bench-deps
 	$(BIN)/python bench/routing.py

@@ -1,1 +1,1 @@
-"""Reproducible benchmarks and the offline builders of the data files kilo-lsp ships."""
+"""Reproducible benchmarks of the sidecar, its classifier and its routing (the data files it ships are built by ``training``)."""

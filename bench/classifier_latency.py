@@ -52,7 +52,7 @@ def measure(weights: Path | None = None, rounds: int = 200) -> dict:
     editor += [ClassifyInput(t, EditorSignals(selection_lines=40, files_involved=3, has_stack_trace=True)) for t in REQUESTS]
     issues: list[ClassifyInput] = []
     try:
-        from bench import datasets
+        from training import datasets
         root = datasets.data_dir(download=False)
         if root is not None:
             issues = [ClassifyInput(t["text"][:2000]) for t in datasets.read_tasks(root)[:100]]

@@ -16,13 +16,6 @@ from .tokens import CHARS_PER_TOKEN, estimate_tokens
 
 MAX_DOCUMENT_TOKENS = 8_000   # how much of one document a prompt may carry (see protocol.md, budget)
 
-_STACK_TRACE = re.compile(
-    r"Traceback \(most recent call last\)|^\s+at [\w.$<>]+\(.*:\d+\)|^\s+at .+:\d+:\d+\)?$"
-    r"|File \"[^\"]+\", line \d+|panicked at|Exception in thread|^\w+(Error|Exception): ",
-    re.MULTILINE,
-)
-
-
 _FOLLOW_UP = re.compile(r"\b(that|this|it|same|also|too|then|those|these|above|previous|again|instead|"
                         r"next|first|step)\b", re.I)
 FOLLOW_UP_MAX_CHARS = 160
@@ -33,9 +26,10 @@ def is_follow_up(text: str) -> bool:
     return len(text) <= FOLLOW_UP_MAX_CHARS and _FOLLOW_UP.search(text) is not None
 
 
-# Each alternative of _STACK_TRACE on its own, behind a substring that every match of it contains:
-# most text contains none of them, substring tests are far cheaper than a regex, and one
-# alternative per scan avoids trying all seven at every position of a long selection. The third
+# What counts as a stack trace (Python, JVM, JavaScript, Rust): any of seven patterns, each behind a
+# substring that every match of it contains. Most text contains none of them, substring tests are far
+# cheaper than a regex, and one pattern per scan avoids trying all seven at every position of a long
+# selection (tests/test_fast_paths.py pins this to the seven as one MULTILINE regex). The third
 # field marks hints that every match has right after a whitespace character (``^\s+at ``): prose
 # and code are full of "at " ("that ", "format "), and hopping between those with str.find is far
 # cheaper than the MULTILINE regex, which tries every position of the text.
@@ -66,7 +60,7 @@ def after_whitespace(text: str, hint: str) -> bool:
 
 
 def has_stack_trace(text: str) -> bool:
-    """Whether ``text`` holds a stack trace (Python, JVM, JavaScript, Rust): _STACK_TRACE matches."""
+    """Whether ``text`` (its first 200,000 characters) holds a stack trace: one of ``_TRACE_TESTS`` matches."""
     if not text:
         return False
     head = text[:200_000]

@@ -13,8 +13,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import datasets  # noqa: E402
-from bench.build_leaderboard import build, build_from_dir, paired_newcombe, wilson  # noqa: E402
+from training import datasets  # noqa: E402
+from training.build_leaderboard import build, build_from_dir, paired_newcombe, wilson  # noqa: E402
 from kilo_lsp.leaderboard.model import load, parse  # noqa: E402
 
 SONNET = "20250929_mini-v1.13.3_sonnet-4-5-20250929"

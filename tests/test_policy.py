@@ -139,3 +139,13 @@ def test_budget_exhausted_uses_free_models_only():
 def test_unknown_class_goes_to_balanced():
     out = decide(cls(diff=2))
     assert out.model == "mid" and out.reason_code == "no_evidence"
+
+
+def test_most_likely_tier_pools_tiers_3_and_4_and_needs_mass():
+    from kilo_lsp.classify.base import most_likely_tier
+    assert most_likely_tier((0.4, 0.3, 0.2, 0.1)) == 1
+    assert most_likely_tier((0.3, 0.4, 0.2, 0.1)) == 2
+    assert most_likely_tier((0.35, 0.3, 0.2, 0.15)) == 3          # tiers 3 and 4 together: 0.35
+    assert most_likely_tier((0.3, 0.3, 0.15, 0.25)) == 4
+    assert most_likely_tier((0.0, 0.0, 0.0, 0.0)) == 1            # no mass anywhere: the lowest tier
+    assert most_likely_tier((0.0, 0.0, 0.5, 0.5)) == 3

@@ -4,12 +4,13 @@ import random
 
 from kilo_lsp import context
 from kilo_lsp.classify.base import Classification
-from kilo_lsp.classify.task_type import char_wb_ngrams, word_ngrams
+from kilo_lsp.classify.tfidf import char_wb_ngrams, word_ngrams
 from kilo_lsp.config import RoutingSettings
 from kilo_lsp.leaderboard.model import parse
 from kilo_lsp.routing.availability import Reach
 from kilo_lsp.routing.policy import (Policy, PolicyInput, clears_bar, expected, expected_with_bars, class_bars,
                                      floor_margin)
+from test_fast_paths import STACK_TRACE  # the one-regex form of the stack-trace test
 
 
 # -- policy ------------------------------------------------------------------------------------
@@ -85,7 +86,7 @@ def test_stack_trace_test_with_many_candidates_equals_the_one_regex():
     for _ in range(3000):
         n = rnd.choice([3, 10, 40, 80])
         text = "".join(rnd.choice(SPACED_PARTS[:3] if rnd.random() < 0.5 else SPACED_PARTS) for _ in range(n))
-        expected_ = context._STACK_TRACE.search(text) is not None
+        expected_ = STACK_TRACE.search(text) is not None
         assert context.has_stack_trace(text) == expected_, repr(text)
 
 
@@ -121,12 +122,12 @@ def test_char_wb_ngrams_equal_the_reference_on_any_whitespace():
 def test_cached_character_ngrams_equal_the_filtered_ngrams_of_the_text(monkeypatch):
     """The char block's per-word cache gives the same n-grams, in the same order (the order of the
     sums), as filtering the text's n-grams, also across a cache clear."""
-    from kilo_lsp.classify import task_type
+    from kilo_lsp.classify import task_type, tfidf
     model = task_type.load()
     if model is None:
         return
     block = next(b for b in model.blocks if b.analyzer == "char_wb")
-    monkeypatch.setattr(task_type, "WORD_CACHE_SIZE", 50)
+    monkeypatch.setattr(tfidf, "WORD_CACHE_SIZE", 50)
     block._word_grams.clear()
     rnd = random.Random(16)
     words = ["fix", "Parser", "PARSER", "the", "KeyError:", "user_id", "é", "a", "tests", "refactor", "x" * 40]
@@ -139,9 +140,10 @@ def test_cached_character_ngrams_equal_the_filtered_ngrams_of_the_text(monkeypat
     assert len(block._word_grams) <= 50
 
 
-def contributions_reference(block, text):
-    """The task-type block's scores and reasons, one term at a time (the form the model was checked
-    against scikit-learn with)."""
+def block_scores_reference(block, text, explain=True):
+    """A block's scores and reasons, one term at a time (the form each model was checked against
+    scikit-learn with): a term seen c times adds f = 1 + log c (1 when c == 1) times the kept weights,
+    times the idf too when the idf is not in them; the squares of f x idf make the norm."""
     import math
     from collections import Counter
     text = text[:block.max_chars] if block.max_chars else text
@@ -151,17 +153,19 @@ def contributions_reference(block, text):
         return None, []
     rows, parts, sq = [], [], 0.0
     for t, c in counts.items():
-        idf, iw = block.table[t]
+        idf, w = block.table[t]
         f = 1.0 if c == 1 else 1.0 + math.log(c)
-        rows.append(iw if c == 1 else [f * x for x in iw])
-        sq += (f * idf) * (f * idf)
-        if block.analyzer == "word":
-            parts.append((t, f, iw))
+        v = idf if c == 1 else f * idf
+        g = f if block.idf_in_weights else v
+        rows.append([g * x for x in w])
+        sq += v * v
+        if explain and block.analyzer == "word":
+            parts.append((t, g, w))
     inv = 1.0 / (math.sqrt(sq) or 1.0)
-    return [inv * sum(col) for col in zip(*rows)], [(t, f * inv, iw) for t, f, iw in parts]
+    return [inv * sum(col) for col in zip(*rows)], [(t, g * inv, w) for t, g, w in parts]
 
 
-def test_task_type_block_contributions_equal_the_term_by_term_reference():
+def test_task_type_block_scores_equal_the_term_by_term_reference():
     from kilo_lsp.classify import task_type
     model = task_type.load()
     if model is None:
@@ -171,13 +175,11 @@ def test_task_type_block_contributions_equal_the_term_by_term_reference():
     for _ in range(600):
         text = " ".join(rnd.choice(words) for _ in range(rnd.randrange(0, 80)))
         for block in model.blocks:
-            assert block.contributions(text) == contributions_reference(block, text), text
+            assert block.idf_in_weights
+            assert block.scores(text, explain=True) == block_scores_reference(block, text), text
 
 
 def test_difficulty_block_scores_equal_the_sums_of_the_scaled_rows():
-    import math
-    from collections import Counter
-
     from kilo_lsp.classify.base import ClassifyInput
     from kilo_lsp.classify.learned import LearnedClassifier, weights_available
     if not weights_available():
@@ -187,15 +189,7 @@ def test_difficulty_block_scores_equal_the_sums_of_the_scaled_rows():
     rnd = random.Random(15)
     words = "fix the bug bug in parser parser parser when input is empty add tests refactor migrate schema".split()
     for block in clf._diff.blocks:
+        assert not block.idf_in_weights
         for _ in range(300):
             text = " ".join(rnd.choice(words) for _ in range(rnd.randrange(0, 60)))
-            counts = Counter(t for t in block.terms(text) if t in block.table)
-            rows, sq = [], 0.0
-            for t, c in counts.items():
-                idf, w = block.table[t]
-                v = idf if c == 1 else (1.0 + math.log(c)) * idf
-                sq += v * v
-                rows.append([v * x for x in w])
-            inv = 1.0 / (math.sqrt(sq) or 1.0)
-            reference = [inv * sum(col) for col in zip(*rows)] if rows else [0.0] * clf._diff.outputs
-            assert block.block_scores(text, clf._diff.outputs) == reference
+            assert block.scores(text) == block_scores_reference(block, text, explain=False)

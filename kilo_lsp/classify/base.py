@@ -68,6 +68,14 @@ class Classification:
         return tuple(1.0 if t == d else 0.0 for t in (1, 2, 3, 4))  # type: ignore[return-value]
 
 
+def most_likely_tier(probs: tuple[float, ...]) -> int:
+    """1..4: the argmax of P(tier), tiers 3 and 4 counted together (the leaderboard pools them)."""
+    p1, p2, p34 = probs[0], probs[1], probs[2] + probs[3]
+    if p34 > 0 and p34 >= p2 and p34 >= p1:
+        return 4 if probs[3] > probs[2] else 3
+    return 2 if p2 >= p1 and p2 > 0 else 1
+
+
 class Classifier(Protocol):
     """Anything that turns a request into a Classification. Must be fast (p99 <= 1 ms)."""
 

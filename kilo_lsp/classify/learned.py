@@ -1,18 +1,19 @@
 """A learned classifier served in pure Python: linear models over TF-IDF n-grams.
 
-The weights are trained offline by ``bench/train_classifier.py`` (scikit-learn) and shipped as
-``kilo_lsp/data/classifier.json``; this module only reads that file and reproduces scikit-learn's
-tokenisation (word n-grams with the default token pattern, ``char_wb`` n-grams), sublinear TF, IDF,
-per-block L2 normalisation and the linear scores. No numpy, no scikit-learn at run time.
+Both models are trained offline with scikit-learn and served from JSON; their TF-IDF blocks
+(``tfidf.py``) reproduce scikit-learn's tokenisation, sublinear TF, IDF, per-block L2 normalisation
+and the linear scores. No numpy, no scikit-learn at run time.
 
-- Task type: multinomial logistic regression over word 1-2-grams and character 2-5-grams, trained on
-  real Conventional-Commit subjects (fix, feat, docs, refactor+style, test, perf, build+ci+chore) plus a
-  small file of written examples for the types commits cannot carry (explain, plan, review, small_edit);
-  softmax with a temperature fitted on out-of-fold predictions.
-- Difficulty: logistic regressions over word n-grams of SWE-bench issue texts, for P(tier > 1) and
-  P(tier >= 3), Platt-calibrated on inner folds. The editor signals (files involved, selection size,
-  diagnostics, stack trace, conversation depth, context size) then shift the logits by fixed amounts
-  (``EDITOR_ADJUSTMENTS``): there is no labelled editor traffic to learn them from yet.
+- Task type: ``task_type.py``, weights ``kilo_lsp/data/task_type.json`` (trained by
+  ``training/train_task_type.py``): a linear model over word and character n-grams of real
+  Conventional-Commit subjects plus written examples for the types commits cannot carry (explain,
+  plan, review, small_edit); softmax with a temperature fitted on inner folds.
+- Difficulty: ``kilo_lsp/data/classifier.json`` (trained by ``training/train_classifier.py``):
+  logistic regressions over word n-grams of SWE-bench issue texts, for P(tier > 1) and P(tier >= 3),
+  Platt-calibrated on inner folds. The editor signals (files involved, selection size, diagnostics,
+  stack trace, conversation depth, context size) then shift the logits by fixed amounts
+  (``EDITOR_ADJUSTMENTS``): there is no labelled editor traffic to learn them from yet. The same file
+  carries the bill dial's willingness to pay (``difficulty.routing.wtp_usd``).
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections import Counter
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .base import Classification, ClassifyInput, EditorSignals, Signal
-from .task_type import char_wb_ngrams, word_ngrams  # the same analyzers as scikit-learn
+from .base import Classification, ClassifyInput, EditorSignals, Signal, most_likely_tier
+from .task_type import WEIGHTS_FILE, TaskTypeModel
 from .task_type import load as load_task_type
+from .tfidf import Block
 
 
 #: Type text is cut to this many characters (intent sits at the start; keeps p99 under 1 ms).
@@ -57,70 +58,20 @@ HARD_EXTRA = {"plan": 1.0, "files_per_extra_file": 0.25}
 TYPE_SIGNAL_BOOST = {"stack_trace": ("bugfix", 1.0), "diagnostics_errors": ("bugfix", 0.5)}
 
 
-class _Block:
-    """One TF-IDF block: vocabulary, idf, and the weights of each term (one per output)."""
-
-    def __init__(self, raw: dict[str, Any], outputs: int) -> None:
-        self.analyzer = raw["analyzer"]
-        self.ngram = (int(raw["ngram"][0]), int(raw["ngram"][1]))
-        scale = float(raw.get("scale", 1.0))
-        terms, idf, weights = raw["terms"], raw["idf"], raw["w"]
-        self.table: dict[str, tuple[float, tuple[float, ...]]] = {}
-        for i, term in enumerate(terms):
-            row = weights[i * outputs:(i + 1) * outputs]
-            self.table[term] = (float(idf[i]), tuple(x * scale for x in row))
-
-    def terms(self, text: str) -> list[str]:
-        return word_ngrams(text, self.ngram) if self.analyzer == "word" else char_wb_ngrams(text, self.ngram)
-
-    def contributions(self, text: str) -> list[tuple[str, float, tuple[float, ...]]]:
-        """(term, normalised tf-idf value, weights) for each vocabulary term of the text."""
-        table = self.table
-        counts = Counter(t for t in self.terms(text) if t in table)
-        vals = [(t, (1.0 + math.log(c)) * table[t][0]) for t, c in counts.items()]
-        norm = math.sqrt(sum(v * v for _, v in vals)) or 1.0
-        return [(t, v / norm, table[t][1]) for t, v in vals]
-
-    def block_scores(self, text: str, outputs: int) -> list[float]:
-        """This block's contribution to each output (the sums of ``contributions``), without the
-        per-term list: the difficulty model runs on up to 2,000 characters per request."""
-        table = self.table
-        counts = Counter(filter(table.__contains__, self.terms(text)))
-        if not counts:
-            return [0.0] * outputs
-        vals, weights = [], []
-        sq = 0.0
-        for t, c in counts.items():
-            idf, w = table[t]
-            v = idf if c == 1 else (1.0 + math.log(c)) * idf
-            sq += v * v
-            vals.append(v)
-            weights.append(w)
-        inv = 1.0 / (math.sqrt(sq) or 1.0)
-        # one pass per output (two for the difficulty model) rather than one small list per term
-        return [inv * sum([v * w[k] for v, w in zip(vals, weights)]) for k in range(outputs)]
-
-
 class _Linear:
+    """The difficulty model's linear scores over TF-IDF blocks (outputs: tier > 1, tier >= 3)."""
+
     def __init__(self, raw: dict[str, Any]) -> None:
         self.outputs = int(raw.get("outputs", 1))
-        self.blocks = [_Block(b, self.outputs) for b in raw["blocks"]]
+        self.blocks = [Block(b, self.outputs, idf_in_weights=False) for b in raw["blocks"]]
         self.intercept = [float(x) for x in raw["intercept"]]
 
-    def scores(self, text: str) -> tuple[list[float], list[tuple[str, str, float, tuple[float, ...]]]]:
-        s = list(self.intercept)
-        parts: list[tuple[str, str, float, tuple[float, ...]]] = []
-        for block in self.blocks:
-            for term, v, w in block.contributions(text):
-                s = [a + v * b for a, b in zip(s, w)]
-                parts.append((block.analyzer, term, v, w))
-        return s, parts
-
-    def score_values(self, text: str) -> list[float]:
-        """The scores alone (what ``scores`` returns first), at a fraction of its cost."""
+    def scores(self, text: str) -> list[float]:
         s = list(self.intercept)
         for block in self.blocks:
-            s = [a + b for a, b in zip(s, block.block_scores(text, self.outputs))]
+            block_scores, _ = block.scores(text)
+            if block_scores is not None:
+                s = [a + b for a, b in zip(s, block_scores)]
         return s
 
 
@@ -139,11 +90,16 @@ def _softmax(xs: list[float]) -> list[float]:
 
 
 class LearnedClassifier:
-    """Task type and difficulty from linear models trained on real text; pure-Python inference."""
+    """Task type and difficulty from linear models trained on real text; pure-Python inference.
 
-    def __init__(self, weights: dict[str, Any] | None = None, path: str | Path | None = None) -> None:
+    The difficulty model comes from ``weights`` (the parsed JSON), else the file at ``path``, else the
+    packaged classifier.json; the task type from ``task_type``, else the packaged task_type.json."""
+
+    def __init__(self, weights: dict[str, Any] | None = None, path: str | Path | None = None,
+                 task_type: TaskTypeModel | None = None) -> None:
         self._raw = weights
         self._path = path
+        self._type_model = task_type
         self._lock = threading.Lock()
         self._loaded = False
         self.version = ""
@@ -161,26 +117,19 @@ class LearnedClassifier:
                 else:
                     text = resources.files("kilo_lsp.data").joinpath("classifier.json").read_text(encoding="utf-8")
                 raw = json.loads(text)
-            # the packaged classifier reads its task type from task_type.json when that file ships;
-            # classifier.json's own type block is built only when it is the one in use
-            tt = load_task_type() if self._raw is None and not self._path else None
-            if tt is not None:
-                self._classes, self._type, self._temperature = tt.classes, tt, tt.temperature
-            else:
-                t = raw["type"]
-                self._classes = list(t["classes"])
-                self._type = _Linear(t)
-                self._temperature = float(t.get("temperature", 1.0))
+            tt = self._type_model or load_task_type()
+            if tt is None:
+                raise FileNotFoundError("no task-type model: kilo_lsp/data/task_type.json is not installed")
+            self._classes, self._type, self._temperature = tt.classes, tt, tt.temperature
             d = raw["difficulty"]
             self._diff = _Linear(d)                      # outputs: [tier > 1, tier >= 3]
             self._platt = [tuple(p) for p in d["platt"]]
             self._len = d.get("dense", {}).get("log_chars")
-            self._thresholds = dict(d.get("thresholds", {"tier2": 0.5, "tier3": 0.5, "tier4": 0.85}))
             self._tier4_share = float(d.get("tier4_share_of_hard", 0.1))
             self._wtp = float(d.get("routing", {}).get("wtp_usd", 0.0))
             self.version = str(raw.get("version", ""))
             self.name = f"learned/{self.version}" if self.version else "learned"
-            if tt is not None and tt.version:
+            if tt.version:
                 self.name += f"+{tt.version}"
             self._raw = None
             self._loaded = True
@@ -195,41 +144,11 @@ class LearnedClassifier:
         type_text = text
         if words < 4 and item.previous_text:
             type_text = text + " " + item.previous_text          # short follow-ups lean on the previous turn
-        scores, parts = self._type.scores(type_text[:TYPE_MAX_CHARS])
-        signals: list[Signal] = []
-        for key, (cls, boost) in TYPE_SIGNAL_BOOST.items():
-            on = sig.has_stack_trace if key == "stack_trace" else sig.diagnostics_errors > 0
-            if on and cls in self._classes:
-                scores[self._classes.index(cls)] += boost
-                signals.append(Signal(key, f"{key.replace('_', ' ')} in the editor context points to {cls}", boost))
-        probs = _softmax([s / self._temperature for s in scores])
-        k = max(range(len(probs)), key=probs.__getitem__)
-        task_type = self._classes[k]
-        type_conf = probs[k]
-        # top words/n-grams for the predicted type, readable ones (word block) first
-        for c, term in sorted([(v * w[k], term) for _an, term, v, w in parts], reverse=True)[:3]:
-            if c > 0:
-                signals.append(Signal(f"term:{term}", f"'{term}' suggests {task_type}", round(c, 3)))
-
-        # difficulty
-        h, v = self._diff.score_values(text[:DIFFICULTY_MAX_CHARS])
-        if self._len:
-            z = (math.log1p(len(text)) - self._len["mean"]) / self._len["std"] * self._len.get("scale", 1.0)
-            h += z * self._len["w"][0]
-            v += z * self._len["w"][1]
-        (a, b), (va, vb) = self._platt
-        logit = a * h + b
-        shift, why = self._editor_shift(sig)
+        task_type, type_conf, signals = self._task_type(type_text, sig)
         # The type's prior moves the tier of short (type-led) requests only; an issue-length text is
         # read by the difficulty model, whose probabilities are calibrated without it.
         type_led = words < TYPE_LED_WORDS
-        prior = TYPE_DIFFICULTY_PRIOR.get(task_type, 0.0) if type_led else 0.0
-        if prior:
-            why.append(Signal(f"type:{task_type}", f"{task_type} requests are usually "
-                              + ("quick" if prior < 0 else "larger"), prior))
-        p_hard = _sigmoid(logit + shift + prior)
-        extra = (HARD_EXTRA.get(task_type, 0.0) if type_led else 0.0) + HARD_EXTRA["files_per_extra_file"] * (min(max(sig.files_involved, 1), 4) - 1)
-        p_vhard = min(p_hard, _sigmoid(va * v + vb + shift + prior + extra))
+        p_hard, p_vhard, logit, why = self._difficulty(text, sig, task_type, type_led)
         probs4 = tier_probabilities(p_hard, p_vhard, self._tier4_share)
         tier = most_likely_tier(probs4)
         # P(the tier is right or too high, or one tier too low at worst)
@@ -248,6 +167,46 @@ class LearnedClassifier:
             signals=tuple(signals), classifier=self.name, hard_probability=round(p_hard, 4),
             tier_probabilities=tuple(round(x, 4) for x in probs4), wtp_usd=self._wtp,
         )
+
+    def _task_type(self, type_text: str, sig: EditorSignals) -> tuple[str, float, list[Signal]]:
+        """The most likely task type, its probability, and the signals behind it: the editor context's
+        boosts, then the words that weigh most for it."""
+        scores, parts = self._type.scores(type_text[:TYPE_MAX_CHARS])
+        signals: list[Signal] = []
+        for key, (cls, boost) in TYPE_SIGNAL_BOOST.items():
+            on = sig.has_stack_trace if key == "stack_trace" else sig.diagnostics_errors > 0
+            if on and cls in self._classes:
+                scores[self._classes.index(cls)] += boost
+                signals.append(Signal(key, f"{key.replace('_', ' ')} in the editor context points to {cls}", boost))
+        probs = _softmax([s / self._temperature for s in scores])
+        k = max(range(len(probs)), key=probs.__getitem__)
+        task_type = self._classes[k]
+        # top words/n-grams for the predicted type (the word blocks' terms: they read as reasons)
+        for c, term in sorted([(v * w[k], term) for _an, term, v, w in parts], reverse=True)[:3]:
+            if c > 0:
+                signals.append(Signal(f"term:{term}", f"'{term}' suggests {task_type}", round(c, 3)))
+        return task_type, probs[k], signals
+
+    def _difficulty(self, text: str, sig: EditorSignals, task_type: str, type_led: bool
+                    ) -> tuple[float, float, float, list[Signal]]:
+        """(P(tier > 1), P(tier >= 3), the calibrated text logit of the first, the signals that shifted
+        them): the text's scores, then the editor context and, for a type-led request, the type's prior."""
+        h, v = self._diff.scores(text[:DIFFICULTY_MAX_CHARS])
+        if self._len:
+            z = (math.log1p(len(text)) - self._len["mean"]) / self._len["std"] * self._len.get("scale", 1.0)
+            h += z * self._len["w"][0]
+            v += z * self._len["w"][1]
+        (a, b), (va, vb) = self._platt
+        logit = a * h + b
+        shift, why = self._editor_shift(sig)
+        prior = TYPE_DIFFICULTY_PRIOR.get(task_type, 0.0) if type_led else 0.0
+        if prior:
+            why.append(Signal(f"type:{task_type}", f"{task_type} requests are usually "
+                              + ("quick" if prior < 0 else "larger"), prior))
+        p_hard = _sigmoid(logit + shift + prior)
+        extra = (HARD_EXTRA.get(task_type, 0.0) if type_led else 0.0) + HARD_EXTRA["files_per_extra_file"] * (min(max(sig.files_involved, 1), 4) - 1)
+        p_vhard = min(p_hard, _sigmoid(va * v + vb + shift + prior + extra))
+        return p_hard, p_vhard, logit, why
 
     @staticmethod
     def _editor_shift(sig: EditorSignals) -> tuple[float, list[Signal]]:
@@ -278,20 +237,14 @@ def tier_probabilities(p_hard: float, p_vhard: float, tier4_share: float) -> tup
     return (1.0 - p_hard, p_hard - p_vhard, p_vhard * (1.0 - tier4_share), p_vhard * tier4_share)
 
 
-def most_likely_tier(probs: tuple[float, ...]) -> int:
-    """1..4: the most likely tier, tiers 3 and 4 counted together (the leaderboard pools them)."""
-    p1, p2, p34 = probs[0], probs[1], probs[2] + probs[3]
-    if p34 >= p2 and p34 >= p1:
-        return 4 if probs[3] > probs[2] else 3
-    return 2 if p2 >= p1 else 1
-
-
-__all__ = ["LearnedClassifier", "tier_probabilities", "most_likely_tier", "weights_available", "word_ngrams", "char_wb_ngrams"]
+__all__ = ["LearnedClassifier", "tier_probabilities", "weights_available"]
 
 
 def weights_available() -> bool:
-    """True when the trained weights ship with the package (kilo_lsp/data/classifier.json)."""
+    """True when the trained weights ship with the package (kilo_lsp/data/classifier.json and
+    task_type.json)."""
     try:
-        return resources.files("kilo_lsp.data").joinpath("classifier.json").is_file()
+        data = resources.files("kilo_lsp.data")
+        return data.joinpath("classifier.json").is_file() and data.joinpath(WEIGHTS_FILE).is_file()
     except (FileNotFoundError, ModuleNotFoundError):
         return False

@@ -1,6 +1,6 @@
 """The leaderboard the router reads: models, their prices, and proven accuracy per task class.
 
-The shipped file is built from benchmark outcomes by ``bench/build_leaderboard.py``; users may
+The shipped file is built from benchmark outcomes by ``training/build_leaderboard.py``; users may
 point ``routing.leaderboardPath`` at their own file of the same shape (see README, "Leaderboard").
 """
 

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..classify.base import Classification
+from ..classify.base import Classification, most_likely_tier
 from ..config import RoutingSettings
 from ..leaderboard.model import Evidence, Leaderboard, Model, TaskClass
 from .availability import Reach
@@ -149,14 +149,6 @@ def clears_bar(model_id: str, evidence: Evidence | None, balanced: str, settings
 
 def floor_margin(settings: RoutingSettings) -> float:
     return min(1.0, FLOOR_FACTOR * settings.margin)
-
-
-def most_likely_tier(probs: tuple[float, ...]) -> int:
-    """1..4: the argmax of P(tier), tiers 3 and 4 counted together (the leaderboard pools them)."""
-    p1, p2, p34 = probs[0], probs[1], probs[2] + probs[3]
-    if p34 > 0 and p34 >= p2 and p34 >= p1:
-        return 4 if probs[3] > probs[2] else 3
-    return 2 if p2 >= p1 and p2 > 0 else 1
 
 
 def request_tiers(c: Classification, board: Leaderboard) -> tuple[tuple[float, ...], dict[int, TaskClass]]:

@@ -1,8 +1,8 @@
 """Build ``kilo_lsp/data/leaderboard.json`` from measured benchmark outcomes.
 
-    python -m bench.build_leaderboard [--out PATH] [--confidence 0.9]
+    python -m training.build_leaderboard [--out PATH] [--confidence 0.9]
 
-Evidence per model and task class (see bench/README.md, "What the leaderboard numbers mean"):
+Evidence per model and task class (see training/README.md, "What the leaderboard numbers mean"):
 
 - ``solved`` / ``n`` / ``rate``: tasks of the class the model resolved, tasks of the class, and the ratio;
 - ``ci_low`` / ``ci_high``: two-sided Wilson score interval at ``confidence_level``;
@@ -36,7 +36,7 @@ from typing import Any, Iterable
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import datasets  # noqa: E402
+from training import datasets  # noqa: E402
 from kilo_lsp.taxonomy import ANY_TYPE, DIFFICULTY_LABELS, SWEBENCH_BUCKETS, class_key  # noqa: E402
 
 SCHEMA = 1
@@ -197,6 +197,44 @@ def build(outcomes_rows: Iterable[dict[str, Any]], tasks: Iterable[dict[str, Any
     task_ids: restrict the evidence to these tasks (training folds), None for all.
     input_hashes: sha256 of the input files, folded into the version (the CLI passes them).
     """
+    tier_of = task_tiers(tasks, task_ids)
+    outcome = model_outcomes(outcomes_rows, tier_of)
+    folder_of, models_json = model_entries(outcome, prices)
+    for role, mid in (("balanced", balanced), ("frontier", frontier)):
+        if mid not in folder_of:
+            raise ValueError(f"{role} model {mid!r} has no outcomes")
+    classes: dict[str, Any] = {}
+    for cls_tier, tiers in CLASS_TIERS.items():
+        entry = task_class(cls_tier, tiers, tier_of, {mid: outcome[f] for mid, f in folder_of.items()},
+                           balanced, confidence_level)
+        if entry is not None:
+            classes[class_key(ANY_TYPE, cls_tier)] = entry
+
+    as_of = max((f[:8] for f in folder_of.values() if f[:8].isdigit()), default="")
+    lb: dict[str, Any] = {
+        "schema": SCHEMA,
+        "version": "",
+        "built_at": f"{as_of[:4]}-{as_of[4:6]}-{as_of[6:]}" if as_of else "",
+        "confidence_level": confidence_level,
+        "balanced": balanced,
+        "frontier": frontier,
+        "paired_ci_method": "newcombe-hybrid-score (Newcombe 1998, method 10), two-sided",
+        "rate_ci_method": "wilson, two-sided",
+        "n_tasks": len(tier_of),
+        "models": models_json,
+        "classes": classes,
+        "sources": [dict(v, file=k) for k, v in datasets.SOURCES.items() if k != datasets.COMMITS],
+    }
+    lb["version"] = version_of(lb, input_hashes)
+    return lb
+
+
+#: folder (or router id) -> task -> (resolved, cost)
+Runs = dict[str, tuple[int, float]]
+
+
+def task_tiers(tasks: Iterable[dict[str, Any]], task_ids: Iterable[str] | None) -> dict[str, int]:
+    """task -> human tier (1..4), for the tasks with a bucket (and among ``task_ids`` when given)."""
     keep = set(task_ids) if task_ids is not None else None
     tier_of: dict[str, int] = {}
     for t in tasks:
@@ -205,15 +243,24 @@ def build(outcomes_rows: Iterable[dict[str, Any]], tasks: Iterable[dict[str, Any
         tier = SWEBENCH_BUCKETS.get(t.get("difficulty") or "")
         if tier:
             tier_of[t["task_id"]] = tier
+    return tier_of
 
-    outcome: dict[str, dict[str, tuple[int, float]]] = defaultdict(dict)   # folder -> task -> (resolved, cost)
+
+def model_outcomes(outcomes_rows: Iterable[dict[str, Any]], tier_of: dict[str, int]) -> dict[str, Runs]:
+    """benchmark folder -> its runs on the tiered tasks (dropped models left out)."""
+    outcome: dict[str, Runs] = defaultdict(dict)
     for r in outcomes_rows:
         if r["model"] in datasets.DROPPED_MODELS or r["task_id"] not in tier_of:
             continue
         outcome[r["model"]][r["task_id"]] = (int(r["resolved"]), float(r["cost_usd"]))
     if not outcome:
         raise ValueError("no outcomes for the selected tasks")
+    return outcome
 
+
+def model_entries(outcome: dict[str, Runs], prices: Iterable[dict[str, Any]]
+                  ) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """(router id -> benchmark folder, the leaderboard's model entries in router-id order)."""
     price_of = {p["benchmark_model"]: p for p in prices}
     folder_of: dict[str, str] = {}
     models_json: list[dict[str, Any]] = []
@@ -238,72 +285,64 @@ def build(outcomes_rows: Iterable[dict[str, Any]], tasks: Iterable[dict[str, Any
             # optional, informative: the whole-benchmark figures of this run
             "benchmark": {"solved": solved_all, "n": len(runs), "cost_usd": _r(sum(v[1] for v in runs.values()), 2)},
         })
-    for role, mid in (("balanced", balanced), ("frontier", frontier)):
-        if mid not in folder_of:
-            raise ValueError(f"{role} model {mid!r} has no outcomes")
+    return folder_of, models_json
 
-    classes: dict[str, Any] = {}
-    for cls_tier, tiers in CLASS_TIERS.items():
-        ids = sorted(t for t, tier in tier_of.items() if tier in tiers)
-        if not ids:
-            continue
-        counts = {t: sum(1 for x in ids if tier_of[x] == t) for t in tiers}
-        vec: dict[str, list[int]] = {}
-        evid: dict[str, dict[str, Any]] = {}
-        for mid, folder in folder_of.items():
-            runs = outcome[folder]
-            have = [t for t in ids if t in runs]
-            if not have:
-                continue
-            v = [runs[t][0] for t in ids] if len(have) == len(ids) else None
-            solved = sum(runs[t][0] for t in have)
-            n = len(have)
-            lo, hi = wilson(solved, n, confidence_level)
-            evid[mid] = {"solved": solved, "n": n, "rate": _r(solved / n), "ci_low": _r(lo), "ci_high": _r(hi),
-                         "cost_per_request": _r(sum(runs[t][1] for t in have) / n, 5)}
-            if v is not None:
-                vec[mid] = v
-        best = max(evid, key=lambda m: (evid[m]["solved"] / evid[m]["n"], -evid[m]["cost_per_request"]))
-        for mid, e in evid.items():
-            for key, ref in (("vs_balanced", balanced), ("vs_best", best)):
-                if mid == ref:
-                    e[key] = {"delta": 0.0, "ci_low": 0.0, "ci_high": 0.0}
-                elif mid in vec and ref in vec:
-                    x, y = vec[mid], vec[ref]
-                    a = sum(1 for i, j in zip(x, y) if i and j)
-                    b = sum(1 for i, j in zip(x, y) if i and not j)
-                    c = sum(1 for i, j in zip(x, y) if j and not i)
-                    d = len(x) - a - b - c
-                    delta, lo, hi = paired_newcombe(a, b, c, d, confidence_level)
-                    e[key] = {"delta": _r(delta), "ci_low": _r(lo), "ci_high": _r(hi),
-                              "discordant": [b, c]}
-        label = DIFFICULTY_LABELS[cls_tier]
-        if len(tiers) > 1:
-            parts = ", ".join(f"{counts[t]} tier-{t}" for t in tiers)
-            label += f" - pooled with its neighbour: {parts} tasks ({counts[cls_tier]} of its own)"
-        classes[class_key(ANY_TYPE, cls_tier)] = {
-            "label": label, "source": SOURCE_NAME, "n_tasks": len(ids), "tiers": list(tiers),
-            "pooled": len(tiers) > 1, "sparse": counts.get(cls_tier, 0) < MIN_TASKS_PER_CLASS,
-            "best": best, "models": dict(sorted(evid.items())),
-        }
 
-    as_of = max((f[:8] for f in folder_of.values() if f[:8].isdigit()), default="")
-    lb: dict[str, Any] = {
-        "schema": SCHEMA,
-        "version": "",
-        "built_at": f"{as_of[:4]}-{as_of[4:6]}-{as_of[6:]}" if as_of else "",
-        "confidence_level": confidence_level,
-        "balanced": balanced,
-        "frontier": frontier,
-        "paired_ci_method": "newcombe-hybrid-score (Newcombe 1998, method 10), two-sided",
-        "rate_ci_method": "wilson, two-sided",
-        "n_tasks": len(tier_of),
-        "models": models_json,
-        "classes": classes,
-        "sources": [dict(v, file=k) for k, v in datasets.SOURCES.items() if k != datasets.COMMITS],
+def task_class(cls_tier: int, tiers: tuple[int, ...], tier_of: dict[str, int], runs_of: dict[str, Runs],
+               balanced: str, confidence_level: float) -> dict[str, Any] | None:
+    """The class of tier ``cls_tier`` backed by the tasks of ``tiers`` (runs_of: router id -> runs);
+    None when it has no task."""
+    ids = sorted(t for t, tier in tier_of.items() if tier in tiers)
+    if not ids:
+        return None
+    counts = {t: sum(1 for x in ids if tier_of[x] == t) for t in tiers}
+    evid, vec = class_evidence(ids, runs_of, confidence_level)
+    best = max(evid, key=lambda m: (evid[m]["solved"] / evid[m]["n"], -evid[m]["cost_per_request"]))
+    for mid, e in evid.items():
+        for key, ref in (("vs_balanced", balanced), ("vs_best", best)):
+            if mid == ref:
+                e[key] = {"delta": 0.0, "ci_low": 0.0, "ci_high": 0.0}
+            elif mid in vec and ref in vec:
+                e[key] = paired_difference(vec[mid], vec[ref], confidence_level)
+    label = DIFFICULTY_LABELS[cls_tier]
+    if len(tiers) > 1:
+        parts = ", ".join(f"{counts[t]} tier-{t}" for t in tiers)
+        label += f" - pooled with its neighbour: {parts} tasks ({counts[cls_tier]} of its own)"
+    return {
+        "label": label, "source": SOURCE_NAME, "n_tasks": len(ids), "tiers": list(tiers),
+        "pooled": len(tiers) > 1, "sparse": counts.get(cls_tier, 0) < MIN_TASKS_PER_CLASS,
+        "best": best, "models": dict(sorted(evid.items())),
     }
-    lb["version"] = version_of(lb, input_hashes)
-    return lb
+
+
+def class_evidence(ids: list[str], runs_of: dict[str, Runs], confidence_level: float
+                   ) -> tuple[dict[str, dict[str, Any]], dict[str, list[int]]]:
+    """(router id -> solved, n, rate with its Wilson interval, mean cost on the class's tasks;
+    router id -> resolved per task, for the models that ran every task of the class)."""
+    vec: dict[str, list[int]] = {}
+    evid: dict[str, dict[str, Any]] = {}
+    for mid, runs in runs_of.items():
+        have = [t for t in ids if t in runs]
+        if not have:
+            continue
+        solved = sum(runs[t][0] for t in have)
+        n = len(have)
+        lo, hi = wilson(solved, n, confidence_level)
+        evid[mid] = {"solved": solved, "n": n, "rate": _r(solved / n), "ci_low": _r(lo), "ci_high": _r(hi),
+                     "cost_per_request": _r(sum(runs[t][1] for t in have) / n, 5)}
+        if len(have) == len(ids):
+            vec[mid] = [runs[t][0] for t in ids]
+    return evid, vec
+
+
+def paired_difference(x: list[int], y: list[int], confidence_level: float) -> dict[str, Any]:
+    """Rate of x minus rate of y on the same tasks, Newcombe's interval, and the discordant counts."""
+    a = sum(1 for i, j in zip(x, y) if i and j)
+    b = sum(1 for i, j in zip(x, y) if i and not j)
+    c = sum(1 for i, j in zip(x, y) if j and not i)
+    d = len(x) - a - b - c
+    delta, lo, hi = paired_newcombe(a, b, c, d, confidence_level)
+    return {"delta": _r(delta), "ci_low": _r(lo), "ci_high": _r(hi), "discordant": [b, c]}
 
 
 def version_of(lb: dict[str, Any], input_hashes: dict[str, str] | None = None) -> str:

@@ -1,18 +1,14 @@
-"""Train the learned classifier offline and write its weights and its evaluation.
+"""Train the learned classifier's difficulty model offline and write its weights and its evaluation.
 
-    python -m bench.train_classifier [--no-eval] [--out kilo_lsp/data/classifier.json]
-
-Task type: commit subjects of 25 repositories (commits/commits.csv), the author's Conventional-Commit
-type mapped onto the taxonomy (fix->bugfix, feat->feature, docs->docs, refactor+style->refactor,
-test->test, perf->perf, build+ci+chore->build; revert is dropped: it names an operation, not a kind
-of work), plus bench/data/extra_examples.jsonl for explain, plan, review and small_edit. Evaluated by
-5-fold cross-validation with whole repositories held out (GroupKFold on repo).
+    python -m training.train_classifier [--no-eval] [--out kilo_lsp/data/classifier.json]
 
 Difficulty: SWE-bench Verified issue texts labelled with the human bucket (tier > 1 and tier >= 3),
 plus the SWE-bench Lite issues that OpenAI's annotators bucketed and that are not in Verified
 (never scored, so usable in every fold). Evaluated with the routing benchmark's folds
 (int(sha1(task_id), 16) % 5); Platt calibration is fitted on inner folds of the training part only.
-Never reads gold patches or the annotation scores.
+Never reads gold patches or the annotation scores. The file also carries the bill dial's willingness
+to pay (training/policy_calibration.py). The task type is trained apart, by
+training/train_task_type.py (kilo_lsp/data/task_type.json).
 
 Writes kilo_lsp/data/classifier.json, bench/results/classifier.md and bench/results/classifier.json.
 """
@@ -33,27 +29,18 @@ if __package__ in (None, ""):
 
 import numpy as np  # noqa: E402
 from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
-from sklearn.linear_model import LogisticRegression, SGDClassifier  # noqa: E402
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, roc_auc_score  # noqa: E402
-from sklearn.model_selection import GroupKFold  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.metrics import roc_auc_score  # noqa: E402
 from scipy.sparse import hstack  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
-from bench import datasets  # noqa: E402
-from kilo_lsp.classify.learned import DIFFICULTY_MAX_CHARS, TYPE_MAX_CHARS  # noqa: E402
-from kilo_lsp.taxonomy import SWEBENCH_BUCKETS, TASK_TYPES  # noqa: E402
+from training import datasets  # noqa: E402
+from kilo_lsp.classify.learned import DIFFICULTY_MAX_CHARS  # noqa: E402
+from kilo_lsp.taxonomy import SWEBENCH_BUCKETS  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
-EXTRA = HERE / "data" / "extra_examples.jsonl"
-RESULTS = HERE / "results"
+RESULTS = datasets.REPO_ROOT / "bench" / "results"
 OUT = datasets.REPO_ROOT / "kilo_lsp" / "data" / "classifier.json"
 
-COMMIT_MAP, COMMIT_CLASSES = datasets.COMMIT_MAP, datasets.COMMIT_CLASSES
-
-TYPE_WORD = dict(analyzer="word", ngram_range=(1, 2), min_df=3, max_features=20000, sublinear_tf=True, dtype=np.float32)
-TYPE_ALPHA = 2e-5
-TYPE_EPOCHS = 12
-EXTRA_REPEAT = 8          # the written examples are few; repeat them so they weigh as a small repository
 DIFF_WORD = dict(analyzer="word", ngram_range=(1, 2), min_df=2, max_features=6000, sublinear_tf=True)
 DIFF_C = 3.0
 DENSE_SCALE = 1.0
@@ -62,30 +49,6 @@ QUANT = 1e-3              # weight quantum in the JSON file
 
 # ---------------------------------------------------------------------------------------------
 # data
-
-def load_type_data(root: Path) -> tuple[list[str], list[str], list[str]]:
-    texts, labels, groups = [], [], []
-    with open(root / datasets.COMMITS, newline="", encoding="utf-8") as f:
-        for r in csv.DictReader(f):
-            t = COMMIT_MAP.get(r["type"])
-            if t and r["description"].strip():
-                texts.append(r["description"])
-                labels.append(t)
-                groups.append(r["repo"])
-    return texts, labels, groups
-
-
-def load_extra() -> tuple[list[str], list[str]]:
-    texts, labels = [], []
-    with open(EXTRA, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                e = json.loads(line)
-                assert e["task_type"] in TASK_TYPES, e
-                texts.append(e["text"])
-                labels.append(e["task_type"])
-    return texts, labels
-
 
 def load_difficulty_data(root: Path) -> tuple[list[dict[str, Any]], list[tuple[str, int]]]:
     """Verified tasks (id, text, tier) and extra (text, tier) from Lite issues annotated by OpenAI."""
@@ -111,95 +74,7 @@ def load_difficulty_data(root: Path) -> tuple[list[dict[str, Any]], list[tuple[s
 
 
 # ---------------------------------------------------------------------------------------------
-# task type
-
-def fit_type(texts: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
-    """Fit vectorizers + multinomial log-loss linear model; return sklearn objects."""
-    wv = TfidfVectorizer(**TYPE_WORD)
-    X = wv.fit_transform([t[:TYPE_MAX_CHARS] for t in texts])
-    clf = SGDClassifier(loss="log_loss", alpha=TYPE_ALPHA, class_weight="balanced", max_iter=TYPE_EPOCHS,
-                        tol=None, random_state=0)
-    clf.fit(X, list(labels))
-    return {"word": wv, "clf": clf}
-
-
-def type_scores(model: dict[str, Any], texts: Sequence[str]) -> np.ndarray:
-    X = model["word"].transform([t[:TYPE_MAX_CHARS] for t in texts])
-    return model["clf"].decision_function(X)
-
-
-def fit_temperature(scores: np.ndarray, y_idx: np.ndarray, steps: int = 41) -> float:
-    """The softmax temperature in [0.2, 5] (``steps`` on a log grid) minimising the log loss."""
-    best, best_t = 1e18, 1.0
-    for t in np.exp(np.linspace(np.log(0.2), np.log(5.0), steps)):
-        z = scores / t
-        z = z - z.max(1, keepdims=True)
-        logp = z - np.log(np.exp(z).sum(1, keepdims=True))
-        nll = -logp[np.arange(len(y_idx)), y_idx].mean()
-        if nll < best:
-            best, best_t = nll, float(t)
-    return best_t
-
-
-def evaluate_type(texts, labels, groups, extra_t, extra_y) -> dict[str, Any]:
-    labels = np.array(labels)
-    pred = np.empty(len(labels), dtype=object)
-    pred7 = np.empty(len(labels), dtype=object)
-    oof_scores = None
-    classes = None
-    for k, (tr, te) in enumerate(GroupKFold(5).split(texts, labels, groups)):
-        t0 = time.time()
-        tr_t = [texts[i] for i in tr] + list(extra_t) * EXTRA_REPEAT
-        tr_y = list(labels[tr]) + list(extra_y) * EXTRA_REPEAT
-        model = fit_type(tr_t, tr_y)
-        classes = list(model["clf"].classes_)
-        s = type_scores(model, [texts[i] for i in te])
-        if oof_scores is None:
-            oof_scores = np.zeros((len(labels), len(classes)))
-        oof_scores[te] = s
-        pred[te] = np.array(classes)[s.argmax(1)]
-        mask = np.array([c in COMMIT_CLASSES for c in classes])
-        pred7[te] = np.array(classes)[np.where(mask, s, -1e9).argmax(1)]
-        print(f"  type fold {k}: held out {sorted(set(groups[i] for i in te))[:3]}... {time.time() - t0:.0f}s",
-              file=sys.stderr)
-    y_idx = np.array([classes.index(c) for c in labels])
-    temp = fit_temperature(oof_scores, y_idx)
-    pred, pred7 = pred.astype(str), pred7.astype(str)
-    cm = confusion_matrix(labels, pred, labels=list(COMMIT_CLASSES) + [c for c in classes if c not in COMMIT_CLASSES])
-    # calibration of the top-class probability (ECE, 10 bins)
-    z = oof_scores / temp
-    p = np.exp(z - z.max(1, keepdims=True))
-    p /= p.sum(1, keepdims=True)
-    top = p.max(1)
-    correct = (np.array(classes)[p.argmax(1)] == labels).astype(float)
-    return {
-        "n": int(len(labels)),
-        "macro_f1_7": float(f1_score(labels, pred, labels=list(COMMIT_CLASSES), average="macro")),
-        "accuracy": float(accuracy_score(labels, pred)),
-        "macro_f1_7_restricted": float(f1_score(labels, pred7, labels=list(COMMIT_CLASSES), average="macro")),
-        "accuracy_restricted": float(accuracy_score(labels, pred7)),
-        "per_class_f1": {c: float(x) for c, x in zip(COMMIT_CLASSES, f1_score(labels, pred, labels=list(COMMIT_CLASSES), average=None))},
-        "confusion_labels": list(COMMIT_CLASSES) + [c for c in classes if c not in COMMIT_CLASSES],
-        "confusion": cm[:len(COMMIT_CLASSES)].tolist(),
-        "temperature": temp,
-        "ece_top_class": ece(top, correct),
-    }
-
-
-def export_type(model: dict[str, Any], temperature: float) -> dict[str, Any]:
-    clf = model["clf"]
-    classes = list(clf.classes_)
-    coef = clf.coef_
-    blocks = []
-    offset = 0
-    for name in ("word",):
-        vec = model[name]
-        n = len(vec.vocabulary_)
-        blocks.append(export_block(vec, coef[:, offset:offset + n].T))
-        offset += n
-    return {"classes": classes, "outputs": len(classes), "temperature": round(temperature, 4),
-            "intercept": [round(float(x), 5) for x in clf.intercept_], "blocks": blocks}
-
+# export
 
 def export_block(vec: TfidfVectorizer, w: np.ndarray, quant: float = QUANT, **extra: Any) -> dict[str, Any]:
     """One TF-IDF block as served by the sidecar. w: (n_terms, outputs) in the vectorizer's column
@@ -288,14 +163,13 @@ def train_difficulty(tasks: Sequence[dict[str, Any]], extra: Sequence[tuple[str,
     return {
         "_model": model,
         "_oof": {t["task_id"]: (float(p[0]), float(min(p[0], p[1]))) for t, p in zip(tasks, oof)},
-        "json": dict(export_difficulty(model), thresholds={"tier2": 0.5, "tier3": 0.5, "tier4": 0.9},
-                     tier4_share_of_hard=round(float((tiers == 4).sum()) / max(1, n_hard), 4)),
+        "json": dict(export_difficulty(model), tier4_share_of_hard=round(float((tiers == 4).sum()) / max(1, n_hard), 4)),
     }
 
 
 def _difficulty_with_routing(root: Path, tasks, extra) -> dict[str, Any]:
-    """The shipped difficulty block plus the bill dial's willingness to pay (bench/policy_calibration.py)."""
-    from bench.policy_calibration import shipped_routing
+    """The shipped difficulty block plus the bill dial's willingness to pay (training/policy_calibration.py)."""
+    from training.policy_calibration import shipped_routing
     trained = train_difficulty(tasks, extra)
     return dict(trained["json"], routing=shipped_routing(root, trained))
 
@@ -338,34 +212,21 @@ def evaluate_difficulty(tasks, extra) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 
 def write_report(metrics: dict[str, Any], path_md: Path) -> None:
-    t, d = metrics["type"], metrics["difficulty"]
+    d = metrics["difficulty"]
     lines = ["# Classifier evaluation", "",
-             f"Produced by `make bench-classifier` (`python -m bench.train_classifier`), weights `{metrics['version']}`,"
-             f" file size {metrics['size_bytes'] / 1e6:.2f} MB.", "",
-             "## Task type (commit subjects, whole repositories held out)", "",
-             f"5-fold GroupKFold over {t['n']:,} commit subjects of 25 repositories; the model has 11 outputs "
-             f"(the 7 commit classes + explain, plan, review, small_edit from {metrics['extra_examples']} written examples).", "",
-             "| metric | value | reference (TF-IDF words + LR) | target |", "|---|---:|---:|---:|",
-             f"| macro-F1 over the 7 commit classes | {t['macro_f1_7']:.3f} | 0.51 | >= 0.60 |",
-             f"| accuracy | {t['accuracy']:.3f} | 0.57 | |",
-             f"| macro-F1, argmax restricted to the 7 classes | {t['macro_f1_7_restricted']:.3f} | | |",
-             f"| ECE of the top-class probability (temperature {t['temperature']:.2f}) | {t['ece_top_class']:.3f} | | |", "",
-             "Per-class F1: " + ", ".join(f"{c} {v:.2f}" for c, v in t["per_class_f1"].items()), "",
-             "Confusion matrix (rows: author's type, columns: predicted):", "",
-             "| true \\ predicted | " + " | ".join(t["confusion_labels"]) + " |",
-             "|---|" + "---:|" * len(t["confusion_labels"])]
-    for c, row in zip(COMMIT_CLASSES, t["confusion"]):
-        lines.append(f"| {c} | " + " | ".join(str(x) for x in row) + " |")
-    lines += ["", "## Difficulty (SWE-bench Verified issues, routing-benchmark folds)", "",
-              f"5 folds by int(sha1(task_id)) % 5 over {d['n']} issues; each fold's model is trained on the other four "
-              f"plus {d['n_extra_training']} annotated SWE-bench Lite issues that are not in Verified.", "",
-              "| metric | value | reference (TF-IDF + ridge) | target |", "|---|---:|---:|---:|",
-              f"| Spearman (P(not trivial) + P(hard)) vs human bucket | {d['spearman_vs_bucket']:.3f} | 0.24 | >= 0.35 |",
-              f"| AUC, \"<15 min\" vs the rest | {d['auc_trivial_vs_rest']:.3f} | 0.64 | >= 0.72 |",
-              f"| AUC, 1-4 h and > 4 h vs the rest | {d['auc_hard_vs_rest']:.3f} | | |",
-              f"| ECE of P(not trivial), 10 bins | {d['ece_p_not_trivial']:.3f} | | |",
-              f"| mean P(not trivial) / share not trivial | {d['mean_p_not_trivial']:.2f} / {d['share_not_trivial']:.2f} | | |", "",
-              f"Predicted tiers on held-out issues: {d['predicted_tier_counts']}.", ""]
+             f"Produced by `make bench-classifier` (`python -m training.train_classifier`), weights `{metrics['version']}`,"
+             f" file size {metrics['size_bytes'] / 1e6:.2f} MB. The task-type model is evaluated in "
+             "[task_type.md](task_type.md) (`python -m training.train_task_type`).", "",
+             "## Difficulty (SWE-bench Verified issues, routing-benchmark folds)", "",
+             f"5 folds by int(sha1(task_id)) % 5 over {d['n']} issues; each fold's model is trained on the other four "
+             f"plus {d['n_extra_training']} annotated SWE-bench Lite issues that are not in Verified.", "",
+             "| metric | value | reference (TF-IDF + ridge) | target |", "|---|---:|---:|---:|",
+             f"| Spearman (P(not trivial) + P(hard)) vs human bucket | {d['spearman_vs_bucket']:.3f} | 0.24 | >= 0.35 |",
+             f"| AUC, \"<15 min\" vs the rest | {d['auc_trivial_vs_rest']:.3f} | 0.64 | >= 0.72 |",
+             f"| AUC, 1-4 h and > 4 h vs the rest | {d['auc_hard_vs_rest']:.3f} | | |",
+             f"| ECE of P(not trivial), 10 bins | {d['ece_p_not_trivial']:.3f} | | |",
+             f"| mean P(not trivial) / share not trivial | {d['mean_p_not_trivial']:.2f} / {d['share_not_trivial']:.2f} | | |", "",
+             f"Predicted tiers on held-out issues: {d['predicted_tier_counts']}.", ""]
     if "latency" in metrics:
         lat = metrics["latency"]
         lines += ["## Latency", "", f"classify() in pure Python, {lat['n']} calls: p50 {lat['p50_ms']:.3f} ms, "
@@ -373,34 +234,31 @@ def write_report(metrics: dict[str, Any], path_md: Path) -> None:
     path_md.write_text("\n".join(lines), encoding="utf-8")
 
 
+def write_weights(weights: dict[str, Any], out: Path) -> str:
+    """Version the weights ('clf-' + 12 hex of sha256 over their content) and write them; the text."""
+    body = json.dumps(weights, sort_keys=True, separators=(",", ":"))
+    weights["version"] = "clf-" + hashlib.sha256(body.encode("utf-8")).hexdigest()[:12]
+    text = json.dumps(weights, separators=(",", ":"), ensure_ascii=False)
+    out.write_text(text + "\n", encoding="utf-8")
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="train the learned classifier")
+    ap = argparse.ArgumentParser(description="train the learned classifier's difficulty model")
     ap.add_argument("--no-eval", action="store_true", help="skip the cross-validated evaluation")
     ap.add_argument("--out", default=str(OUT))
     ap.add_argument("--data", default=None)
     args = ap.parse_args(argv)
     root = Path(args.data) if args.data else datasets.data_dir()
     t0 = time.time()
-    texts, labels, groups = load_type_data(root)
-    et, ey = load_extra()
     tasks, dextra = load_difficulty_data(root)
-    metrics: dict[str, Any] = {"extra_examples": len(et)}
-    temperature = 1.0
+    metrics: dict[str, Any] = {}
     if not args.no_eval:
-        metrics["type"] = evaluate_type(texts, labels, groups, et, ey)
-        temperature = metrics["type"]["temperature"]
-        print(f"type: macro-F1 {metrics['type']['macro_f1_7']:.3f} ({time.time() - t0:.0f}s)", file=sys.stderr)
         metrics["difficulty"] = evaluate_difficulty(tasks, dextra)
         print(f"difficulty: {metrics['difficulty']}", file=sys.stderr)
-    type_model = fit_type(texts + et * EXTRA_REPEAT, labels + ey * EXTRA_REPEAT)
-    weights = {"format": 1, "type": export_type(type_model, temperature),
-               "difficulty": _difficulty_with_routing(root, tasks, dextra),
-               "trained_on": {"type": f"{len(texts)} commit subjects (25 repos) + {len(et)} written examples",
-                              "difficulty": f"{len(tasks)} SWE-bench Verified + {len(dextra)} SWE-bench Lite issues"}}
-    body = json.dumps(weights, sort_keys=True, separators=(",", ":"))
-    weights["version"] = "clf-" + hashlib.sha256(body.encode("utf-8")).hexdigest()[:12]
-    text = json.dumps(weights, separators=(",", ":"), ensure_ascii=False)
-    Path(args.out).write_text(text + "\n", encoding="utf-8")
+    weights = {"format": 1, "difficulty": _difficulty_with_routing(root, tasks, dextra),
+               "trained_on": {"difficulty": f"{len(tasks)} SWE-bench Verified + {len(dextra)} SWE-bench Lite issues"}}
+    text = write_weights(weights, Path(args.out))
     print(f"wrote {args.out}: {len(text) / 1e6:.2f} MB, {weights['version']} ({time.time() - t0:.0f}s)", file=sys.stderr)
     if not args.no_eval:
         metrics["version"] = weights["version"]
@@ -414,7 +272,6 @@ def main(argv: list[str] | None = None) -> int:
         (RESULTS / "classifier.json").write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
         write_report(metrics, RESULTS / "classifier.md")
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -1,6 +1,6 @@
 """Where the benchmark data lives, and how to read it.
 
-The data is not part of the repository (licences differ, see ``bench/README.md``). It is found at
+The data is not part of the repository (licences differ, see ``training/README.md``). It is found at
 
 1. ``$KILO_DATA_DIR`` when set;
 2. ``../shared/data`` relative to the repository root;

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from kilo_lsp.classify.base import Classification
-from kilo_lsp.classify.learned import most_likely_tier, tier_probabilities
+from kilo_lsp.classify.base import Classification, most_likely_tier
+from kilo_lsp.classify.learned import tier_probabilities
 from kilo_lsp.config import RoutingSettings
 from kilo_lsp.leaderboard.model import Leaderboard
 from kilo_lsp.routing.policy import clears_bar, expected, floor_margin, request_tiers
@@ -86,8 +86,8 @@ def fit_wtp(board: Leaderboard, oof: dict[str, tuple[float, float]], tier4_share
 def shipped_routing(root: Any, trained: dict[str, Any]) -> dict[str, Any]:
     """The ``routing`` block for the shipped difficulty model: wtp fitted on all 500 issues' out-of-fold
     probabilities against the leaderboard built from all of them (what ships as leaderboard.json)."""
-    from bench import datasets
-    from bench.build_leaderboard import build, router_id
+    from training import datasets
+    from training.build_leaderboard import build, router_id
     from kilo_lsp.leaderboard.model import parse
     rows = datasets.read_outcomes(root)
     board = parse(build(rows, datasets.read_tasks(root), datasets.read_prices(root)))
@@ -103,13 +103,13 @@ def shipped_routing(root: Any, trained: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> int:
-    """Retrain the difficulty block of kilo_lsp/data/classifier.json (type block untouched)."""
+    """Retrain the difficulty block of kilo_lsp/data/classifier.json, with its routing block."""
     import hashlib
     import json
     import sys
 
-    from bench import datasets
-    from bench.train_classifier import OUT, load_difficulty_data, train_difficulty
+    from training import datasets
+    from training.train_classifier import OUT, load_difficulty_data, train_difficulty
     root = datasets.data_dir()
     tasks, extra = load_difficulty_data(root)
     trained = train_difficulty(tasks, extra)

@@ -1,10 +1,10 @@
 """Train the task-type model offline and write its weights and its evaluation.
 
-    python -m bench.train_task_type [--no-eval] [--out kilo_lsp/data/task_type.json]
+    python -m training.train_task_type [--no-eval] [--out kilo_lsp/data/task_type.json]
 
 Data: commit subjects of 25 repositories (commits/commits.csv), the author's Conventional-Commit type
 mapped onto the taxonomy (fix->bugfix, feat->feature, docs->docs, refactor+style->refactor, test->test,
-perf->perf, build+ci+chore->build; revert is dropped), plus bench/data/extra_examples.jsonl for explain,
+perf->perf, build+ci+chore->build; revert is dropped), plus training/data/extra_examples.jsonl for explain,
 plan, review and small_edit (repeated so they weigh as a small repository).
 
 Model: TF-IDF blocks (word 1-2-grams and char_wb n-grams of the description; the words of the commit
@@ -43,13 +43,13 @@ from sklearn.linear_model import SGDClassifier  # noqa: E402
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score  # noqa: E402
 from sklearn.model_selection import GroupKFold  # noqa: E402
 
-from bench import datasets  # noqa: E402
-from bench.train_classifier import ece, export_block, fit_temperature  # noqa: E402
+from training import datasets  # noqa: E402
+from training.train_classifier import ece, export_block  # noqa: E402
 from kilo_lsp.taxonomy import TASK_TYPES  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 EXTRA = HERE / "data" / "extra_examples.jsonl"
-RESULTS = HERE / "results"
+RESULTS = datasets.REPO_ROOT / "bench" / "results"
 OUT = datasets.REPO_ROOT / "kilo_lsp" / "data" / "task_type.json"
 
 COMMIT_MAP, COMMIT_CLASSES = datasets.COMMIT_MAP, datasets.COMMIT_CLASSES
@@ -143,6 +143,19 @@ class TypeModel:
     def scores(self, rows: Sequence[dict[str, Any]], with_scope: bool = True) -> np.ndarray:
         s = self.raw_scores(rows, with_scope)
         return s + self.bias if self.bias is not None else s
+
+
+def fit_temperature(scores: np.ndarray, y_idx: np.ndarray, steps: int = 41) -> float:
+    """The softmax temperature in [0.2, 5] (``steps`` on a log grid) minimising the log loss."""
+    best, best_t = 1e18, 1.0
+    for t in np.exp(np.linspace(np.log(0.2), np.log(5.0), steps)):
+        z = scores / t
+        z = z - z.max(1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+        nll = -logp[np.arange(len(y_idx)), y_idx].mean()
+        if nll < best:
+            best, best_t = nll, float(t)
+    return best_t
 
 
 def macro_f1_idx(y_idx: np.ndarray, pred_idx: np.ndarray, k7: Sequence[int]) -> float:
@@ -300,24 +313,35 @@ def export(model: TypeModel) -> dict[str, Any]:
 # report
 
 def write_report(m: dict[str, Any], path: Path) -> None:
-    head = m["variants"]["scope+description"]
     L = ["# Task-type model evaluation", "",
-         f"Produced by `python -m bench.train_task_type`; weights `{m.get('version', '?')}` "
+         f"Produced by `python -m training.train_task_type`; weights `{m.get('version', '?')}` "
          f"(kilo_lsp/data/task_type.json, {m.get('size_bytes', 0) / 1e6:.2f} MB).", "",
          f"5-fold GroupKFold over {m['n']:,} commit subjects of {m['repos']} repositories: every repository is "
          "wholly in one held-out fold. Bias offsets and the softmax temperature of each fold's model are fitted on "
          f"{INNER_FOLDS} inner repository folds of its training part only.", "",
          "What the model reads: the commit description (cut to 300 characters) and the scope words as a separate "
          "block. An editor request has no scope, so the description-only rows are the figure to expect there. "
-         "Commit size is not an input (unknown before the change).", "",
-         "| input at evaluation | macro-F1 (7 classes) | accuracy | macro-F1 without bias offsets | ECE (top class) |",
+         "Commit size is not an input (unknown before the change).", ""]
+    L += _variants_section(m["variants"])
+    if m.get("ablations"):
+        L += _ablations_section(m["ablations"])
+    L += _folds_section(m["folds"])
+    if "latency" in m:
+        L += _latency_section(m["latency"], m.get("latency_split"))
+    L.append("")
+    path.write_text("\n".join(L), encoding="utf-8")
+
+
+def _variants_section(variants: dict[str, Any]) -> list[str]:
+    """The headline table (one row per input variant), then each variant's per-class F1 and confusion."""
+    L = ["| input at evaluation | macro-F1 (7 classes) | accuracy | macro-F1 without bias offsets | ECE (top class) |",
          "|---|---:|---:|---:|---:|"]
-    for name, v in m["variants"].items():
+    for name, v in variants.items():
         L.append(f"| {name} | {v['macro_f1_7']:.3f} | {v['accuracy']:.3f} | {v['without_bias_offsets']['macro_f1_7']:.3f} "
                  f"| {v['ece_top_class']:.3f} (T=1: {v['ece_uncalibrated_T1']:.3f}) |")
     L += ["", "Reference: TF-IDF word 1-2-grams + LR on the description: macro-F1 0.51, accuracy 0.57; "
           "previous shipped type model (classifier.json): 0.525 / 0.582. Target >= 0.60.", ""]
-    for name, v in m["variants"].items():
+    for name, v in variants.items():
         L += [f"## {name}", "", "Per-class F1: " + ", ".join(f"{c} {x:.2f}" for c, x in v["per_class_f1"].items()), "",
               "Confusion matrix (rows: author's type, columns: predicted):", "",
               "| true \\ predicted | " + " | ".join(v["confusion_labels"]) + " |",
@@ -325,33 +349,39 @@ def write_report(m: dict[str, Any], path: Path) -> None:
         for c, row in zip(COMMIT_CLASSES, v["confusion"]):
             L.append(f"| {c} | " + " | ".join(str(x) for x in row) + " |")
         L.append("")
-    if m.get("ablations"):
-        L += ["## Ablations (same folds, no bias offsets unless stated)", "", "Measured while choosing the inputs (word/char/scope/body/size variants, balanced SGD); recorded in bench/results/task_type.json by hand, not re-run by this script.", "", "| variant | macro-F1 | accuracy |", "|---|---:|---:|"]
-        for a in m["ablations"]:
-            L.append(f"| {a['name']} | {a['macro_f1_7']:.3f} | {a['accuracy']:.3f} |")
-        L.append("")
-    L += ["## Per fold", "", "| held-out repositories | n | inner macro-F1 before / after bias | temperature |", "|---|---:|---:|---:|"]
-    for f in m["folds"]:
+    return L
+
+
+def _ablations_section(ablations: list[dict[str, Any]]) -> list[str]:
+    L = ["## Ablations (same folds, no bias offsets unless stated)", "", "Measured while choosing the inputs (word/char/scope/body/size variants, balanced SGD); recorded in bench/results/task_type.json by hand, not re-run by this script.", "", "| variant | macro-F1 | accuracy |", "|---|---:|---:|"]
+    for a in ablations:
+        L.append(f"| {a['name']} | {a['macro_f1_7']:.3f} | {a['accuracy']:.3f} |")
+    L.append("")
+    return L
+
+
+def _folds_section(folds: list[dict[str, Any]]) -> list[str]:
+    L = ["## Per fold", "", "| held-out repositories | n | inner macro-F1 before / after bias | temperature |", "|---|---:|---:|---:|"]
+    for f in folds:
         L.append(f"| {', '.join(f['held_out'])} | {f['n']} | {f['inner_macro_f1_before_after_bias'][0]:.3f} / "
                  f"{f['inner_macro_f1_before_after_bias'][1]:.3f} | {f['temperature']:.2f} |")
-    if "latency" in m:
-        lat = m["latency"]
-        L += ["", "## Latency", "", f"LearnedClassifier.classify() with this type model, pure Python, {lat['n']} calls: "
-              f"p50 {lat['p50_ms']:.3f} ms, p99 {lat['p99_ms']:.3f} ms (bench/classifier_latency.py: editor requests and "
-              "the first 2,000 characters of 100 issue texts; classify() includes the difficulty model)."]
-        split = m.get("latency_split")
-        if split:
-            L += ["", f"Split by input length (load average {split.get('load_average', 0):.1f} on a 2-core machine):", "",
-                  "| type model | editor requests p50 / p99 | 2,000-char issue texts p50 / p99 |", "|---|---:|---:|"]
-            for name, v in split.items():
-                if isinstance(v, dict):
-                    e, i = v["editor_requests"], v["issue_texts_2000_chars"]
-                    L.append(f"| {name} | {e['p50_ms']:.3f} / {e['p99_ms']:.3f} ms | {i['p50_ms']:.3f} / {i['p99_ms']:.3f} ms |")
-            L += ["", "The char_wb block reads only the first 120 characters, the word block the first 300; the extra cost on "
-                  "long texts is the char block and the scope parse."]
-    L.append("")
-    path.write_text("\n".join(L), encoding="utf-8")
-    del head
+    return L
+
+
+def _latency_section(lat: dict[str, Any], split: dict[str, Any] | None) -> list[str]:
+    L = ["", "## Latency", "", f"LearnedClassifier.classify() with this type model, pure Python, {lat['n']} calls: "
+         f"p50 {lat['p50_ms']:.3f} ms, p99 {lat['p99_ms']:.3f} ms (bench/classifier_latency.py: editor requests and "
+         "the first 2,000 characters of 100 issue texts; classify() includes the difficulty model)."]
+    if split:
+        L += ["", f"Split by input length (load average {split.get('load_average', 0):.1f} on a 2-core machine):", "",
+              "| type model | editor requests p50 / p99 | 2,000-char issue texts p50 / p99 |", "|---|---:|---:|"]
+        for name, v in split.items():
+            if isinstance(v, dict):
+                e, i = v["editor_requests"], v["issue_texts_2000_chars"]
+                L.append(f"| {name} | {e['p50_ms']:.3f} / {e['p99_ms']:.3f} ms | {i['p50_ms']:.3f} / {i['p99_ms']:.3f} ms |")
+        L += ["", "The char_wb block reads only the first 120 characters, the word block the first 300; the extra cost on "
+              "long texts is the char block and the scope parse."]
+    return L
 
 
 def main(argv: list[str] | None = None) -> int:
