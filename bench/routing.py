@@ -34,17 +34,13 @@ from training.build_leaderboard import BALANCED, FRONTIER, build, router_id  # n
 from training.policy_calibration import fit_wtp  # noqa: E402
 from training.train_classifier import difficulty_probs, load_difficulty_data, train_difficulty  # noqa: E402
 from kilo_lsp.classify.learned import LearnedClassifier  # noqa: E402
-from kilo_lsp.classify.task_type import TaskTypeModel  # noqa: E402
+from kilo_lsp.classify import task_type  # noqa: E402
 from kilo_lsp.config import RoutingSettings, Settings  # noqa: E402
 from kilo_lsp.routing.policy import FLOOR_FACTOR  # noqa: E402
 from kilo_lsp.routing.engine import Engine  # noqa: E402
 from kilo_lsp.leaderboard.model import parse  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-#: The task-type model this benchmark classifies with: word 1-2-grams of commit subjects, the type
-#: model classifier.json carried before task_type.json shipped. Kept apart so that the figures stay
-#: comparable; the sidecar itself reads kilo_lsp/data/task_type.json (see bench/README.md).
-TYPE_MODEL = Path(__file__).resolve().parent / "data" / "routing_task_type.json"
 THRESHOLDS = (0.0, 0.3, 0.5, 0.7)     # min_confidence settings (0.5 is the default)
 GUARD_WIDE = 0.2                      # sensitivity row: the guard's margin widened from 15 to 20 points
 KNN_K = 15
@@ -107,7 +103,7 @@ def main() -> int:
         cost[r["model"]][r["task_id"]] = r["cost_usd"]
     folders = sorted(res)
     folder_of = {router_id(f): f for f in folders}
-    type_model = TaskTypeModel(json.loads(TYPE_MODEL.read_text(encoding="utf-8")))
+    type_model = task_type.load()
 
     decisions: list[tuple[str, int, str, str]] = []      # task, fold, setting, folder
     fallbacks: dict[str, int] = defaultdict(int)
