@@ -190,9 +190,10 @@ class DecisionCard(Wire):
     difficulty_confidence: float
     reason_code: str
     reason: str
-    sticky: Annotated[bool, Doc("the session's incumbent was kept")]
-    escalated: Annotated[bool, Doc("moved to a stronger model than the incumbent")]
-    fallback: Annotated[bool, Doc("went to Balanced (low confidence, old client, nothing clears)")]
+    sticky: Annotated[bool, Doc("the conversation stays on the model of its previous turn")]
+    escalated: Annotated[bool, Doc("moved to a model proven stronger than the conversation's")]
+    fallback: Annotated[bool, Doc("went to Balanced, or the strongest callable model when Balanced cannot be called "
+                                   "(low confidence, no evidence, an old client)")]
     task_class: Annotated[str, Doc("leaderboard class the evidence came from")]
     candidates: list[Candidate]
     estimated_input_tokens: int
@@ -205,7 +206,7 @@ class DecisionCard(Wire):
     signals: list[SignalView]
     workspace: str
     conversation_id: str
-    turn: int
+    turn: Annotated[int, Doc("the user's turn in the conversation, from 1 (the client's turns when it sends them)")]
 
 
 class SessionStatus(Wire):

@@ -107,7 +107,7 @@ def test_hard_class_escalates_from_a_cheap_incumbent():
 def test_switch_down_only_when_saving_beats_lost_cache():
     # A long cached context on the expensive incumbent: switching would lose more than it saves.
     kept = decide(incumbent=Incumbent("mid", 200_000), input_tokens=1000)
-    assert kept.model == "mid" and kept.sticky and kept.reason_code == "incumbent_kept"
+    assert kept.model == "mid" and kept.reason_code == "incumbent_kept"
     moved = decide(incumbent=Incumbent("mid", 100), input_tokens=1000)
     assert moved.model == "cheap" and moved.reason_code == "switched_down"
 

@@ -197,8 +197,10 @@ class Engine:
             single_model_reason=single_model_reason(self.client.plugin_info, r.single_model),
             budget_exhausted=budget_hit,
         ))
-        turn = (session.turns if session else 0) + 1
-        card = self._card(outcome, board, classification, ctx.input_tokens, workspace, conversation, turn)
+        # the user's turn in the conversation: the client's own history when it sends one
+        turn = max(session.turns if session else 0, sum(1 for t in params.turns if t.role == "user")) + 1
+        sticky = incumbent is not None and outcome.model == incumbent.model
+        card = self._card(outcome, board, classification, ctx.input_tokens, workspace, conversation, turn, sticky)
         if not params.dry_run:
             self._remember(session, card, workspace, conversation, ctx.input_tokens, outcome.tier)
         self._trace(settings, card)
@@ -228,7 +230,7 @@ class Engine:
             self.on_status(SessionStatus(workspace, conversation, card.model, tier, card.reason_code))
 
     def _card(self, o: PolicyOutcome, board: Leaderboard, c, input_tokens: int, workspace: str,
-              conversation: str, turn: int) -> DecisionCard:
+              conversation: str, turn: int, sticky: bool) -> DecisionCard:
         chosen = board.models[o.model]
         balanced_id = board.balanced
         frontier_id = board.frontier
@@ -252,7 +254,7 @@ class Engine:
             callable=o.reach is not None, what_if=o.what_if, tier=o.tier, dial=o.dial,
             task_type=c.task_type, difficulty=c.difficulty, confidence=c.confidence,
             type_confidence=c.type_confidence, difficulty_confidence=c.difficulty_confidence,
-            reason_code=o.reason_code, reason=reason, sticky=o.sticky, escalated=o.escalated, fallback=o.fallback,
+            reason_code=o.reason_code, reason=reason, sticky=sticky, escalated=o.escalated, fallback=o.fallback,
             task_class=o.task_class.key if o.task_class else "", candidates=candidates,
             estimated_input_tokens=input_tokens, estimated_output_tokens=o.output_tokens,
             estimated_cost_usd=round(costs[o.model], 6),

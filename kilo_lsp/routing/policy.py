@@ -102,7 +102,6 @@ class PolicyOutcome:
     reach: Reach | None
     reason_code: str
     reason: str
-    sticky: bool
     escalated: bool
     fallback: bool
     what_if: bool
@@ -126,11 +125,11 @@ class _Request:
     output_tokens: int
     tier: str                           # the settings' tier, or "free" once the budget is spent
 
-    def done(self, mid: str, code: str, reason: str, *, sticky: bool = False, escalated: bool = False,
+    def done(self, mid: str, code: str, reason: str, *, escalated: bool = False,
              fallback: bool = False) -> PolicyOutcome:
         reach = self.pi.reach
         ordered = sorted(self.scored.values(), key=lambda x: (not x.eligible, not x.clears, x.rank_cost))
-        return PolicyOutcome(mid, reach.get(mid), code, reason, sticky, escalated, fallback,
+        return PolicyOutcome(mid, reach.get(mid), code, reason, escalated, fallback,
                              not reach or mid not in reach, self.task_class, ordered, self.tier,
                              self.pi.settings.dial, self.output_tokens)
 
@@ -315,8 +314,7 @@ class Policy:
         if s.pin:
             if s.pin in pi.board.models:
                 return r.done(s.pin, "pinned", f"Pinned to {s.pin} by the user; routing is off.")
-            return r.done(balanced, "pin_unknown", f"The pinned model {s.pin!r} is not in the catalog; "
-                          f"using Balanced ({balanced}).", fallback=True)
+            return self._fallback(r, "pin_unknown", f"The pinned model {s.pin!r} is not in the catalog")
         if pi.budget_exhausted and s.tier != "free":
             free = self._best_free(r.scored)
             if free:
@@ -325,8 +323,7 @@ class Policy:
             return r.done(balanced, "budget_exhausted_no_free", "Today's budget is spent and no free or local "
                           f"model is available; showing Balanced ({balanced}) as not callable.", fallback=True)
         if pi.single_model_reason:
-            return r.done(balanced, "single_model", f"One model for every request: {pi.single_model_reason}.",
-                          fallback=True)
+            return self._fallback(r, "single_model", f"One model for every request: {pi.single_model_reason}")
         if r.tier == "balanced":
             return r.done(balanced, "tier_balanced", f"Balanced tier: always {balanced}.")
         if r.tier == "frontier":
@@ -343,15 +340,34 @@ class Policy:
         return None
 
     def _unsure(self, r: "_Request") -> PolicyOutcome | None:
-        """The hard floor: Balanced when the classification is not confident or there is no evidence."""
-        c, s, balanced = r.pi.classification, r.pi.settings, r.balanced
+        """The hard floor: when the classification is not confident, a conversation stays on a model
+        proven for the class; otherwise the request goes to Balanced (``_fallback``)."""
+        c, s = r.pi.classification, r.pi.settings
         if c.confidence < s.min_confidence:
-            return r.done(balanced, "low_confidence", f"The classifier is not confident ({c.confidence:.2f} < "
-                          f"{s.min_confidence:.2f}), so the request goes to Balanced ({balanced}).", fallback=True)
+            why = f"The classifier is not confident ({c.confidence:.2f} < {s.min_confidence:.2f})"
+            inc = r.pi.incumbent
+            kept = r.scored.get(inc.model) if inc is not None else None
+            if kept is not None and kept.eligible and kept.reach is not None and r.task_class is not None:
+                return r.done(kept.model.id, "low_confidence_kept", f"{why}; the conversation stays on "
+                              f"{kept.model.id}, which is proven within {floor_margin(s):.0%} of Balanced on "
+                              f"{r.task_class.key}.")
+            return self._fallback(r, "low_confidence", why)
         if r.task_class is None:
-            return r.done(balanced, "no_evidence", f"No benchmark evidence for {c.task_type} at difficulty "
-                          f"{c.difficulty}; using Balanced ({balanced}).", fallback=True)
+            return self._fallback(r, "no_evidence", f"No benchmark evidence for {c.task_type} at difficulty "
+                                  f"{c.difficulty}")
         return None
+
+    def _fallback(self, r: "_Request", code: str, why: str) -> PolicyOutcome:
+        """Balanced, or the strongest model the user can call when Balanced cannot be called (in
+        what-if mode, with nothing callable, Balanced is shown as not callable)."""
+        balanced, reach = r.balanced, r.pi.reach
+        if not reach or balanced in reach:
+            return r.done(balanced, code, f"{why}, so the request goes to Balanced ({balanced}).", fallback=True)
+        best = max(r.scored.values(), key=lambda x: (
+            x.p_success if x.p_success is not None else -1.0, x.evidence.rate if x.evidence else -1.0,
+            x.model.prices.output, x.model.id))
+        return r.done(best.model.id, code, f"{why}; Balanced ({balanced}) cannot be called, so the request goes "
+                      f"to the strongest model you can call, {best.model.id}.", fallback=True)
 
     def _choose(self, r: "_Request") -> PolicyOutcome:
         """The dial's choice among eligible models, then the session's affinity."""
@@ -374,20 +390,21 @@ class Policy:
         new_p = choice.p_success or 0.0
         mix = ", ".join(f"{_pct(p)} tier {t}" for t, p in zip((1, 2, 3, 4), r.probs) if p >= 0.005)
         if s.dial == "bill":
+            bar = (f"within {s.margin:.0%} of Balanced on {tc.key}" if choice.clears else
+                   f"within {fm:.0%} of Balanced on {tc.key}, though not proven within the {s.margin:.0%} bar")
             why = (f"Best value at ${wtp:.2f} per solved task (the lowest price at which the benchmark "
                    f"workload, routed, is proven to solve at least as many as Balanced): {_pct(new_p)} expected "
-                   f"solved at ${choice.rank_cost:.3f} per task, for P(tier) {mix}; within {fm:.0%} of Balanced "
-                   f"on {tc.key}, non-inferior with probability {choice.p_noninferior:.2f}.")
-            code = "cheapest_clearing_bar"
+                   f"solved at ${choice.rank_cost:.3f} per task, for P(tier) {mix}; {bar}, non-inferior with "
+                   f"probability {choice.p_noninferior:.2f}.")
+            code = "cheapest_clearing_bar" if choice.clears else "best_value"
         else:
             why = (f"Highest expected success: {_pct(new_p)} for P(tier) {mix} (ties within "
                    f"{TIE_EPSILON:.0%} go to the cheaper).")
             code = "strongest_proven"
         inc = r.pi.incumbent
-        sticky = inc is not None and inc.model == choice.model.id
-        if sticky:
+        if inc is not None and inc.model == choice.model.id:
             why = f"Staying on {choice.model.id}. " + why
-        return r.done(choice.model.id, code, why, sticky=sticky)
+        return r.done(choice.model.id, code, why)
 
     def _affinity(self, r: "_Request", choice: Scored) -> PolicyOutcome | None:
         """When the conversation has another incumbent: move at once to a stronger choice (or away from
@@ -403,9 +420,10 @@ class Policy:
         if not cur.eligible or cur_p < new_p - TIE_EPSILON:
             why = ("is proven much worse than Balanced on " + tc.key if not cur.eligible
                    else f"expects {_pct(cur_p)} solved against {_pct(new_p)}")
-            return r.done(choice.model.id, "escalated" if new_p > cur_p else "switched",
+            stronger = cur.p_success is not None and new_p >= cur_p + TIE_EPSILON
+            return r.done(choice.model.id, "escalated" if stronger else "switched",
                           f"The incumbent {inc.model} {why}; moving to {choice.model.id} "
-                          f"({_pct(new_p)} expected).", escalated=new_p > cur_p)
+                          f"({_pct(new_p)} expected).", escalated=stronger)
         saving = cur.est_cost - choice.est_cost
         p = cur.model.prices
         switch_cost = inc.context_tokens * (p.input - p.cached_input) / 1e6 * r.pi.settings.switch_factor
@@ -415,7 +433,7 @@ class Policy:
                           f"the ${switch_cost:.4f} of prompt cache a switch loses.")
         return r.done(inc.model, "incumbent_kept", f"Staying on {inc.model} ({_pct(cur_p)} expected): "
                       f"switching would save ${max(saving, 0):.4f}, less than the ${switch_cost:.4f} of "
-                      f"prompt cache it would lose.", sticky=True)
+                      f"prompt cache it would lose.")
 
     @staticmethod
     def _pick(scored: dict[str, Scored], dial: str, wtp: float = 0.0) -> Scored | None:

@@ -197,11 +197,11 @@ export interface DecisionCard {
   difficultyConfidence: number;
   reasonCode: string;
   reason: string;
-  /** the session's incumbent was kept */
+  /** the conversation stays on the model of its previous turn */
   sticky: boolean;
-  /** moved to a stronger model than the incumbent */
+  /** moved to a model proven stronger than the conversation's */
   escalated: boolean;
-  /** went to Balanced (low confidence, old client, nothing clears) */
+  /** went to Balanced, or the strongest callable model when Balanced cannot be called (low confidence, no evidence, an old client) */
   fallback: boolean;
   /** leaderboard class the evidence came from */
   taskClass: string;
@@ -216,6 +216,7 @@ export interface DecisionCard {
   signals: SignalView[];
   workspace: string;
   conversationId: string;
+  /** the user's turn in the conversation, from 1 (the client's turns when it sends them) */
   turn: number;
 }
 
