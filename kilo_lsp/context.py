@@ -26,21 +26,53 @@ def is_follow_up(text: str) -> bool:
     return len(text) <= FOLLOW_UP_MAX_CHARS and _FOLLOW_UP.search(text) is not None
 
 
-# What counts as a stack trace (Python, JVM, JavaScript, Rust): any of seven patterns, each behind a
-# substring that every match of it contains. Most text contains none of them, substring tests are far
-# cheaper than a regex, and one pattern per scan avoids trying all seven at every position of a long
-# selection (tests/test_fast_paths.py pins this to the seven as one MULTILINE regex). The third
-# field marks hints that every match has right after a whitespace character (``^\s+at ``): prose
-# and code are full of "at " ("that ", "format "), and hopping between those with str.find is far
-# cheaper than the MULTILINE regex, which tries every position of the text.
+# What counts as a pasted error: a stack trace, a crash report, test-failure output or a compiler
+# error, in Python, pytest, the JVM, Go, Rust, JavaScript/TypeScript, .NET, Ruby, PHP and C/C++
+# toolchains. Each pattern sits behind a substring that every match of it contains: most text contains
+# none of them, substring tests are far cheaper than a regex, and one pattern per scan avoids trying
+# them all at every position of a long selection (tests/test_fast_paths.py pins this to the patterns
+# as one MULTILINE regex). The third field marks hints that every match has right after a whitespace
+# character (``^\s+at ``): prose and code are full of "at " ("that ", "format "), and hopping between
+# those with str.find is far cheaper than the MULTILINE regex, which tries every position of the text.
+_M = re.MULTILINE
 _TRACE_TESTS: tuple[tuple[str, "re.Pattern[str] | None", bool], ...] = (
-    ("Traceback (most recent call last)", None, False),
-    ("panicked at", None, False),
-    ("Exception in thread", None, False),
+    ("Traceback (most recent call last)", None, False),                      # Python
+    ("panicked at", None, False),                                             # Rust
+    ("Exception in thread", None, False),                                     # JVM
+    ("Caused by: ", None, False),
+    ("Unhandled exception", None, False),                                     # .NET, Node
+    ("WARNING: DATA RACE", None, False),                                      # Go's race detector
+    ("Segmentation fault", None, False),
     ("File \"", re.compile(r"File \"[^\"]+\", line \d+"), False),
-    ("at ", re.compile(r"^\s+at [\w.$<>]+\(.*:\d+\)|^\s+at .+:\d+:\d+\)?$", re.MULTILINE), True),
-    ("Error: ", re.compile(r"^\w+Error: ", re.MULTILINE), False),
-    ("Exception: ", re.compile(r"^\w+Exception: ", re.MULTILINE), False),
+    ("at ", re.compile(r"^\s+at [\w.$<>]+\(.*:\d+\)|^\s+at .+:\d+:\d+\)?$|^\s+at .+ in .+:line \d+$", _M), True),
+    ("Error: ", re.compile(r"^\s*(?:Uncaught )?[\w.]*Error: ", _M), False),
+    ("Exception: ", re.compile(r"^\s*(?:Unhandled exception\. )?[\w.]*Exception: ", _M), False),
+    ("goroutine ", re.compile(r"^goroutine \d+ \[", _M), False),                # Go
+    ("panic: ", re.compile(r"^panic: ", _M), False),
+    ("error[E", re.compile(r"^error\[E\d{4}\]", _M), False),                    # Rust
+    ("--> ", re.compile(r"^\s*--> \S+:\d+:\d+", _M), False),
+    ("error TS", re.compile(r"error TS\d+:"), False),                          # TypeScript
+    (": error", re.compile(r"^\S+?:\d+(?::\d+)?:? (?:fatal )?error\b", _M), False),  # C, C++, Go, Swift compilers
+    ("FAILED ", re.compile(r"^FAILED \S+::", _M), False),                       # pytest
+    ("E   ", re.compile(r"^E {3,}\S", _M), False),
+    (":in `", re.compile(r":\d+:in `"), False),                                 # Ruby
+    ("Fatal error: ", re.compile(r"(?:PHP )?Fatal error: ", _M), False),        # PHP
+    ("SQLSTATE[", None, False),                                               # databases
+    ("SQL state: ", None, False),
+    ("Sanitizer", re.compile(r"ERROR: \w*Sanitizer"), False),                  # ASan, TSan, UBSan
+    ("Exception caught by", None, False),                                     # Flutter
+    ("FAILURE: Build failed", None, False),                                   # Gradle
+    ("e: ", re.compile(r"^e: \S+:\d+:\d+ ", _M), False),                          # Kotlin compiler
+    (".go:", re.compile(r"\.go:\d+(?::\d+)?: ", _M), False),                     # Go compiler, vet, tests
+    (": line ", re.compile(r"^\S+: line \d+: ", _M), False),                     # shell
+    ("error CS", re.compile(r"error CS\d{4}:"), False),                          # C#
+    (".ts", re.compile(r"\.tsx?\(\d{4}\)"), False),                                # TypeScript in the editor
+    ("error: ", re.compile(r"^error: ", _M), False),                              # Swift, Cargo, git, linkers
+    ("ERROR: ", re.compile(r"^ERROR: ", _M), False),                              # pip, PostgreSQL
+    ("[ERROR]", None, False),                                                 # Maven
+    ("npm ERR!", None, False),
+    ("undefined reference to", None, False),                                  # linkers
+    ("APPLICATION FAILED TO START", None, False),                             # Spring Boot
 )
 #: Occurrences of a hint looked at by ``after_whitespace`` before it leaves the answer to the regex.
 AFTER_WHITESPACE_LOOKS = 32
@@ -60,7 +92,7 @@ def after_whitespace(text: str, hint: str) -> bool:
 
 
 def has_stack_trace(text: str) -> bool:
-    """Whether ``text`` (its first 200,000 characters) holds a stack trace: one of ``_TRACE_TESTS`` matches."""
+    """Whether ``text`` (its first 200,000 characters) holds a pasted error: one of ``_TRACE_TESTS`` matches."""
     if not text:
         return False
     head = text[:200_000]

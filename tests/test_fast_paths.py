@@ -132,22 +132,70 @@ def test_errors_name_the_field_path():
 # -- context -----------------------------------------------------------------------------------
 #: What ``context.has_stack_trace`` answers, as one regex: the plain form its split test is pinned to.
 STACK_TRACE = re.compile(
-    r"Traceback \(most recent call last\)|^\s+at [\w.$<>]+\(.*:\d+\)|^\s+at .+:\d+:\d+\)?$"
-    r"|File \"[^\"]+\", line \d+|panicked at|Exception in thread|^\w+(Error|Exception): ",
+    r"Traceback \(most recent call last\)|panicked at|Exception in thread|Caused by: |Unhandled exception"
+    r"|WARNING: DATA RACE|Segmentation fault|File \"[^\"]+\", line \d+"
+    r"|^\s+at [\w.$<>]+\(.*:\d+\)|^\s+at .+:\d+:\d+\)?$|^\s+at .+ in .+:line \d+$"
+    r"|^\s*(?:Uncaught )?[\w.]*Error: |^\s*(?:Unhandled exception\. )?[\w.]*Exception: "
+    r"|^goroutine \d+ \[|^panic: |^error\[E\d{4}\]|^\s*--> \S+:\d+:\d+|error TS\d+:"
+    r"|^\S+?:\d+(?::\d+)?:? (?:fatal )?error\b|^FAILED \S+::|^E {3,}\S|:\d+:in `|(?:PHP )?Fatal error: "
+    r"|SQLSTATE\[|SQL state: |ERROR: \w*Sanitizer|Exception caught by|FAILURE: Build failed|^e: \S+:\d+:\d+ "
+    r"|\.go:\d+(?::\d+)?: |^\S+: line \d+: |error CS\d{4}:|\.tsx?\(\d{4}\)|^error: |^ERROR: |\[ERROR\]|npm ERR!"
+    r"|undefined reference to|APPLICATION FAILED TO START",
     re.MULTILINE,
 )
 TRACE_PARTS = ["Traceback (most recent call last)", "  File \"a.py\", line 3, in f", "File \"x\", line", "panicked at",
                "Exception in thread \"main\"", "ValueError: bad", "KeyError: 'x'", "MyException: boom", "Error: no",
                "    at com.x.Y.run(Y.java:10)", "    at run (app.js:1:2)", "\tat f (x:1:2)", "at f (x:1:2)", "what at ",
-               "plain words", "", "\r\n", "\n", "  ", "x" * 30, "Error", "Exception", "\u2028at g (h:1:1)"]
+               "plain words", "", "\r\n", "\n", "  ", "x" * 30, "Error", "Exception", "\u2028at g (h:1:1)",
+               "goroutine 7 [running]:", "panic: runtime error", "error[E0502]: cannot borrow", "  --> src/a.rs:3:9",
+               "src/x.ts(4,2): error TS2345: bad", "main.c:10:5: error: x", "a.go:3: error", "FAILED t/a.py::t - x",
+               "E       assert 1 == 2", "E  x", "app.rb:12:in `go'", "PHP Fatal error: x", "Caused by: java.lang.X",
+               "   at A.B() in C:\\a.cs:line 42", "Uncaught TypeError: x", "  System.InvalidOperationException: y",
+               "Unhandled exception. System.X: y", "WARNING: DATA RACE", "Segmentation fault (core dumped)",
+               "error: x", "in 'that' at 3 ", "SQLSTATE[23000]: x", "SQL state: 42803", "==1==ERROR: AddressSanitizer: x",
+               "Exception caught by rendering", "FAILURE: Build failed with", "e: file:///a.kt:3:4 x", "e: x",
+               "./h/u.go:47:2: declared", "a.go:3 x", "./d.sh: line 14: [: x", "line 3: x",
+               "a.cs(2,3): error CS8618: x", "api.ts(2339)", "x.tsx(1234)", "ERROR: Could not", "[ERROR] Failed",
+               "npm ERR! code", "undefined reference to `f'", "APPLICATION FAILED TO START", "my error: here"]
 
 
 def test_split_stack_trace_test_equals_the_one_regex():
     rnd = random.Random(3)
-    for _ in range(3000):
+    for _ in range(6000):
         text = rnd.choice(["", "\n", " "]).join(rnd.choice(TRACE_PARTS) for _ in range(rnd.randrange(0, 6)))
         expected = bool(text) and STACK_TRACE.search(text[:200_000]) is not None
         assert context.has_stack_trace(text) == expected, repr(text)
+
+
+PASTES = {
+    "go panic": "panic: runtime error: invalid memory address or nil pointer dereference\n"
+                "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x4a1b2c]\n\n"
+                "goroutine 1 [running]:\nmain.(*Store).Get(...)\n\t/app/store.go:42 +0x1c",
+    "rust borrow": "error[E0502]: cannot borrow `v` as mutable because it is also borrowed as immutable\n"
+                   " --> src/main.rs:5:5\n  |\n4 |     let first = &v[0];",
+    "tsc": "src/api.ts:12:7 - error TS2322: Type 'string' is not assignable to type 'number'.",
+    "pytest": "FAILED tests/test_cart.py::test_total - assert 10 == 12\n"
+              "E       assert 10 == 12\nE        +  where 10 = total([5, 5])",
+    "dotnet": "Unhandled exception. System.NullReferenceException: Object reference not set to an instance.\n"
+              "   at Shop.Cart.Total() in /src/Cart.cs:line 42",
+    "node": "TypeError: Cannot read properties of undefined (reading 'map')\n"
+            "    at ProductList (webpack-internal:///./src/List.jsx:14:22)",
+    "gcc": "src/parser.cpp:88:12: error: no matching function for call to 'parse(int)'",
+    "ruby": "NoMethodError: undefined method `name' for nil:NilClass\n  app/models/user.rb:12:in `display_name'",
+    "jvm": "Exception in thread \"main\" java.lang.IllegalStateException: closed\n\tat com.acme.Db.query(Db.java:77)",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(PASTES))
+def test_pasted_errors_of_every_ecosystem_are_seen(kind):
+    assert context.has_stack_trace("this fails:\n" + PASTES[kind])
+
+
+@pytest.mark.parametrize("text", ["that's at line 3 of the file", "rename error_count to errors",
+                                  "the panic button component", "add an Exception handler for timeouts",
+                                  "E2E tests are flaky", "what does FAILED mean in the CI summary?"])
+def test_prose_about_errors_is_not_a_trace(text):
+    assert not context.has_stack_trace(text)
 
 
 def test_prefix_line_split_equals_splitlines():
