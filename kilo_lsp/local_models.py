@@ -44,7 +44,7 @@ def models_from_discovery(found: dict[str, list[str]], settings: Settings) -> li
 
 async def discover_models(settings: Settings, timeout: float = 0.3) -> list[Model]:
     """Ask every local server for its model list (all at once, short timeout, never raises)."""
-    from .providers.registry import discover_local   # httpx stays off the start-up path
+    from .providers.registry import discover_local   # httpx2 stays off the start-up path
     endpoints = local_endpoints(settings)
     if not endpoints:
         return []
