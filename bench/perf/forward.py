@@ -289,6 +289,7 @@ WAIT_MS = 50        # the upstream's own time to first token in the concurrency 
 DRIP_GAP_MS = 20    # sustained streams: one token every 20 ms (50 tokens/s, a model's pace)
 BURSTS = (1, 8, 50)     # requests written at once: a user's sidecar rarely has more than 8 streams
 SUSTAINED = (8, 50)     # streams kept in flight
+TARGETED = 50           # the streams the added-time target (<= 20 ms) is set for
 
 
 def concurrency(ctx: Any) -> None:
@@ -334,7 +335,8 @@ def _burst(ctx: Any, c: Client, runner: asyncio.Runner, direct: "_DirectAsync", 
                 base += runner.run(direct.round(text, n))
                 cpu_base += time.process_time() - t
     label = f"burst: {n} requests written at once" if n > 1 else "one request at a time"
-    _rows(ctx, label, "same burst", side, base, 1000 * cpu_side / len(side), 1000 * cpu_base / len(base))
+    _rows(ctx, label, "same burst", side, base, 1000 * cpu_side / len(side), 1000 * cpu_base / len(base),
+          n == TARGETED)
     ctx.report.note("concurrency", f"{label}: {rounds} rounds of {n} kilo/complete requests written at once (sidecar) "
                                    f"and {n} concurrent streams from one kept-alive httpx2 AsyncClient (direct), "
                                    f"alternating. The upstream answers after {WAIT_MS} ms; the added time is counted "
@@ -367,7 +369,8 @@ def _sustained(ctx: Any, c: Client, runner: asyncio.Runner, direct: "_DirectAsyn
                 base += ttft
                 sent_base += sent
     label = f"sustained: {n} streams in flight"
-    _rows(ctx, label, "same pattern", side, base, 1000 * cpu_side / sent_side, 1000 * cpu_base / sent_base)
+    _rows(ctx, label, "same pattern", side, base, 1000 * cpu_side / sent_side, 1000 * cpu_base / sent_base,
+          n == TARGETED)
     ctx.report.note("concurrency", f"{label}: long streams (each {DRIP_GAP_MS} ms between tokens, 0.8 to 2.4 s long, "
                                    "the same lengths for both); as one ends the next request is sent, so requests keep "
                                    f"arriving while {n} others stream. Counted: the time to first token of every "
@@ -376,7 +379,7 @@ def _sustained(ctx: Any, c: Client, runner: asyncio.Runner, direct: "_DirectAsyn
 
 
 def _rows(ctx: Any, label: str, same: str, side: list[float], base: list[float], cpu_side: float,
-          cpu_base: float) -> None:
+          cpu_base: float, targeted: bool) -> None:
     r = ctx.report
     added99 = pct(side, 99) - WAIT_MS
     r.add("concurrency", f"{label}: time to first token through the sidecar, p99", pct(side, 99), "ms",
@@ -384,7 +387,7 @@ def _rows(ctx: Any, label: str, same: str, side: list[float], base: list[float],
     r.add("concurrency", f"{label}: time to first token through the sidecar, p50", median(side), "ms",
           baseline="direct, p50", baseline_value=median(base))
     r.add("concurrency", f"{label}: added time to first token p99 (over the upstream's {WAIT_MS} ms)", added99, "ms",
-          target="<= 20 ms", met=added99 <= 20)
+          target="<= 20 ms" if targeted else "", met=added99 <= 20 if targeted else None)
     r.add("concurrency", f"{label}: CPU per request, sidecar process", cpu_side, "ms",
           baseline="direct httpx2 client, per request", baseline_value=cpu_base)
 
