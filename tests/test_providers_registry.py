@@ -37,14 +37,10 @@ def test_spec_from_env_and_masked_repr() -> None:
     assert spec_from_env("ollama", {}).local
 
 
-def test_ca_bundle_context(tmp_path) -> None:
-    import certifi
-    assert make_ssl_context(None) is True
-    bundle = tmp_path / "corp.pem"
-    bundle.write_text(open(certifi.where()).read()[:20000].rsplit("-----END CERTIFICATE-----", 1)[0]
-                      + "-----END CERTIFICATE-----\n")
-    ctx = make_ssl_context(str(bundle))
-    assert isinstance(ctx, ssl.SSLContext) and ctx.verify_mode == ssl.CERT_REQUIRED
+def test_the_shared_tls_context_verifies_certificates_and_host_names() -> None:
+    """What a CA bundle adds to it is tested against real TLS servers in test_provider_transport.py."""
+    ctx = make_ssl_context(None)
+    assert isinstance(ctx, ssl.SSLContext) and ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
 
 
 @pytest.mark.asyncio

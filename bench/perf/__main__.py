@@ -6,6 +6,7 @@ between the two so that load from other processes hits both alike. Usage::
     python -m bench.perf            # everything (a few minutes)
     python -m bench.perf --quick    # fewer repetitions, for a smoke run
     python -m bench.perf --only startup,route
+    python -m bench.perf --only forwarding,relay,concurrency --sidecar ../other-checkout
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run, figures are rougher)")
     ap.add_argument("--only", default="", help=f"comma-separated sections: {','.join(ORDER)}")
     ap.add_argument("--no-write", action="store_true", help="print the table only")
+    ap.add_argument("--sidecar", type=Path, default=None,
+                    help="forward through the sidecar of another checkout (run with its own .venv) in the "
+                         "forwarding, relay and concurrency sections; prints only")
     ap.add_argument("--render", action="store_true", help="render perf.md again from perf.json, measure nothing")
     args = ap.parse_args(argv)
     if args.render:
@@ -46,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     load_start = os.getloadavg()[0]
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="kilo-perf-") as home:
-        ctx = sections.Context(home=Path(home), quick=args.quick, report=report)
+        ctx = sections.Context(home=Path(home), quick=args.quick, report=report,
+                               sidecar_root=(args.sidecar or sections.ROOT).resolve())
         for name in ORDER:
             if name not in only:
                 continue
@@ -64,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
                        load_average=[round(load_start, 2), round(os.getloadavg()[0], 2)])
     table = report.markdown()
     print(table)
-    if not args.no_write and not args.only:
+    if not args.no_write and not args.only and not args.sidecar:
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "perf.md").write_text(table)
         (RESULTS / "perf.json").write_text(json.dumps(report.as_json(), indent=2) + "\n")

@@ -130,6 +130,12 @@ class Client:
             self.proc.kill()
             self.proc.wait()
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time of the server process so far, all its threads."""
+        with open(f"/proc/{self.proc.pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_kb(self) -> int:
         with open(f"/proc/{self.proc.pid}/status") as fh:
             for line in fh:

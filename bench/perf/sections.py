@@ -30,7 +30,14 @@ class Context:
     home: Path
     quick: bool
     report: Report
+    # the sidecar measured by the forwarding, relay and concurrency sections: this checkout, or
+    # another one with its own .venv (a before/after comparison against the same baselines)
+    sidecar_root: Path = ROOT
     cleanup: list[Any] = field(default_factory=list)
+
+    @property
+    def sidecar_python(self) -> str:
+        return sys.executable if self.sidecar_root == ROOT else str(self.sidecar_root / ".venv" / "bin" / "python")
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         """The sidecar's environment: no user config, no keys, no proxies, no local discovery."""
@@ -69,7 +76,7 @@ def ms(seconds: float) -> float:
 
 # -- start-up ---------------------------------------------------------------------------------
 WATCH = {  # what must stay off the start-up path, by the module that brings it in
-    "httpx": "httpx",
+    "httpx2": "httpx2",
     "sqlite3": "sqlite3 (the ledger)",
     "kilo_lsp.ledger": "kilo_lsp.ledger (the ledger)",
     "kilo_lsp.providers.registry": "the provider clients (kilo_lsp.providers.registry)",

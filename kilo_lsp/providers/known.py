@@ -1,7 +1,7 @@
 """The table of providers kilo-lsp knows by name, without importing any HTTP code.
 
 The configuration reads it at start-up (which environment variable holds which key), so it lives
-apart from the provider clients: httpx stays off the start-up path until a provider is called.
+apart from the provider clients: httpx2 stays off the start-up path until a provider is called.
 """
 
 from __future__ import annotations

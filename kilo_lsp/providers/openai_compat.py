@@ -1,11 +1,12 @@
 """OpenAI-compatible chat completions (OpenAI, OpenRouter, Kilo, Gemini, DeepSeek, Groq, Ollama,
 LM Studio, llama.cpp, ...) with SSE streaming.
 
-:class:`HTTPProvider` holds what every HTTP API family shares: one pooled ``httpx.AsyncClient``
-per provider, created on first use, on the lean HTTP/1.1 transport of ``http11.py``; the timeouts
-(connect, first byte, idle between chunks); the mapping of HTTP and network failures to
-:class:`ProviderError`; and the streaming loop that closes the upstream response as soon as the
-consumer stops (``aclose`` or cancellation).
+:class:`HTTPProvider` holds what every HTTP API family shares: one pooled ``httpx2.AsyncClient``
+per provider, created on first use, with httpx2's own transport (proxies from the environment
+honoured, except for local servers); the timeouts (connect, first byte, idle between chunks); the
+mapping of HTTP and network failures to :class:`ProviderError`; one more try on a new connection
+when a kept-alive one turns out closed; and the streaming loop that closes the upstream response as
+soon as the consumer stops (``aclose`` or cancellation).
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ import json
 import ssl
 from typing import Any, AsyncIterator, Iterator
 
-import httpx
+import httpx2
 
 from .base import (ChatRequest, Provider, ProviderError, ProviderSpec, StreamEvent, Timeouts, Usage,
                    error_for_status, estimate_usage)
-from .http11 import Http11Transport, uses_env_proxy
 from .sse import DEFAULT_MAX_LINE, SSEEvent, SSEParser
 
 USER_AGENT = "kilo-lsp"
@@ -52,15 +52,14 @@ class HTTPProvider(Provider):
 
     def __init__(self, spec: ProviderSpec, *, timeouts: Timeouts | None = None,
                  verify: ssl.SSLContext | bool = True, trust_env: bool = True,
-                 max_line: int = DEFAULT_MAX_LINE, transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 max_line: int = DEFAULT_MAX_LINE) -> None:
         self.spec = spec
         self.timeouts = timeouts or Timeouts()
         self._verify = verify
         # A local server is never reached through a proxy (HTTP_PROXY would otherwise apply).
         self._trust_env = trust_env and not spec.local
         self._max_line = max_line
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._client: httpx2.AsyncClient | None = None
 
     # ----------------------------------------------------------------- client
 
@@ -71,27 +70,34 @@ class HTTPProvider(Provider):
     def _auth_headers(self) -> dict[str, str]:
         raise NotImplementedError
 
-    def client(self) -> httpx.AsyncClient:
+    def client(self) -> httpx2.AsyncClient:
         """The provider's pooled client, created on first use."""
         if self._client is None or self._client.is_closed:
             t = self.timeouts
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(connect=t.connect, read=max(t.first_byte, t.idle), write=t.first_byte,
-                                      pool=t.first_byte),
+            self._client = httpx2.AsyncClient(
+                timeout=httpx2.Timeout(connect=t.connect, read=max(t.first_byte, t.idle), write=t.first_byte,
+                                       pool=t.first_byte),
                 verify=self._verify, trust_env=self._trust_env, follow_redirects=False,
-                headers={"user-agent": USER_AGENT}, limits=httpx.Limits(
+                headers={"user-agent": USER_AGENT}, limits=httpx2.Limits(
                     max_connections=MAX_CONNECTIONS, max_keepalive_connections=KEEPALIVE, keepalive_expiry=60),
-                transport=self._transport or self._lean_transport(),
             )
         return self._client
 
-    def _lean_transport(self) -> Http11Transport | None:
-        """The lean transport, unless a proxy from the environment applies to this provider: httpx
-        then reads the proxy settings itself (it ignores them when given a transport)."""
-        if self._trust_env and uses_env_proxy(self.base_url):
-            return None
-        return Http11Transport(verify=self._verify, trust_env=self._trust_env, max_connections=MAX_CONNECTIONS,
-                               max_keepalive=KEEPALIVE, keepalive_expiry=60)
+    @staticmethod
+    async def _send(client: httpx2.AsyncClient, request: httpx2.Request) -> httpx2.Response:
+        """Send ``request`` and read the response head. A kept-alive connection the server closed
+        just as the request went out (its idle close crossing the request) fails before any answer:
+        the request then goes out once more, on another connection. A new connection that fails the
+        same way is the server's own answer, and is not tried again."""
+        opened = _Opened()
+        request.extensions["trace"] = opened
+        try:
+            return await client.send(request, stream=True)
+        except (httpx2.RemoteProtocolError, httpx2.ReadError, httpx2.WriteError):
+            if opened.connection:
+                raise
+        del request.extensions["trace"]
+        return await client.send(request, stream=True)
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -128,29 +134,29 @@ class HTTPProvider(Provider):
     def _map_exception(self, exc: BaseException, *, started: bool, phase: str) -> ProviderError:
         if isinstance(exc, ProviderError):
             return exc
-        if isinstance(exc, httpx.ConnectTimeout):
+        if isinstance(exc, httpx2.ConnectTimeout):
             return self._err("connect", f"could not connect to {self.base_url} within {self.timeouts.connect:g} s",
                              started=started)
-        if isinstance(exc, httpx.ConnectError):
+        if isinstance(exc, httpx2.ConnectError):
             if _is_tls_failure(exc):
                 return self._err("tls", f"TLS certificate of {self.base_url} could not be verified "
                                         f"(set a CA bundle if a proxy re-signs traffic): {exc}", started=started)
             return self._err("connect", f"could not connect to {self.base_url}: {exc or type(exc).__name__}",
                              started=started)
-        if isinstance(exc, (TimeoutError, httpx.TimeoutException)):
+        if isinstance(exc, (TimeoutError, httpx2.TimeoutException)):
             if phase == "first_byte":
                 return self._err("timeout", f"no response within {self.timeouts.first_byte:g} s", started=started)
             return self._err("timeout", f"stream stalled: nothing for {self.timeouts.idle:g} s", started=started)
-        if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+        if isinstance(exc, (httpx2.RemoteProtocolError, httpx2.ReadError, httpx2.WriteError)):
             what = "connection closed mid-stream" if phase == "body" else "connection failed"
             return self._err("connect", f"{what}: {exc or type(exc).__name__}", started=started)
-        if isinstance(exc, httpx.ProxyError):
+        if isinstance(exc, httpx2.ProxyError):
             return self._err("connect", f"proxy refused the connection: {exc}", started=started)
-        if isinstance(exc, httpx.HTTPError):
+        if isinstance(exc, httpx2.HTTPError):
             return self._err("protocol", f"{type(exc).__name__}: {exc}", started=started)
         return self._err("protocol", f"{type(exc).__name__}: {exc}", started=started)
 
-    async def _error_from_response(self, response: httpx.Response) -> ProviderError:
+    async def _error_from_response(self, response: httpx2.Response) -> ProviderError:
         try:
             async with asyncio.timeout(self.timeouts.idle):
                 body = b""
@@ -209,7 +215,7 @@ class HTTPProvider(Provider):
         deadline = loop.time() + t.first_byte
         try:
             async with asyncio.timeout_at(deadline):
-                response = await client.send(request, stream=True)
+                response = await self._send(client, request)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001
@@ -323,9 +329,14 @@ class HTTPProvider(Provider):
 
     async def _get_json(self, path: str) -> Any:
         client = self.client()
+        request = client.build_request("GET", self._url(path), headers=self._headers())
         try:
             async with asyncio.timeout(self.timeouts.list_models):
-                response = await client.get(self._url(path), headers=self._headers())
+                response = await self._send(client, request)
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001
@@ -363,7 +374,7 @@ class OpenAICompatProvider(HTTPProvider):
                                 "stream_options": {"include_usage": True}}
         # OpenAI's own API refuses max_tokens (and any temperature but 1) for its reasoning models
         # (o1/o3/o4, gpt-5); everyone else still expects max_tokens.
-        official = httpx.URL(self.base_url).host == "api.openai.com"
+        official = httpx2.URL(self.base_url).host == "api.openai.com"
         if req.max_tokens is not None:
             body["max_completion_tokens" if official else "max_tokens"] = req.max_tokens
         if req.temperature is not None and not (official and _openai_reasoning(req.model)):
@@ -472,7 +483,7 @@ DRAIN_SECONDS = 0.05   # how long to wait for the end of a body after [DONE]
 
 async def _drain(chunks: AsyncIterator[bytes]) -> None:
     """After the last event, read what is left of the response (the chunked terminator, usually in
-    the same packet) so httpx can reuse the connection; a server that keeps sending is left to the
+    the same packet) so httpx2 can reuse the connection; a server that keeps sending is left to the
     close in ``finally``. Without this every request opened a new connection (and TLS handshake)."""
     try:
         async with asyncio.timeout(DRAIN_SECONDS):
@@ -480,3 +491,16 @@ async def _drain(chunks: AsyncIterator[bytes]) -> None:
                 pass
     except (TimeoutError, Exception):  # noqa: BLE001 - the answer is complete either way
         pass
+
+
+class _Opened:
+    """A trace hook of httpx2: whether a request opened a connection, rather than reusing a kept-alive one."""
+
+    __slots__ = ("connection",)
+
+    def __init__(self) -> None:
+        self.connection = False
+
+    async def __call__(self, event: str, info: dict[str, Any]) -> None:
+        if event.endswith("connect_tcp.started"):
+            self.connection = True

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
-import httpx
+import httpx2
 
 from .anthropic import AnthropicProvider
 from .base import Provider, ProviderError, ProviderSpec, Timeouts
@@ -36,15 +36,13 @@ def spec_from_env(name: str, env: Mapping[str, str] | None = None, *, api_key: s
                         local=known.local, extra_headers=dict(known.extra_headers))
 
 
-def make_ssl_context(ca_bundle: str | None = None, *, trust_env: bool = True) -> ssl.SSLContext | bool:
-    """``True`` (httpx's default trust store, SSL_CERT_FILE/SSL_CERT_DIR honoured) without a CA
-    bundle; with one, a context trusting the usual roots *and* the bundle (a corporate proxy CA)."""
-    if not ca_bundle:
-        return True
-    import certifi
-    cafile = os.environ.get("SSL_CERT_FILE") if trust_env else None
-    ctx = ssl.create_default_context(cafile=cafile or certifi.where())
-    ctx.load_verify_locations(cafile=os.path.expanduser(ca_bundle))
+def make_ssl_context(ca_bundle: str | None = None, *, trust_env: bool = True) -> ssl.SSLContext:
+    """The TLS context every provider of a pool shares: httpx2's default trust (the system's CA
+    store, or SSL_CERT_FILE / SSL_CERT_DIR when ``trust_env``) *plus* the CAs of ``ca_bundle``, if
+    any (a corporate proxy's CA). Built once: loading the CA store takes about 20 ms."""
+    ctx = httpx2.create_ssl_context(trust_env=trust_env)
+    if ca_bundle:
+        ctx.load_verify_locations(cafile=os.path.expanduser(ca_bundle))
     return ctx
 
 
@@ -72,8 +70,7 @@ class ProviderPool:
     def __init__(self, specs: Iterable[ProviderSpec] = (), *, timeouts: Timeouts | None = None,
                  ca_bundle: str | None = None, trust_env: bool = True, cooldown_base: float = 2.0,
                  cooldown_cap: float = 120.0, retry_after_cap: float = 900.0,
-                 clock: Callable[[], float] = time.monotonic,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._specs: dict[str, ProviderSpec] = {s.name: s for s in specs}
         self._providers: dict[str, Provider] = {}
         self._cooling: dict[str, _Cooling] = {}
@@ -84,8 +81,7 @@ class ProviderPool:
         self.cooldown_cap = cooldown_cap
         self.retry_after_cap = retry_after_cap
         self._clock = clock
-        self._transport = transport
-        self._verify: ssl.SSLContext | bool | None = None
+        self._verify: ssl.SSLContext | None = None
 
     # ----------------------------------------------------------------- specs and providers
 
@@ -99,7 +95,7 @@ class ProviderPool:
     def __contains__(self, name: object) -> bool:
         return name in self._specs
 
-    def _verify_setting(self) -> ssl.SSLContext | bool:
+    def _verify_setting(self) -> ssl.SSLContext:
         if self._verify is None:
             self._verify = make_ssl_context(self.ca_bundle, trust_env=self.trust_env)
         return self._verify
@@ -113,7 +109,7 @@ class ProviderPool:
                 raise ProviderError("client", f"no provider named {name!r} is configured", provider=name,
                                     retryable=True)
             provider = provider_for(spec, timeouts=self.timeouts, verify=self._verify_setting(),
-                                    trust_env=self.trust_env, transport=self._transport)
+                                    trust_env=self.trust_env)
             self._providers[name] = provider
         return provider
 
@@ -173,8 +169,7 @@ class ProviderPool:
                 for n, c in self._cooling.items() if self.is_cooling(n)}
 
 
-async def discover_local(urls: Iterable[str] = LOCAL_DEFAULT_URLS, *, timeout: float = 0.3,
-                         transport: httpx.AsyncBaseTransport | None = None) -> dict[str, list[str]]:
+async def discover_local(urls: Iterable[str] = LOCAL_DEFAULT_URLS, *, timeout: float = 0.3) -> dict[str, list[str]]:
     """Ask each local OpenAI-compatible server (base URL ending in /v1) for its models, all at
     once, with a short timeout. Returns base_url -> model ids for the servers that answered;
     never raises. No key is sent and no proxy is used."""
@@ -182,7 +177,7 @@ async def discover_local(urls: Iterable[str] = LOCAL_DEFAULT_URLS, *, timeout: f
     if not urls:
         return {}
 
-    async def one(client: httpx.AsyncClient, base: str) -> tuple[str, list[str] | None]:
+    async def one(client: httpx2.AsyncClient, base: str) -> tuple[str, list[str] | None]:
         try:
             async with asyncio.timeout(timeout):
                 response = await client.get(base + "/models")
@@ -197,8 +192,7 @@ async def discover_local(urls: Iterable[str] = LOCAL_DEFAULT_URLS, *, timeout: f
             return base, None
 
     try:
-        async with httpx.AsyncClient(timeout=timeout, trust_env=False, follow_redirects=False,
-                                     transport=transport) as client:
+        async with httpx2.AsyncClient(timeout=timeout, trust_env=False, follow_redirects=False) as client:
             results = await asyncio.gather(*(one(client, u) for u in urls))
     except Exception:  # noqa: BLE001
         log.debug("local discovery failed", exc_info=True)
