@@ -1,4 +1,4 @@
-"""Latency of LearnedClassifier.classify() in pure Python: p50 / p99 over realistic requests.
+"""Latency of the shipped classifier's classify() in pure Python: p50 / p99 over realistic requests.
 
     python -m bench.classifier_latency
 
@@ -18,7 +18,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kilo_lsp.classify.base import ClassifyInput, EditorSignals  # noqa: E402
-from kilo_lsp.classify.learned import LearnedClassifier  # noqa: E402
+from kilo_lsp.classify.base import Classifier, TaskState  # noqa: E402
+from kilo_lsp.routing.engine import default_classifier  # noqa: E402
 
 REQUESTS = [
     "rename foo to bar in utils.py", "why does this function return None?",
@@ -31,7 +32,7 @@ REQUESTS = [
 ]
 
 
-def _timed(clf: LearnedClassifier, inputs: list[ClassifyInput], rounds: int) -> dict:
+def _timed(clf: Classifier, inputs: list[ClassifyInput], rounds: int) -> dict:
     times = []
     for _ in range(max(1, rounds * 24 // len(inputs))):
         for item in inputs:
@@ -44,12 +45,14 @@ def _timed(clf: LearnedClassifier, inputs: list[ClassifyInput], rounds: int) -> 
             "inputs": len(inputs)}
 
 
-def measure(weights: Path | None = None, rounds: int = 200) -> dict:
-    """p50/p99 over all inputs, and per group: editor-length requests, and issue texts (when the
-    data is present)."""
-    clf = LearnedClassifier(path=weights) if weights else LearnedClassifier()
+def measure(rounds: int = 200) -> dict:
+    """p50/p99 over all inputs, and per group: editor-length requests (alone and as a turn of a
+    conversation), and issue texts (when the data is present)."""
+    clf = default_classifier()
     editor = [ClassifyInput(t) for t in REQUESTS]
     editor += [ClassifyInput(t, EditorSignals(selection_lines=40, files_involved=3, has_stack_trace=True)) for t in REQUESTS]
+    state = TaskState("bugfix", 2, REQUESTS[-1], True)
+    editor += [ClassifyInput(t, state=state) for t in REQUESTS]
     issues: list[ClassifyInput] = []
     try:
         from training import datasets

@@ -16,16 +16,6 @@ from .tokens import CHARS_PER_TOKEN, estimate_tokens
 
 MAX_DOCUMENT_TOKENS = 8_000   # how much of one document a prompt may carry (see protocol.md, budget)
 
-_FOLLOW_UP = re.compile(r"\b(that|this|it|same|also|too|then|those|these|above|previous|again|instead|"
-                        r"next|first|step)\b", re.I)
-FOLLOW_UP_MAX_CHARS = 160
-
-
-def is_follow_up(text: str) -> bool:
-    """A short turn that points back at the conversation ("for that plan, which step first?")."""
-    return len(text) <= FOLLOW_UP_MAX_CHARS and _FOLLOW_UP.search(text) is not None
-
-
 # What counts as a pasted error: a stack trace, a crash report, test-failure output or a compiler
 # error, in Python, pytest, the JVM, Go, Rust, JavaScript/TypeScript, .NET, Ruby, PHP and C/C++
 # toolchains. Each pattern sits behind a substring that every match of it contains: most text contains
@@ -187,8 +177,9 @@ def read_context(params: RouteParams, document_text: DocumentText, session_turns
     user_turns = [t for t in turns if t.role == "user"]
     previous = user_turns[-1].content if user_turns else ""
     turn_chars = sum([len(t.content) for t in turns])
-    trace = has_stack_trace(params.text) or has_stack_trace(selected) or has_stack_trace(diag_text) \
-        or any(has_stack_trace(t.content) for t in turns[-2:])
+    # this turn's own: a paste in the text, the selection or the diagnostics (earlier turns are the
+    # conversation's, read by the session model)
+    trace = has_stack_trace(params.text) or has_stack_trace(selected) or has_stack_trace(diag_text)
     input_tokens = estimate_tokens(len(params.text) + turn_chars + len(selected) + doc_chars + len(diag_text)) + 200
     signals = EditorSignals(
         selection_lines=sel_lines,

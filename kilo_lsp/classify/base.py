@@ -26,10 +26,21 @@ class EditorSignals:
 
 
 @dataclass(frozen=True)
+class TaskState:
+    """The task a conversation is on, as its previous turn left it."""
+
+    task_type: str
+    difficulty: int
+    text: str                   # the previous user turn
+    had_trace: bool = False     # a pasted error in that turn
+
+
+@dataclass(frozen=True)
 class ClassifyInput:
     text: str                                   # the request as the user typed it
     signals: EditorSignals = field(default_factory=EditorSignals)
     previous_text: str = ""                     # the previous user turn, if any (for follow-ups)
+    state: TaskState | None = None              # the task the conversation is on, if any
 
 
 @dataclass(slots=True)
@@ -57,6 +68,11 @@ class Classification:
     #: Willingness to pay (USD per solved task) the ``bill`` dial trades cost against expected success
     #: with, calibrated with this classifier's probabilities; 0 = derive it from the leaderboard.
     wtp_usd: float = 0.0
+    #: P(type) in taxonomy.TASK_TYPES order; empty when the classifier gives only its answer.
+    type_probabilities: tuple[float, ...] = ()
+    #: In a conversation: P(the turn continues its task) and P(it says the previous answer failed).
+    continues: float = 0.0
+    previous_failed: float = 0.0
 
     def tier_distribution(self) -> tuple[float, float, float, float]:
         """P(tier 1..4): the classifier's own, else a one-hot of ``difficulty``."""

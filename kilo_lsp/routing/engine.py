@@ -6,7 +6,6 @@ evidence, apply the policy and the session's affinity, and build the decision ca
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import threading
@@ -15,9 +14,9 @@ from typing import Any, Callable
 
 import msgspec
 
-from ..classify.base import Classification, ClassifyInput, Classifier, Signal
+from ..classify.base import ClassifyInput, Classifier, EditorSignals, TaskState
 from ..config import ConfigStore, Settings
-from ..context import DocumentText, is_follow_up, read_context
+from ..context import DocumentText, RequestContext, has_stack_trace, read_context
 from ..leaderboard.model import Leaderboard, Model, load as load_leaderboard
 from ..protocol import Candidate, CostView, DecisionCard, RouteParams, SessionStatus, SignalView
 from . import availability
@@ -38,20 +37,11 @@ DEFAULT_CONVERSATION = "default"
 def default_classifier() -> Classifier:
     """The learned classifier when its weights ship with the package, else the hand-built one."""
     # imported at the first request: the classifiers' modules and data stay off the start-up path
-    from ..classify.learned import LearnedClassifier, weights_available
-    if weights_available():
-        return LearnedClassifier()
+    from ..classify import editor
+    if editor.weights_available():
+        return editor.EditorClassifier()
     from ..classify.heuristic import HeuristicClassifier
     return HeuristicClassifier()
-
-
-def follow_up_of(c: Classification, session: Session) -> Classification:
-    """A short follow-up continues the conversation's task: keep its type, never lower its tier."""
-    difficulty = max(c.difficulty, session.difficulty)
-    signal = Signal("follow_up", f"a follow-up on the {session.task_type} task of this conversation", 1.0)
-    return dataclasses.replace(c, task_type=session.task_type, difficulty=difficulty,
-                               confidence=max(c.confidence, session.last_card.confidence if session.last_card else 0.0),
-                               signals=(signal, *c.signals))
 
 
 def candidate(s: Scored, chosen: str, what_if: bool) -> Candidate:
@@ -181,13 +171,11 @@ class Engine:
         board = self.leaderboard(settings)
         session = self.sessions.get(workspace, conversation)
         ctx = read_context(params, document_text, session.turns if session else 0)
-        classification = self.classifier.classify(
-            ClassifyInput(params.text, ctx.signals, ctx.previous_text))
-        if session and session.task_type and is_follow_up(params.text):
-            classification = follow_up_of(classification, session)
+        classification = self.classifier.classify(ClassifyInput(
+            params.text, ctx.signals, ctx.previous_text, self._task_state(session, ctx)))
         incumbent = None
         if session and session.model and session.tier == r.tier and session.model in board.models:
-            incumbent = Incumbent(session.model, session.context_tokens)
+            incumbent = Incumbent(session.model, session.context_tokens, session.difficulty)
         budget_hit = False
         if settings.budget.daily_usd_per_workspace > 0 and self.spent_today is not None:
             budget_hit = self.spent_today(workspace) >= settings.budget.daily_usd_per_workspace
@@ -202,7 +190,8 @@ class Engine:
         sticky = incumbent is not None and outcome.model == incumbent.model
         card = self._card(outcome, board, classification, ctx.input_tokens, workspace, conversation, turn, sticky)
         if not params.dry_run:
-            self._remember(session, card, workspace, conversation, ctx.input_tokens, outcome.tier)
+            self._remember(session, card, workspace, conversation, ctx.input_tokens, outcome.tier, params.text,
+                           ctx.signals.has_stack_trace)
         self._trace(settings, card)
         return card
 
@@ -216,8 +205,21 @@ class Engine:
         return session.last_card if session else None
 
     # -- helpers --------------------------------------------------------------------------
+    def _task_state(self, session: Session | None, ctx: RequestContext) -> TaskState | None:
+        """The task the conversation is on: the session's, else read from the last user turn the client
+        sent (a sidecar that restarted, or a conversation routed elsewhere until now)."""
+        previous = ctx.previous_text or (session.last_text if session else "")
+        if session is not None and session.task_type:
+            return TaskState(session.task_type, session.difficulty, previous,
+                             session.last_trace if not ctx.previous_text else has_stack_trace(previous))
+        if not previous:
+            return None
+        trace = has_stack_trace(previous)
+        c = self.classifier.classify(ClassifyInput(previous, EditorSignals(has_stack_trace=trace)))
+        return TaskState(c.task_type, c.difficulty, previous, trace)
+
     def _remember(self, session: Session | None, card: DecisionCard, workspace: str, conversation: str,
-                  input_tokens: int, tier: str) -> None:
+                  input_tokens: int, tier: str, text: str, trace: bool) -> None:
         changed = session is None or session.model != card.model or session.tier != tier
         if session is None:
             session = Session(workspace, conversation)
@@ -225,6 +227,7 @@ class Engine:
         session.context_tokens = input_tokens if changed else max(session.context_tokens, input_tokens)
         session.model, session.tier, session.last_card = card.model, tier, card
         session.task_type, session.difficulty = card.task_type, card.difficulty
+        session.last_text, session.last_trace = text, trace
         self.sessions.put(session)
         if changed and self.on_status is not None:
             self.on_status(SessionStatus(workspace, conversation, card.model, tier, card.reason_code))

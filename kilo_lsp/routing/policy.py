@@ -66,6 +66,7 @@ def output_tokens(task_type: str, difficulty: int) -> int:
 class Incumbent:
     model: str
     context_tokens: int   # tokens of context the incumbent has cached for this conversation
+    difficulty: int = 0   # the tier of the conversation's task when the incumbent took it
 
 
 @dataclass(frozen=True)
@@ -417,6 +418,12 @@ class Policy:
         new_p = choice.p_success or 0.0
         cur = r.scored[inc.model]
         cur_p = cur.p_success if cur.p_success is not None else -1.0
+        c = r.pi.classification
+        if (c.continues >= 0.5 and c.previous_failed < 0.5 and cur.eligible and cur.reach is not None
+                and c.difficulty <= inc.difficulty):
+            return r.done(inc.model, "incumbent_kept", f"The turn continues the conversation's task, no harder "
+                          f"and with no sign the last answer failed; staying on {inc.model} ({_pct(cur_p)} "
+                          f"expected on {tc.key}).")
         if not cur.eligible or cur_p < new_p - TIE_EPSILON:
             why = ("is proven much worse than Balanced on " + tc.key if not cur.eligible
                    else f"expects {_pct(cur_p)} solved against {_pct(new_p)}")

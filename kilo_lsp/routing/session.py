@@ -16,8 +16,10 @@ class Session:
     model: str = ""              # the incumbent
     tier: str = ""
     turns: int = 0
-    task_type: str = ""          # what the conversation is about, for follow-ups
+    task_type: str = ""          # the task the conversation is on (its type and difficulty)
     difficulty: int = 0
+    last_text: str = ""          # the last user turn routed, and whether it carried a pasted error
+    last_trace: bool = False
     context_tokens: int = 0      # context the incumbent has seen (its prompt cache)
     last_card: Any = None        # the last DecisionCard
     started: float = field(default_factory=time.time)
