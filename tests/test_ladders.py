@@ -1,9 +1,14 @@
 """Escalation ladders: the simulated user on cases worked out by hand, the exhaustive ladder search
-against the simulator, the dials on a matrix whose answer is known, and the fold function."""
+against the simulator, the dials on a matrix whose answer is known, the fold function, and the
+benchmark's decisions file recomputing its reported totals on a small generated data folder."""
 
 from __future__ import annotations
 
+import csv
+import json
+import math
 import sys
+from collections import defaultdict
 from itertools import combinations
 from pathlib import Path
 
@@ -200,3 +205,117 @@ def test_fold_is_sha1_mod_5() -> None:
     import hashlib
     for t in ("django__django-11099", "sympy__sympy-20590", "x"):
         assert datasets.fold_of(t) == int(hashlib.sha1(t.encode()).hexdigest(), 16) % 5
+
+
+# ---------------------------------------------------------------------------------------------
+# the benchmark on a small generated data folder: the decisions file recomputes the totals
+
+MINI = ("20251201_mini-v1.17.1_deepseek-v3.2-reasoner", "20251118_mini-v1.15.0_gemini-3-pro-preview-20251118",
+        "20250929_mini-v1.13.3_sonnet-4-5-20250929", "20251124_mini-v1.16.0_claude-opus-4-5-20251101")
+OPENHANDS = {"DeepSeek-V3.2-Reasoner": 0.1, "MiniMax-M3": 0.2, "claude-sonnet-4-5": 1.0, "claude-opus-4-5": 1.5,
+             "claude-sonnet-4-6": 1.0, "claude-opus-4-8": 0.8, "Gemini-3-Pro": 0.9}
+TB = ("gpt-5-mini", "gpt-5", "claude-sonnet-4-20250514", "claude-opus-4-1-20250805")
+
+
+def write_data(root: Path, n_tasks: int = 60) -> None:
+    """Outcome files in the layout of the data folder, with random outcomes and costs (seeded)."""
+    rng = np.random.default_rng(7)
+    tasks = [f"repo__task-{i}" for i in range(n_tasks)]
+    (root / "swebench_verified").mkdir(parents=True)
+    with open(root / datasets.OUTCOMES, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["task_id", "model", "model_id", "resolved", "cost_usd", "api_calls"])
+        for i, m in enumerate(MINI):
+            for t in tasks:
+                w.writerow([t, m, m, int(rng.random() < 0.5 + 0.1 * i), round(rng.uniform(0.02, 1) * (i + 1), 4), 10])
+    (root / "openhands_index").mkdir()
+    with open(root / "openhands_index" / "runs.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["run_id", "agent", "model", "available"])
+        for m in OPENHANDS:
+            w.writerow([m, "openhands", m, m != "Gemini-3-Pro"])
+    with open(root / "openhands_index" / "outcomes.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["benchmark", "task_id", "run_id", "agent", "model", "resolved", "cost_usd"])
+        for bench in ("swe-bench", "swt-bench"):
+            for m, price in OPENHANDS.items():
+                for k, t in enumerate(tasks):
+                    resolved = "" if (m == "MiniMax-M3" and k == 0) else int(rng.random() < 0.4 + price / 3)
+                    cost = "" if (m == "claude-sonnet-4-6" and k == 1) else round(rng.uniform(0.5, 1.5) * price, 4)
+                    if not (bench == "swt-bench" and m == "MiniMax-M3" and k == 2):      # one task not run
+                        w.writerow([bench, t, m, "openhands", m, resolved, cost])
+            w.writerow([bench, tasks[0], "x", "acp-claude", "claude-opus-4-8", 1, 1.0])   # another agent: ignored
+    (root / "terminal_bench").mkdir()
+    with open(root / "terminal_bench" / "tb15_terminus2_trials.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["trial_id", "model", "provider", "task_id", "success", "n_input_tokens", "n_output_tokens",
+                    "execution_time_sec"])
+        for i, m in enumerate(TB):
+            for t in tasks[:30]:
+                for r in range(3):
+                    w.writerow([f"{m}-{t}-{r}", m, "p", t, int(rng.random() < 0.2 + 0.15 * i),
+                                int(rng.integers(1000, 5000)), int(rng.integers(100, 900)), 1.0])
+    (root / "prices").mkdir()
+    keys = {"gpt-5-mini": (2.5e-7, 2e-6), "gpt-5": (1.25e-6, 1e-5), "claude-sonnet-4-20250514": (3e-6, 1.5e-5),
+            "claude-opus-4-1-20250805": (1.5e-5, 7.5e-5)}
+    table = {k: {"input_cost_per_token": a, "output_cost_per_token": b} for k, (a, b) in keys.items()}
+    (root / datasets.LITELLM_PRICES[0]).write_text(json.dumps(table))
+    (root / datasets.LITELLM_PRICES[1]).write_text("{}")
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict]:
+    pytest.importorskip("matplotlib")
+    from bench import escalation
+    data, out = tmp_path_factory.mktemp("data"), tmp_path_factory.mktemp("out")
+    write_data(data)
+    return data, out, escalation.run(data, out)
+
+
+def test_the_decisions_file_recomputes_every_reported_ladder_total(bench_run: tuple[Path, Path, dict]) -> None:
+    from bench import escalation
+    data, out, results = bench_run
+    matrices = {"mini-swe-agent": escalation.read_mini(data),
+                "openhands": escalation.read_openhands(data, "swe-bench", "openhands", "")}
+    with open(out / "escalation_decisions.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["matrix", "task_id", "fold", "setting", "attempt", "model"]
+    ladders_of: dict[tuple[str, str], dict[str, list[tuple[int, str]]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        assert int(r["fold"]) == datasets.fold_of(r["task_id"])
+        ladders_of[(r["matrix"], r["setting"])][r["task_id"]].append((int(r["attempt"]), r["model"]))
+    reported = {(m, r["name"]): r for m in escalation.MAIN
+                for u in results["matrices"][m]["users"].values() for r in u["rows"] if "ladder" in r["kind"]}
+    reported.update({("openhands", r["name"]): r for u in results["cross_scaffold"]["users"].values() for r in u})
+    assert set(ladders_of) == set(reported)
+    for (matrix, setting), per_task in ladders_of.items():
+        mx = matrices[matrix]
+        assert set(per_task) == set(mx.tasks)                       # every task, held out once
+        recall, fa = escalation.user_of(setting)
+        solved = cost = attempts = 0.0
+        for i, t in enumerate(mx.tasks):
+            steps = sorted(per_task[t])
+            assert [a for a, _ in steps] == list(range(1, len(steps) + 1)) and len(steps) <= 3
+            pick = {m: v[i:i + 1] for m, v in mx.outcomes.items()}, {m: v[i:i + 1] for m, v in mx.costs.items()}
+            e = simulate([m for _, m in steps], *pick, recall, fa)
+            solved, cost, attempts = solved + e.solved[0], cost + e.cost[0], attempts + e.attempts[0]
+        r = reported[(matrix, setting)]
+        assert (r["solved"], r["cost"], r["attempts"]) == pytest.approx(
+            (solved, cost, attempts / len(mx.tasks)), abs=1e-3)
+
+
+def test_the_benchmark_writes_every_table_and_respects_the_flags(bench_run: tuple[Path, Path, dict]) -> None:
+    _data, out, results = bench_run
+    for name in ("escalation.md", "escalation.json", "escalation.png", "escalation_decisions.csv"):
+        assert (out / name).exists()
+    oh = results["matrices"]["openhands"]
+    assert oh["n_allowed"] == oh["n_models"] - 1                     # Gemini-3-Pro is unavailable
+    for u in oh["users"].values():
+        for f in u["folds"]:
+            assert "Gemini-3-Pro" not in f["ladder"] and len(f["ladder"]) <= 3
+    assert any("1 blank `resolved`" in n for n in oh["notes"])
+    swt = results["matrices"]["swt-bench"]
+    assert any("1 task(s) not run" in n for n in swt["notes"])
+    tb = results["matrices"]["terminal-bench"]
+    assert tb["n_tasks"] == 30 and not math.isnan(tb["oracle"]["cost"])
+    assert {t["matrix"] for t in results["targets"]} == {"mini-swe-agent", "openhands"}
