@@ -61,8 +61,10 @@ bench-classifier: bench-deps
 	$(BIN)/python training/train_classifier.py
 	$(BIN)/python training/train_task_type.py
 
+# Escalation ladders under a simulated user, 5-fold CV on four outcome matrices (bench/results/escalation.*, ~15 s).
+# The text-only routing baseline it replaced stays runnable: $(BIN)/python bench/routing.py
 bench-routing: bench-deps
-	$(BIN)/python bench/routing.py
+	$(BIN)/python -m bench.escalation
 
 # The reliability tests with their figures kept (bench/results/reliability/*.json), for tests/reliability/RESULTS.md.
 bench-reliability: setup
