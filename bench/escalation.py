@@ -427,10 +427,12 @@ def cross_scaffold(mini: Matrix, oh: Matrix) -> tuple[dict[str, Any], list[Held]
 # outputs
 
 def decisions(matrix: str, mx: Matrix, helds: list[Held]) -> list[tuple[str, str, int, str, int, str]]:
-    """One row per attempt a dial's ladder would make on each held-out task if the earlier ones failed."""
+    """One row per attempt a dial's ladder would make on each held-out task if the earlier ones failed,
+    for every dial and user the tables report (the margin sensitivity rows are tables only)."""
     folds = mx.folds
     return [(matrix, t, int(folds[i]), h.setting, j + 1, m)
-            for h in helds for i, t in enumerate(mx.tasks) for j, m in enumerate(h.ladder_of_task[i])]
+            for h in helds if not h.setting.startswith("bill-m")
+            for i, t in enumerate(mx.tasks) for j, m in enumerate(h.ladder_of_task[i])]
 
 
 def _money(x: float) -> str:
