@@ -99,6 +99,7 @@ class RequestContext:
     signals: EditorSignals
     input_tokens: int             # estimated prompt size of this request
     previous_text: str            # the previous user turn
+    active_uri: str = ""          # the document the user is in ("" when the client did not say)
 
 
 DocumentText = Callable[[str], "str | None"]   # uri -> text of an open document, or None
@@ -191,4 +192,5 @@ def read_context(params: RouteParams, document_text: DocumentText, session_turns
         context_tokens=input_tokens,
         language_id=(ctx.language_id or "") if ctx else "",
     )
-    return RequestContext(signals=signals, input_tokens=input_tokens, previous_text=previous)
+    return RequestContext(signals=signals, input_tokens=input_tokens, previous_text=previous,
+                          active_uri=(ctx.active_uri or "") if ctx else "")

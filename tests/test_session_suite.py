@@ -97,7 +97,7 @@ def _training_texts() -> list[str]:
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
-                texts.append(row["text"])
+                texts.extend([row["text"]] if "text" in row else [t["text"] for t in row["turns"]])
                 texts.extend(row.get("previous", []))
     return texts
 

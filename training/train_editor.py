@@ -74,10 +74,12 @@ BARE_CONTEXT = 0.5
 COMMITS, COMMIT_WEIGHT = 12000, 0.2     # commit subjects sampled, and their weight against an editor row
 EXTRA_WEIGHT = 1.0
 UNRELATED_PAIRS = 800                   # unrelated request pairs added as "a new task" to the conversations
+UNRELATED_WEIGHT = 0.25                 # ... at a weight that keeps the written conversations' own balance
 QUANT = 2e-3
 FOLDS = 5
 SEED = 7
 OUTPUTS = len(TASK_TYPES) + 3           # the type scores, then P(tier >= 2), >= 3, >= 4
+EDITOR_SOURCES = ("editor", "follow_up", "conversation")   # rows written as editor requests
 
 
 # ---------------------------------------------------------------------------------------------
@@ -103,14 +105,21 @@ def load_rows(root: Path | None) -> list[dict[str, Any]]:
     def context(ctx: dict[str, Any], text: str) -> EditorSignals:
         return _signals({} if rng.random() < BARE_CONTEXT else ctx, text)
 
-    for r in _jsonl(DATA / "editor_requests.jsonl"):
-        rows.append(dict(text=r["text"], signals=context(r["context"], r["text"]), type=r["task_type"],
-                         difficulty=r["difficulty"], weight=1.0, group=f"request:{r['text']}", source="editor"))
+    for name in ("editor_requests.jsonl", "editor_requests_writers.jsonl"):
+        for r in _jsonl(DATA / name):
+            rows.append(dict(text=r["text"], signals=context(r["context"], r["text"]), type=r["task_type"],
+                             difficulty=r["difficulty"], weight=1.0, group=f"request:{r['text']}", source="editor"))
     for r in _jsonl(DATA / "follow_ups.jsonl"):
         if not r["same_task"]:          # a continuing turn's type is its task's, not its text's
             rows.append(dict(text=r["text"], signals=context(r["context"], r["text"]), type=r["task_type"],
                              difficulty=r["difficulty"], weight=1.0, group=f"request:{r['previous'][0]}",
                              source="follow_up"))
+    for conv in _jsonl(DATA / "conversations.jsonl"):
+        for i, t in enumerate(conv["turns"]):
+            if i == 0 or not t["labels"]["same_task"]:
+                rows.append(dict(text=t["text"], signals=context(t["context"], t["text"]),
+                                 type=t["labels"]["task_type"], difficulty=t["labels"]["difficulty"], weight=1.0,
+                                 group=f"conversation:{conv['id']}", source="conversation"))
     for r in _jsonl(DATA / "extra_examples.jsonl"):
         rows.append(dict(text=r["text"], signals=EditorSignals(has_stack_trace=has_stack_trace(r["text"])),
                          type=r["task_type"], difficulty=None, weight=EXTRA_WEIGHT, group=f"extra:{r['text']}",
@@ -148,20 +157,30 @@ def _issue_rows(root: Path) -> list[dict[str, Any]]:
 
 
 def load_turns() -> list[dict[str, Any]]:
-    """Turns against the previous user turn: the written conversations, then unrelated request pairs."""
+    """Turns against the previous user turn: the written follow-ups and conversations, then unrelated
+    request pairs."""
     turns = []
     for r in _jsonl(DATA / "follow_ups.jsonl"):
         prev = r["previous"][-1]
         turns.append(dict(text=r["text"], previous=prev, previous_type=r["previous_type"], same=int(r["same_task"]),
                           failure=int(r["failure"]), trace_now=_signals(r["context"], r["text"]).has_stack_trace,
-                          trace_before=has_stack_trace(prev), group=f"request:{r['previous'][0]}"))
+                          trace_before=has_stack_trace(prev), same_file=None, group=f"request:{r['previous'][0]}"))
+    for conv in _jsonl(DATA / "conversations.jsonl"):
+        ts = conv["turns"]
+        for before, t in zip(ts, ts[1:]):
+            turns.append(dict(text=t["text"], previous=before["text"], previous_type=before["labels"]["task_type"],
+                              same=int(t["labels"]["same_task"]), failure=int(t["labels"]["failure"]),
+                              trace_now=_signals(t["context"], t["text"]).has_stack_trace,
+                              trace_before=_signals(before["context"], before["text"]).has_stack_trace,
+                              same_file=t["context"].get("same_file_as_previous"), group=f"conversation:{conv['id']}"))
     requests = _jsonl(DATA / "editor_requests.jsonl")
     rng = random.Random(SEED)
     for _ in range(UNRELATED_PAIRS):
         a, b = rng.sample(requests, 2)
         turns.append(dict(text=b["text"], previous=a["text"], previous_type=a["task_type"], same=0, failure=0,
                           trace_now=_signals(b["context"], b["text"]).has_stack_trace,
-                          trace_before=has_stack_trace(a["text"]), group=f"request:{b['text']}"))
+                          trace_before=has_stack_trace(a["text"]), same_file=None, group=f"request:{b['text']}",
+                          unrelated=True))
     return turns
 
 
@@ -195,7 +214,7 @@ class RequestModel:
         typed = [i for i, r in enumerate(rows) if r["type"]]
         y = np.array([TASK_TYPES.index(rows[i]["type"]) for i in typed])
         w = np.array([rows[i]["weight"] for i in typed])
-        editor = np.array([rows[i]["source"] in ("editor", "follow_up") for i in typed])
+        editor = np.array([rows[i]["source"] in EDITOR_SOURCES for i in typed])
         counts = Counter(y[editor])      # balanced over the editor rows, which are what it will read
         w = w * np.array([len(y[editor]) / (len(TASK_TYPES) * max(counts.get(k, 1), 1)) for k in y])
         self.type.fit(X[typed], y, sample_weight=w)
@@ -246,13 +265,14 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 def turn_matrix(turns: Sequence[dict[str, Any]], type_probs: np.ndarray) -> np.ndarray:
     return np.array([continuation_features(t["text"], t["previous"], t["previous_type"], t["trace_now"],
-                                           t["trace_before"], dict(zip(TASK_TYPES, p)))
+                                           t["trace_before"], dict(zip(TASK_TYPES, p)), t["same_file"])
                      for t, p in zip(turns, type_probs)])
 
 
 def fit_session(X: np.ndarray, turns: Sequence[dict[str, Any]]) -> tuple[LogisticRegression, LogisticRegression]:
-    same = LogisticRegression(C=SESSION_C, max_iter=3000).fit(X, [t["same"] for t in turns])
-    failure = LogisticRegression(C=SESSION_C, max_iter=3000).fit(X, [t["failure"] for t in turns])
+    w = [UNRELATED_WEIGHT if t["group"].startswith("request:") and t.get("unrelated") else 1.0 for t in turns]
+    same = LogisticRegression(C=SESSION_C, max_iter=3000).fit(X, [t["same"] for t in turns], sample_weight=w)
+    failure = LogisticRegression(C=SESSION_C, max_iter=3000).fit(X, [t["failure"] for t in turns], sample_weight=w)
     return same, failure
 
 
@@ -302,7 +322,7 @@ def out_of_fold(rows: list[dict[str, Any]], turns: list[dict[str, Any]]) -> dict
 def evaluate(rows: list[dict[str, Any]], turns: list[dict[str, Any]], oof: dict[str, Any]) -> dict[str, Any]:
     temperature = oof["temperature"]
     m: dict[str, Any] = {"temperature": temperature, "rows": dict(Counter(r["source"] for r in rows))}
-    editor = [i for i, r in enumerate(rows) if r["source"] in ("editor", "follow_up")]
+    editor = [i for i, r in enumerate(rows) if r["source"] in EDITOR_SOURCES]
     y = np.array([TASK_TYPES.index(rows[i]["type"]) for i in editor])
     pred = oof["scores"][editor].argmax(axis=1)
     m["type"] = {"n": len(editor), "accuracy": round(float(accuracy_score(y, pred)), 4),
@@ -310,7 +330,7 @@ def evaluate(rows: list[dict[str, Any]], turns: list[dict[str, Any]], oof: dict[
                  "per_class_f1": {t: round(float(x), 3) for t, x in
                                   zip(TASK_TYPES, f1_score(y, pred, average=None, labels=range(len(TASK_TYPES))))},
                  "confusion": confusion_matrix(y, pred, labels=range(len(TASK_TYPES))).tolist()}
-    for source in ("editor", "issue"):
+    for source in ("editor", "conversation", "issue"):
         idx = [i for i, r in enumerate(rows) if r["source"] == source and r["difficulty"]]
         if not idx:
             continue
@@ -333,7 +353,9 @@ def evaluate(rows: list[dict[str, Any]], turns: list[dict[str, Any]], oof: dict[
     ys, yf = np.array([t["same"] for t in turns]), np.array([t["failure"] for t in turns])
     m["continues"] = {"n": len(turns), "auc": round(float(roc_auc_score(ys, same_p)), 4),
                       "accuracy": round(float(((same_p >= 0.5) == ys).mean()), 4),
-                      "accuracy_written": round(float(((same_p >= 0.5) == ys)[:len(turns) - UNRELATED_PAIRS].mean()), 4)}
+                      "accuracy_written": round(float(((same_p >= 0.5) == ys)[:len(turns) - UNRELATED_PAIRS].mean()), 4),
+                      "accuracy_conversations": round(float(((same_p >= 0.5) == ys)[
+                          [t["group"].startswith("conversation:") for t in turns]].mean()), 4)}
     m["failed"] = {"n": int(yf.sum()), "auc": round(float(roc_auc_score(yf, fail_p)), 4)}
     return m
 
@@ -347,7 +369,8 @@ def write_report(m: dict[str, Any], path: Path) -> None:
              f"{t['accuracy']:.3f}, macro-F1 {t['macro_f1']:.3f}; temperature {m['temperature']:.2f}.", "",
              "| type | " + " | ".join(TASK_TYPES) + " |", "|---|" + "---|" * len(TASK_TYPES),
              "| F1 | " + " | ".join(f"{t['per_class_f1'][k]:.2f}" for k in TASK_TYPES) + " |", ""]
-    for source, label in (("editor", "written editor requests"), ("issue", "SWE-bench Lite issues (not Verified)")):
+    for source, label in (("editor", "written editor requests"), ("conversation", "written conversations' new tasks"),
+                          ("issue", "SWE-bench Lite issues (not Verified)")):
         d = m.get(f"difficulty_{source}")
         if d:
             lines += [f"**Difficulty** on the {label} ({d['n']}): Spearman {d['spearman']:.3f} (expected tier against "
@@ -357,8 +380,23 @@ def write_report(m: dict[str, Any], path: Path) -> None:
     c, f = m["continues"], m["failed"]
     lines += [f"**Continues the task** ({c['n']} turns, {UNRELATED_PAIRS} of them unrelated request pairs): AUC "
               f"{c['auc']:.3f}, accuracy {c['accuracy']:.3f} ({c['accuracy_written']:.3f} on the written "
-              f"conversations alone). **Says the previous answer failed** ({f['n']} such turns): AUC {f['auc']:.3f}.", ""]
+              f"turns alone, {c['accuracy_conversations']:.3f} on the whole conversations). **Says the previous answer failed** ({f['n']} such turns): AUC {f['auc']:.3f}.", ""]
     path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def fit_all(rows: list[dict[str, Any]], turns: list[dict[str, Any]], oof: dict[str, Any]) -> dict[str, Any]:
+    """The served weights: the request model on every row (its tier heads on the out-of-fold type
+    probabilities), the conversation models on every turn."""
+    model = RequestModel(rows)
+    X = model.matrix(rows)
+    model.fit_type(X, rows).fit_tiers(X, rows, oof["probs"])
+    model.temperature = oof["temperature"]
+    probs = _softmax(oof["turn_scores"] / model.temperature)
+    same, failure = fit_session(turn_matrix(turns, probs), turns)
+    weights: dict[str, Any] = {"request": model.export(), "session": export_session(same, failure)}
+    body = json.dumps(weights, sort_keys=True, separators=(",", ":"))
+    weights["version"] = "ed-" + hashlib.sha256(body.encode()).hexdigest()[:12]
+    return weights
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -375,15 +413,7 @@ def main(argv: list[str] | None = None) -> int:
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "editor_classifier.json").write_text(json.dumps(metrics, indent=1), encoding="utf-8")
         write_report(metrics, RESULTS / "editor_classifier.md")
-    model = RequestModel(rows)
-    X = model.matrix(rows)
-    model.fit_type(X, rows).fit_tiers(X, rows, oof["probs"])
-    model.temperature = metrics["temperature"]
-    probs = _softmax(oof["turn_scores"] / model.temperature)
-    same, failure = fit_session(turn_matrix(turns, probs), turns)
-    weights = {"request": model.export(), "session": export_session(same, failure)}
-    body = json.dumps(weights, sort_keys=True, separators=(",", ":"))
-    weights["version"] = "ed-" + hashlib.sha256(body.encode()).hexdigest()[:12]
+    weights = fit_all(rows, turns, oof)
     args.out.write_text(json.dumps(weights, separators=(",", ":")) + "\n", encoding="utf-8")
     print(json.dumps({k: v for k, v in metrics.items() if k != "type"}, indent=1)[:3000])
     print("type", {k: metrics["type"][k] for k in ("accuracy", "macro_f1")}, f"wrote {args.out}")

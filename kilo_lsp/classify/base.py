@@ -33,6 +33,7 @@ class TaskState:
     difficulty: int
     text: str                   # the previous user turn
     had_trace: bool = False     # a pasted error in that turn
+    same_document: bool | None = None   # this turn is in the same document as that one (None: unknown)
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ some more most other here code file function method class line lines want need u
 CONTINUATION_FEATURES: tuple[str, ...] = (
     "words<=3", "words<=6", "words<=12", "log_words", "question_mark", "anaphora", "failure_cue",
     "new_task_cue", "thanks_cue", "overlap", "shared_identifiers", "trace_now", "trace_before",
-    "same_error", "p_text_previous_type", "p_text_top", "text_points_elsewhere",
+    "same_error", "p_text_previous_type", "p_text_top", "text_points_elsewhere", "same_file", "other_file",
     *(f"first:{w}" for w in FIRST_WORDS), "first:other",
     *(f"previous:{t}" for t in TASK_TYPES),
 )
@@ -88,9 +88,11 @@ def _error_lines(text: str) -> set[str]:
 
 
 def continuation_features(text: str, previous_text: str, previous_type: str, trace_now: bool,
-                          trace_before: bool, text_type_probs: dict[str, float]) -> list[float]:
+                          trace_before: bool, text_type_probs: dict[str, float],
+                          same_file: bool | None = None) -> list[float]:
     """``CONTINUATION_FEATURES`` of a turn against the previous user turn of its conversation, whose
-    task was ``previous_type``. ``text_type_probs``: the task-type model's reading of the turn alone."""
+    task was ``previous_type``. ``text_type_probs``: the task-type model's reading of the turn alone;
+    ``same_file``: whether the user is in the same document as at the previous turn (None: unknown)."""
     words = len(text.split())
     mine, theirs = _content_words(text), _content_words(previous_text)
     overlap = len(mine & theirs) / len(mine | theirs) if mine and theirs else 0.0
@@ -110,7 +112,7 @@ def continuation_features(text: str, previous_text: str, previous_type: str, tra
         float(_FAILURE.search(head) is not None), float(_NEW_TASK.search(head) is not None),
         float(_THANKS.search(head) is not None), overlap, min(shared, 3) / 3.0, float(trace_now),
         float(trace_before), same_error, p_prev, max(text_type_probs.values(), default=0.0),
-        float(top_type != previous_type),
+        float(top_type != previous_type), float(same_file is True), float(same_file is False),
     ]
     out += [float(first == w) for w in FIRST_WORDS] + [float(first not in FIRST_WORDS)]
     out += [float(previous_type == t) for t in TASK_TYPES]

@@ -191,7 +191,7 @@ class Engine:
         card = self._card(outcome, board, classification, ctx.input_tokens, workspace, conversation, turn, sticky)
         if not params.dry_run:
             self._remember(session, card, workspace, conversation, ctx.input_tokens, outcome.tier, params.text,
-                           ctx.signals.has_stack_trace)
+                           ctx.signals.has_stack_trace, ctx.active_uri)
         self._trace(settings, card)
         return card
 
@@ -209,9 +209,11 @@ class Engine:
         """The task the conversation is on: the session's, else read from the last user turn the client
         sent (a sidecar that restarted, or a conversation routed elsewhere until now)."""
         previous = ctx.previous_text or (session.last_text if session else "")
+        uri = ctx.active_uri
+        same = (uri == session.last_uri) if session is not None and uri and session.last_uri else None
         if session is not None and session.task_type:
             return TaskState(session.task_type, session.difficulty, previous,
-                             session.last_trace if not ctx.previous_text else has_stack_trace(previous))
+                             session.last_trace if not ctx.previous_text else has_stack_trace(previous), same)
         if not previous:
             return None
         trace = has_stack_trace(previous)
@@ -219,7 +221,7 @@ class Engine:
         return TaskState(c.task_type, c.difficulty, previous, trace)
 
     def _remember(self, session: Session | None, card: DecisionCard, workspace: str, conversation: str,
-                  input_tokens: int, tier: str, text: str, trace: bool) -> None:
+                  input_tokens: int, tier: str, text: str, trace: bool, uri: str) -> None:
         changed = session is None or session.model != card.model or session.tier != tier
         if session is None:
             session = Session(workspace, conversation)
@@ -227,7 +229,7 @@ class Engine:
         session.context_tokens = input_tokens if changed else max(session.context_tokens, input_tokens)
         session.model, session.tier, session.last_card = card.model, tier, card
         session.task_type, session.difficulty = card.task_type, card.difficulty
-        session.last_text, session.last_trace = text, trace
+        session.last_text, session.last_trace, session.last_uri = text, trace, uri
         self.sessions.put(session)
         if changed and self.on_status is not None:
             self.on_status(SessionStatus(workspace, conversation, card.model, tier, card.reason_code))

@@ -344,6 +344,8 @@ class Policy:
         """The hard floor: when the classification is not confident, a conversation stays on a model
         proven for the class; otherwise the request goes to Balanced (``_fallback``)."""
         c, s = r.pi.classification, r.pi.settings
+        if r.task_class is not None and r.pi.reach and not any(x.evidence is not None for x in r.scored.values()):
+            return None     # nothing callable has evidence (local models only): the floor has nothing to guard
         if c.confidence < s.min_confidence:
             why = f"The classifier is not confident ({c.confidence:.2f} < {s.min_confidence:.2f})"
             inc = r.pi.incumbent

@@ -18,8 +18,9 @@ class Session:
     turns: int = 0
     task_type: str = ""          # the task the conversation is on (its type and difficulty)
     difficulty: int = 0
-    last_text: str = ""          # the last user turn routed, and whether it carried a pasted error
-    last_trace: bool = False
+    last_text: str = ""          # the last user turn routed, whether it carried a pasted error, and the
+    last_trace: bool = False     # document the user was in
+    last_uri: str = ""
     context_tokens: int = 0      # context the incumbent has seen (its prompt cache)
     last_card: Any = None        # the last DecisionCard
     started: float = field(default_factory=time.time)
