@@ -12,15 +12,15 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Union
+from typing import Any, Iterable, Mapping
 
 from kilo_lsp.taxonomy import SWEBENCH_BUCKETS
 from training import datasets
 from training.catalog import CatalogModel, ids_by_name
 
-Group = Union[int, str]
+Group = int | str
 #: (success in [0, 1], cost in USD or None)
-Outcome = tuple[float, Union[float, None]]
+Outcome = tuple[float, float | None]
 
 SWE_OH = "swebench-verified/openhands"
 SWE_MINI = "swebench-verified/mini-swe-agent"
