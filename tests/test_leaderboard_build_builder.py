@@ -25,7 +25,11 @@ from training.catalog import SOURCE_COLUMNS  # noqa: E402
 from training.evidence import (  # noqa: E402
     LIVECODEBENCH, SWE_MINI, SWE_OH, SWEBENCH_PRO, SWT_OH, TERMINAL_BENCH,
 )
+import msgspec  # noqa: E402
+
+from kilo_lsp.cli import format_leaderboard  # noqa: E402
 from kilo_lsp.leaderboard.model import load, parse  # noqa: E402
+from kilo_lsp.leaderboard.view import leaderboard_view  # noqa: E402
 from kilo_lsp.taxonomy import TASK_TYPES  # noqa: E402
 
 Z90 = 1.6448536
@@ -197,6 +201,25 @@ def test_sources_and_models(synthetic):
     assert e.source == SWE_OH and e.borrowed and parsed.classes["test:1"].source == SWT_OH
     assert parsed.classes["feature:1"].beside[LIVECODEBENCH]["cheap"].cost_per_request is None
     assert parsed.task_class("build", 2).key == "build:2" and parsed.task_class("other", 2).key == "*:2"
+
+
+def test_view_and_cli_show_every_row_source_and_n_and_the_borrowed_note(synthetic):
+    _, lb = synthetic
+    view = msgspec.to_builtins(leaderboard_view(parse(lb), {"bal": "openai"}, task_type="build", difficulty=1))
+    assert set(view["classes"]) == {"*:1", "build:1"} and view["sources"][TERMINAL_BENCH]["models"] == 1
+    b1 = view["classes"]["build:1"]
+    assert b1["borrowed"] and b1["source"] == TERMINAL_BENCH and b1["beside"] == []
+    assert [(r["model"], r["source"], r["borrowed"], r["n"]) for r in b1["models"]][:1] == [
+        ("big", SWE_OH, True, 2)]
+    text = format_leaderboard(view)
+    assert f"borrowed: {b1['borrowed']}" in text
+    assert any(line.startswith("cheap ") and TERMINAL_BENCH in line and " 1/1 " in line for line in text.splitlines())
+    assert any(line.startswith("bal ") and f"{SWE_OH} (borrowed)" in line and " 1/2 " in line
+               for line in text.splitlines())
+    feature = msgspec.to_builtins(leaderboard_view(parse(lb), {}, task_type="feature", difficulty=1))
+    beside = feature["classes"]["feature:1"]["beside"]
+    assert [(r["model"], r["source"], r["costPerRequest"]) for r in beside] == [("cheap", LIVECODEBENCH, None)]
+    assert "shown beside (not read by routing):" in format_leaderboard(feature)
 
 
 def test_class_matrices(synthetic):
