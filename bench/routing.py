@@ -30,7 +30,9 @@ import numpy as np  # noqa: E402
 from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
 
 from training import datasets  # noqa: E402
-from training.build_leaderboard import BALANCED, FRONTIER, build, router_id  # noqa: E402
+from training.build_leaderboard import SWEBENCH_BALANCED as BALANCED, SWEBENCH_FRONTIER as FRONTIER  # noqa: E402
+from training.build_leaderboard import router_id, swebench_board  # noqa: E402
+from training.catalog import read_catalog  # noqa: E402
 from training.policy_calibration import fit_wtp  # noqa: E402
 from training.train_classifier import difficulty_probs, load_difficulty_data, train_difficulty  # noqa: E402
 from kilo_lsp.classify.learned import LearnedClassifier  # noqa: E402
@@ -102,7 +104,9 @@ def main() -> int:
         res[r["model"]][r["task_id"]] = r["resolved"]
         cost[r["model"]][r["task_id"]] = r["cost_usd"]
     folders = sorted(res)
-    folder_of = {router_id(f): f for f in folders}
+    catalog = read_catalog()
+    rid = {f: router_id(f, catalog) for f in folders}
+    folder_of = {rid[f]: f for f in folders}
     type_model = task_type.load()
 
     decisions: list[tuple[str, int, str, str]] = []      # task, fold, setting, folder
@@ -114,11 +118,11 @@ def main() -> int:
         t0 = time.time()
         train = [t for t in ids if fold[t] != k]
         test = [t for t in ids if fold[t] == k]
-        lb = parse(build(rows, raw_tasks, prices, task_ids=train))
+        lb = parse(swebench_board(rows, raw_tasks, prices, task_ids=train))
         trained = train_difficulty([t for t in tasks if fold[t["task_id"]] != k], lite_extra)
         diff = trained["json"]
-        rid_res = {router_id(f): {t: res[f][t] for t in train} for f in folders}
-        rid_cost = {router_id(f): {t: cost[f][t] for t in train} for f in folders}
+        rid_res = {rid[f]: {t: res[f][t] for t in train} for f in folders}
+        rid_cost = {rid[f]: {t: cost[f][t] for t in train} for f in folders}
         cal = fit_wtp(lb, trained["_oof"], diff["tier4_share_of_hard"], rid_res, rid_cost)
         diff = dict(diff, routing=cal)
         held_out_p.update(zip(test, difficulty_probs(trained["_model"], [text[t] for t in test])[:, 0].tolist()))
@@ -168,7 +172,7 @@ def main() -> int:
                            **(extra or {}))
 
     for f in folders:
-        add(router_id(f), "single model", sum(res[f].values()), sum(cost[f].values()))
+        add(rid[f], "single model", sum(res[f].values()), sum(cost[f].values()))
     by_setting: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for t, _k, name, f in decisions:
         by_setting[name].append((t, f))
@@ -178,7 +182,7 @@ def main() -> int:
         kind = "kNN router (TF-IDF)" if name.startswith("knn") else "kilo-lsp"
         mix = defaultdict(int)
         for _t, f in picks:
-            mix[router_id(f)] += 1
+            mix[rid[f]] += 1
         add(name, kind, s, c, {"balanced_fallback_share": fallbacks.get(name, 0) / n if kind == "kilo-lsp" else None,
                                "models_used": dict(sorted(mix.items(), key=lambda x: -x[1]))})
     # oracle: the cheapest model that solved the task; unsolvable tasks cost the cheapest run
@@ -274,7 +278,7 @@ def signal_ceiling(ids: list[str], fold: dict[str, int], text: dict[str, str], r
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
 
-    ds, gem, opus = folder_of[WEAK], folder_of["gemini-3-pro"], folder_of[FRONTIER]
+    ds, gem, opus = folder_of[WEAK], folder_of["gemini-3-pro-preview-20251118"], folder_of[FRONTIER]
     gain = np.array([res[gem][t] > res[ds][t] for t in ids], int)
     score = np.array([held_out_p[t] for t in ids])
     direct = np.zeros(len(ids))

@@ -56,22 +56,35 @@ def format_card(card: DecisionCard) -> str:
     return "\n".join(head) + "\n\n" + table + f"\n\nleaderboard {card.leaderboard_version} · classifier {card.classifier} · decision {card.decision_id}"
 
 
+def _evidence_rows(rows: list[dict[str, Any]], prices: dict[str, dict[str, Any]]) -> list[list[str]]:
+    return [[r["model"], r["source"] + (" (borrowed)" if r["borrowed"] else ""), f"{r['solved']}/{r['n']}",
+             _pct(r["rate"]), f"{_pct(r['ciLow'])}-{_pct(r['ciHigh'])}",
+             f"{100 * r['vsBalanced']['ciLow']:+.1f} pts" if r["vsBalanced"] else "-",
+             f"${r['costPerRequest']:.3f}" if r["costPerRequest"] is not None else "-",
+             f"${prices[r['model']]['prices']['input']:g}/${prices[r['model']]['prices']['output']:g}",
+             "yes" if prices[r["model"]]["callable"] else "no"]
+            for r in rows]
+
+
 def format_leaderboard(view: dict[str, Any]) -> str:
+    """The leaderboard as a person reads it: per class its own source, the borrowed note, a row per
+    model with the row's source and n, the rows shown beside; then the sources."""
     out = [f"leaderboard {view['version']} (built {view['builtAt'] or '?'}; {view['confidenceLevel']:.0%} confidence bounds)",
            f"Balanced: {view['balanced']}   Frontier: {view['frontier']}", ""]
     prices = {m["id"]: m for m in view["models"]}
+    header = ["model", "source", "solved", "rate", "CI", "vs Balanced (low)", "per task", "$/M in/out", "callable"]
     for key, c in view["classes"].items():
-        out.append(f"class {key}: {c['label']} — {c['nTasks']} tasks, source {c['source']}")
-        rows = [[r["model"], f"{r['solved']}/{r['n']}", _pct(r["rate"]), f"{_pct(r['ciLow'])}-{_pct(r['ciHigh'])}",
-                 f"{100 * r['vsBalanced']['ciLow']:+.1f} pts" if r["vsBalanced"] else "-",
-                 f"${r['costPerRequest']:.3f}",
-                 f"${prices[r['model']]['prices']['input']:g}/${prices[r['model']]['prices']['output']:g}",
-                 "yes" if prices[r["model"]]["callable"] else "no"]
-                for r in c["models"]]
-        out.append(_table(rows, ["model", "solved", "rate", "CI", "vs Balanced (low)", "per task", "$/M in/out", "callable"]))
+        out.append(f"class {key}: {c['label']} — {c['nTasks']} tasks in {c['source']}")
+        if c["borrowed"]:
+            out.append(f"borrowed: {c['borrowed']}")
+        out.append(_table(_evidence_rows(c["models"], prices), header))
+        if c["beside"]:
+            out.append("shown beside (not read by routing):")
+            out.append(_table(_evidence_rows(c["beside"], prices), header))
         out.append("")
-    for s in view["sources"]:
-        out.append("source: " + ", ".join(f"{k}={v}" for k, v in s.items()))
+    for sid, s in view["sources"].items():
+        out.append(f"source {sid}: {s['benchmark']}; scaffold {s['scaffold']}; {s['models']} catalog models; "
+                   f"cost: {s['cost']}; licence {s['licence']}; {s['url']}")
     return "\n".join(out)
 
 

@@ -249,21 +249,39 @@ class PairedView(Wire):
 
 class EvidenceView(Wire):
     model: str
+    source: Annotated[str, Doc("the source of this row: a benchmark run by one scaffold (a key of sources)")]
+    borrowed: Annotated[bool, Doc("the row's benchmark does not measure this class's task (see the class's borrowed)")]
     solved: int
-    n: int
+    n: Annotated[int, Doc("tasks of the class this model has an outcome for in the source")]
     rate: float
     ci_low: float
     ci_high: float
-    cost_per_request: Annotated[float, Doc("mean measured USD per task of the class on the benchmark")]
-    vs_balanced: Annotated[PairedView | None, Doc("paired difference against Balanced on the same tasks")]
+    cost_per_request: Annotated[float | None, Doc("mean USD per task of the class as the source measures it; "
+                                                  "None when the source has no cost")]
+    vs_balanced: Annotated[PairedView | None, Doc("paired difference against Balanced on the same tasks of the "
+                                                  "same source; None when Balanced is not in the source")]
 
 
 class ClassView(Wire):
     label: str
-    source: str
-    n_tasks: int
+    source: Annotated[str, Doc("the class's own source (a key of sources)")]
+    borrowed: Annotated[str | None, Doc("why some or all of its evidence comes from a benchmark of another task; "
+                                        "None when none does")]
+    n_tasks: Annotated[int, Doc("tasks of the class in its own source")]
     best: str
-    models: list[EvidenceView]
+    models: Annotated[list[EvidenceView], Doc("the rows routing reads, one per model, best rate first")]
+    beside: Annotated[list[EvidenceView], Doc("rows of other benchmarks shown beside, not read by routing")]
+
+
+class SourceView(Wire):
+    label: str
+    benchmark: str
+    scaffold: str
+    tasks: int
+    url: str
+    licence: str
+    cost: Annotated[str, Doc("how its cost per task is measured, or why it has none")]
+    models: Annotated[int, Doc("catalog models it ran")]
 
 
 class LeaderboardResult(Wire):
@@ -273,7 +291,7 @@ class LeaderboardResult(Wire):
     confidence_level: float
     balanced: str
     frontier: str
-    sources: list[dict[str, str]]
+    sources: Annotated[dict[str, SourceView], Doc("source id -> where the evidence comes from")]
     models: list[ModelView]
     classes: dict[str, ClassView]
 

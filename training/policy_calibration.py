@@ -85,18 +85,21 @@ def fit_wtp(board: Leaderboard, oof: dict[str, tuple[float, float]], tier4_share
 
 def shipped_routing(root: Any, trained: dict[str, Any]) -> dict[str, Any]:
     """The ``routing`` block for the shipped difficulty model: wtp fitted on all 500 issues' out-of-fold
-    probabilities against the leaderboard built from all of them (what ships as leaderboard.json)."""
+    probabilities against the one-matrix leaderboard of the mini-SWE-agent runs on all of them (the
+    matrix whose actual outcomes score the fit)."""
     from training import datasets
-    from training.build_leaderboard import build, router_id
+    from training.build_leaderboard import router_id, swebench_board
+    from training.catalog import read_catalog
     from kilo_lsp.leaderboard.model import parse
     rows = datasets.read_outcomes(root)
-    board = parse(build(rows, datasets.read_tasks(root), datasets.read_prices(root)))
+    board = parse(swebench_board(rows, datasets.read_tasks(root), datasets.read_prices(root)))
+    catalog = read_catalog()
     resolved: dict[str, dict[str, int]] = {}
     cost: dict[str, dict[str, float]] = {}
     for r in rows:
         if r["model"] in datasets.DROPPED_MODELS:
             continue
-        mid = router_id(r["model"])
+        mid = router_id(r["model"], catalog)
         resolved.setdefault(mid, {})[r["task_id"]] = int(r["resolved"])
         cost.setdefault(mid, {})[r["task_id"]] = float(r["cost_usd"])
     return fit_wtp(board, trained["_oof"], trained["json"]["tier4_share_of_hard"], resolved, cost)

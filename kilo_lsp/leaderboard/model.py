@@ -2,19 +2,23 @@
 
 The shipped file is built from benchmark outcomes by ``training/build_leaderboard.py``; users may
 point ``routing.leaderboardPath`` at their own file of the same shape (see README, "Leaderboard").
+Schema 2 names the source of every evidence row and of every class, says when a class borrows
+another task's evidence, and lists the sources; schema 1 files (one source, no such fields) still load.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ..taxonomy import ANY_TYPE, class_key
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2     # the schema training/build_leaderboard.py writes
+#: Schemas this loader reads: 1 is a one-source board without sources, borrowed notes or rows beside.
+READABLE_SCHEMAS = (1, 2)
 
 
 from .errors import LeaderboardError  # noqa: E402,F401  (re-exported)
@@ -43,7 +47,7 @@ class Model:
     free: bool = False
     local: bool = False
     routes: dict[str, str] = field(default_factory=dict)   # provider name -> model id at that provider
-    benchmark_ids: tuple[str, ...] = ()                     # ids of the model in the source data
+    benchmark_ids: dict[str, str] = field(default_factory=dict)   # source -> the model's name there
 
 
 @dataclass(frozen=True)
@@ -64,19 +68,39 @@ class Evidence:
     rate: float
     ci_low: float              # Wilson lower bound at the leaderboard's confidence level
     ci_high: float
-    cost_per_request: float    # mean measured USD per task of this class on the benchmark
-    vs_balanced: Paired | None = None
+    # Mean USD per task of this class on the benchmark. A routing row without one reads 0.0, which the
+    # policy prices at list prices; only rows shown beside keep None (a source without costs).
+    cost_per_request: float | None
+    vs_balanced: Paired | None = None   # None: Balanced is not in this row's source
     vs_best: Paired | None = None
+    source: str = ""           # the source id of this row (a benchmark run by one scaffold)
+    borrowed: bool = False     # the row's benchmark does not measure this class's task
+
+
+@dataclass(frozen=True)
+class Source:
+    """A benchmark run by one scaffold, as the leaderboard cites it."""
+
+    label: str
+    benchmark: str
+    scaffold: str
+    tasks: int
+    url: str
+    licence: str
+    cost: str = ""             # how its cost per task is measured, or why it has none
+    models: int = 0            # catalog models it ran
 
 
 @dataclass(frozen=True)
 class TaskClass:
     key: str                   # "bugfix:2", "*:3"
     label: str
-    source: str                # which benchmark the evidence comes from
+    source: str                # the class's own source (its primary benchmark)
     n_tasks: int
-    best: str                  # model id with the highest rate
-    evidence: dict[str, Evidence]
+    best: str                  # model id with the highest rate in the class's own source
+    evidence: dict[str, Evidence]                     # the rows routing reads, one per model
+    borrowed: str | None = None                       # why (some of) its evidence comes from another task
+    beside: dict[str, dict[str, Evidence]] = field(default_factory=dict)   # source -> rows shown beside
 
 
 @dataclass(frozen=True)
@@ -87,7 +111,7 @@ class Leaderboard:
     frontier: str
     models: dict[str, Model]
     classes: dict[str, TaskClass]
-    sources: tuple[dict[str, str], ...] = ()
+    sources: dict[str, Source] = field(default_factory=dict)   # source id -> what it is
     built_at: str = ""
     path: str = ""
 
@@ -100,8 +124,7 @@ class Leaderboard:
         models = dict(self.models)
         for model in extra:
             models.setdefault(model.id, model)
-        return Leaderboard(self.version, self.confidence_level, self.balanced, self.frontier, models,
-                           self.classes, self.sources, self.built_at, self.path)
+        return replace(self, models=models)
 
 
 def _paired(raw: Any) -> Paired | None:
@@ -110,11 +133,35 @@ def _paired(raw: Any) -> Paired | None:
     return Paired(float(raw["delta"]), float(raw["ci_low"]), float(raw["ci_high"]))
 
 
+def _evidence(e: dict[str, Any], source: str, routing: bool) -> Evidence:
+    """One row; a routing row without a cost reads 0.0 (see ``Evidence.cost_per_request``)."""
+    cost = e.get("cost_per_request")
+    return Evidence(int(e["solved"]), int(e["n"]), float(e["rate"]), float(e["ci_low"]), float(e["ci_high"]),
+                    float(cost or 0.0) if routing else (None if cost is None else float(cost)),
+                    _paired(e.get("vs_balanced")), _paired(e.get("vs_best")),
+                    str(e.get("source", source)), bool(e.get("borrowed", False)))
+
+
+def _task_class(key: str, c: dict[str, Any], models: dict[str, Model]) -> TaskClass:
+    source = c.get("source", "")
+    evidence = {mid: _evidence(e, source, True) for mid, e in c["models"].items() if mid in models}
+    beside = {sid: {mid: _evidence(e, sid, False) for mid, e in rows.items() if mid in models}
+              for sid, rows in c.get("beside", {}).items()}
+    return TaskClass(key, c.get("label", key), source, int(c.get("n_tasks", 0)), c.get("best", ""), evidence,
+                     c.get("borrowed"), beside)
+
+
+def _source(s: dict[str, Any]) -> Source:
+    return Source(str(s["label"]), str(s.get("benchmark", "")), str(s.get("scaffold", "")), int(s.get("tasks", 0)),
+                  str(s.get("url", "")), str(s.get("licence", "")), str(s.get("cost", "")), int(s.get("models", 0)))
+
+
 def parse(raw: dict[str, Any], path: str = "") -> Leaderboard:
     """Build a Leaderboard from its JSON form; raise LeaderboardError naming what is wrong."""
     try:
-        if raw.get("schema") != SCHEMA_VERSION:
-            raise LeaderboardError(f"schema {raw.get('schema')!r} is not {SCHEMA_VERSION}")
+        schema = raw.get("schema")
+        if schema not in READABLE_SCHEMAS:
+            raise LeaderboardError(f"schema {schema!r} is not one of {', '.join(map(str, READABLE_SCHEMAS))}")
         models: dict[str, Model] = {}
         for m in raw["models"]:
             p = m["prices"]
@@ -123,25 +170,18 @@ def parse(raw: dict[str, Any], path: str = "") -> Leaderboard:
                 prices=Prices(float(p["input"]), float(p["output"]), float(p.get("cached_input", p["input"]))),
                 context_window=int(m.get("context_window", 128_000)),
                 free=bool(m.get("free", False)), local=bool(m.get("local", False)),
-                routes=dict(m.get("routes", {})), benchmark_ids=tuple(m.get("benchmark_ids", ())),
+                routes=dict(m.get("routes", {})),
+                benchmark_ids=dict(m.get("benchmark_ids", {})) if schema == 2 else {},
             )
-        classes: dict[str, TaskClass] = {}
-        for key, c in raw.get("classes", {}).items():
-            evidence = {
-                mid: Evidence(int(e["solved"]), int(e["n"]), float(e["rate"]), float(e["ci_low"]),
-                              float(e["ci_high"]), float(e.get("cost_per_request", 0.0)),
-                              _paired(e.get("vs_balanced")), _paired(e.get("vs_best")))
-                for mid, e in c["models"].items() if mid in models
-            }
-            classes[key] = TaskClass(key, c.get("label", key), c.get("source", ""), int(c.get("n_tasks", 0)),
-                                     c.get("best", ""), evidence)
+        classes = {key: _task_class(key, c, models) for key, c in raw.get("classes", {}).items()}
         for role in ("balanced", "frontier"):
             if raw[role] not in models:
                 raise LeaderboardError(f"{role} model {raw[role]!r} is not among the models")
+        sources = {sid: _source(s) for sid, s in raw.get("sources", {}).items()} if schema == 2 else {}
         return Leaderboard(
             version=str(raw["version"]), confidence_level=float(raw.get("confidence_level", 0.9)),
             balanced=raw["balanced"], frontier=raw["frontier"], models=models, classes=classes,
-            sources=tuple(raw.get("sources", ())), built_at=str(raw.get("built_at", "")), path=path,
+            sources=sources, built_at=str(raw.get("built_at", "")), path=path,
         )
     except LeaderboardError:
         raise

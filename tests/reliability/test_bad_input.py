@@ -216,9 +216,9 @@ def test_missing_params_member_gets_an_answer(lsp, method):
 ])
 def test_extra_envelope_members_are_ignored(lsp, envelope):
     msg_id = 10_000 + len(json.dumps(envelope))
+    lsp._responses.setdefault(msg_id, __import__("queue").Queue())   # before the answer can arrive
     lsp.write(frame({"jsonrpc": "2.0", "id": msg_id, "method": "kilo/route", "params": {"text": "rename a"},
                      **envelope}))
-    lsp._responses.setdefault(msg_id, __import__("queue").Queue())
     msg = lsp.wait(msg_id, ANSWER_WITHIN + 4)
     assert "result" in msg or msg["error"]["code"] == -32602
 

@@ -67,10 +67,17 @@ export interface Chunk {
 
 export interface ClassView {
   label: string;
+  /** the class's own source (a key of sources) */
   source: string;
+  /** why some or all of its evidence comes from a benchmark of another task; None when none does */
+  borrowed: string | null;
+  /** tasks of the class in its own source */
   nTasks: number;
   best: string;
+  /** the rows routing reads, one per model, best rate first */
   models: EvidenceView[];
+  /** rows of other benchmarks shown beside, not read by routing */
+  beside: EvidenceView[];
 }
 
 /** What kilo.route and kilo.explain answer (kilo.explain: null before the session's first route). */
@@ -260,14 +267,19 @@ export interface ErrorView {
 
 export interface EvidenceView {
   model: string;
+  /** the source of this row: a benchmark run by one scaffold (a key of sources) */
+  source: string;
+  /** the row's benchmark does not measure this class's task (see the class's borrowed) */
+  borrowed: boolean;
   solved: number;
+  /** tasks of the class this model has an outcome for in the source */
   n: number;
   rate: number;
   ciLow: number;
   ciHigh: number;
-  /** mean measured USD per task of the class on the benchmark */
-  costPerRequest: number;
-  /** paired difference against Balanced on the same tasks */
+  /** mean USD per task of the class as the source measures it; None when the source has no cost */
+  costPerRequest: number | null;
+  /** paired difference against Balanced on the same tasks of the same source; None when Balanced is not in the source */
   vsBalanced: PairedView | null;
 }
 
@@ -289,7 +301,8 @@ export interface LeaderboardResult {
   confidenceLevel: number;
   balanced: string;
   frontier: string;
-  sources: { [key: string]: string }[];
+  /** source id -> where the evidence comes from */
+  sources: { [key: string]: SourceView };
   models: ModelView[];
   classes: { [key: string]: ClassView };
 }
@@ -385,6 +398,19 @@ export interface SignalView {
   name: string;
   detail: string;
   weight: number;
+}
+
+export interface SourceView {
+  label: string;
+  benchmark: string;
+  scaffold: string;
+  tasks: number;
+  url: string;
+  licence: string;
+  /** how its cost per task is measured, or why it has none */
+  cost: string;
+  /** catalog models it ran */
+  models: number;
 }
 
 export interface Turn {
