@@ -37,7 +37,8 @@ import numpy as np  # noqa: E402
 
 from bench.routing import hull, hull_solved_at  # noqa: E402
 from training import datasets, ladders  # noqa: E402
-from training.build_leaderboard import BALANCED, CATALOGUE, FRONTIER, router_id  # noqa: E402
+from training.build_leaderboard import SWEBENCH_BALANCED, SWEBENCH_FRONTIER, router_id  # noqa: E402
+from training.catalog import read_catalog  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FOLDS = 5
@@ -158,11 +159,13 @@ def read_mini(root: Path) -> Matrix:
         cost[r["model"]][r["task_id"]] = r["cost_usd"]
     tasks = sorted({t for m in res for t in res[m]})
     outcomes, costs, filled = _arrays(res, cost, tasks)
-    folder = {router_id(f): f for f in outcomes}
-    labels = {f: CATALOGUE.get(f, {}).get("name", router_id(f)) for f in outcomes}
+    catalog = read_catalog()
+    names = {m.id: m.name for m in catalog}
+    folder = {router_id(f, catalog): f for f in outcomes}
+    labels = {f: names.get(router_id(f, catalog), router_id(f, catalog)) for f in outcomes}
     notes = [f"{m}: cost missing on {k} task(s), set to its mean" for m, k in filled.items() if k]
     return Matrix("mini-swe-agent", "SWE-bench Verified, mini-SWE-agent", tasks, outcomes, costs, set(outcomes),
-                  folder[BALANCED], folder[FRONTIER], labels, notes=notes or ["every model has an outcome and a cost on every task"])
+                  folder[SWEBENCH_BALANCED], folder[SWEBENCH_FRONTIER], labels, notes=notes or ["every model has an outcome and a cost on every task"])
 
 
 def read_openhands(root: Path, benchmark: str, name: str, title: str) -> Matrix:
