@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from training import datasets  # noqa: E402
 from training.build_leaderboard import (  # noqa: E402
-    BALANCED, FRONTIER, build, build_from_dir, class_matrices, class_plan, paired_newcombe, read_inputs,
+    BALANCED, FRONTIER, build, build_from_dir, class_matrices, class_plan, paired_newcombe, read_inputs, source_matrices,
     swebench_board, wilson,
 )
 from training.catalog import SOURCE_COLUMNS  # noqa: E402
@@ -76,6 +76,10 @@ def make_data(root: Path) -> Path:
     oh += [["swt-bench", t, m, "openhands", m, r, 0.3] for m, res in SWT.items() for t, r in res.items()]
     oh += [["swe-bench", t, "acp-claude/Bal-1", "acp-claude", "Bal-1", 1, 0.0] for t in tasks]   # another scaffold
     _write_csv(root / datasets.OPENHANDS, ["benchmark", "task_id", "run_id", "agent", "model", "resolved", "cost_usd"], oh)
+    # the index billed Both-1 at half its list input price
+    _write_csv(root / datasets.OPENHANDS_RUNS, ["run_id", "agent", "model", "input_price"],
+               [["openhands/Bal-1", "openhands", "Bal-1", 3.0], ["openhands/Big-1", "openhands", "Big-1", 5.0],
+                ["openhands/Both-1", "openhands", "Both-1", 0.5], ["acp-claude/Bal-1", "acp-claude", "Bal-1", 9.0]])
     _write_csv(root / datasets.TERMINAL_BENCH, ["trial_id", "model", "provider", "task_id", "success", "n_input_tokens",
                                                 "n_output_tokens", "execution_time_sec"],
                [[1, "cheap-tb", "p", "m1", 1, 1_000_000, 0, 1], [2, "cheap-tb", "p", "m1", 0, 0, 1_000_000, 1],
@@ -327,3 +331,22 @@ def test_shipped_leaderboard_loads_and_matches_a_rebuild():
     if root is None or not (root / datasets.OPENHANDS).exists():
         pytest.skip("benchmark data not present (../shared/data or KILO_DATA_DIR)")
     assert build_from_dir(root)["version"] == shipped.version
+
+
+def test_openhands_costs_are_rescaled_to_list_prices(synthetic):
+    inputs, _ = synthetic
+    scale = inputs.price_scale[SWE_OH]
+    assert scale == {"bal": 1.0, "big": 1.0, "both": 2.0}      # the acp-claude run's price is not the index's
+
+
+def test_every_class_has_a_ladder_per_dial_of_its_own_models_cheapest_first(synthetic):
+    inputs, lb = synthetic
+    for key, c in lb["classes"].items():
+        assert set(c["ladders"]) == {"bill", "bar"}, key
+        assert c["ladder_tasks"] > 0 and c["ladder_source"], key
+        for dial, rungs in c["ladders"].items():
+            assert rungs and len(rungs) == len(set(rungs)), (key, dial)
+            assert set(rungs) <= {m["id"] for m in lb["models"]}, (key, dial)
+            _, costs = source_matrices(inputs, c["ladder_source"], tuple(sorted(inputs.sources[c["ladder_source"]].group_of)))
+            priced = [costs[m].mean() for m in rungs if m in costs]
+            assert priced == sorted(priced), (key, dial, rungs)

@@ -29,11 +29,12 @@ routing benchmark and the bill dial's calibration replay (mini-SWE-agent only, `
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import json
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import NormalDist
 from typing import Any, Iterable
@@ -45,7 +46,7 @@ import numpy as np  # noqa: E402
 
 from kilo_lsp.leaderboard.model import SCHEMA_VERSION, parse  # noqa: E402
 from kilo_lsp.taxonomy import ANY_TYPE, DIFFICULTIES, DIFFICULTY_LABELS, TASK_TYPES, class_key  # noqa: E402
-from training import datasets  # noqa: E402
+from training import datasets, ladders  # noqa: E402
 from training.catalog import MODELS_CSV, CatalogModel, read_catalog  # noqa: E402
 from training.evidence import (  # noqa: E402
     INPUT_FILES, LIVECODEBENCH, SWE_MINI, SWE_OH, SWEBENCH_PRO, SWT_OH, TERMINAL_BENCH, Group,
@@ -218,6 +219,8 @@ class BoardInputs:
     sources: dict[str, SourceRuns]
     plans: list[ClassPlan]
     input_hashes: dict[str, str]    # file -> sha256, folded into the version
+    #: source -> model -> list input price / the input price the source billed its runs at
+    price_scale: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def read_inputs(root: Path, models_csv: Path = MODELS_CSV) -> BoardInputs:
@@ -229,7 +232,19 @@ def read_inputs(root: Path, models_csv: Path = MODELS_CSV) -> BoardInputs:
     catalog = read_catalog(models_csv)
     hashes = {name: datasets.file_sha256(root / name) for name in INPUT_FILES}
     hashes["training/data/models.csv"] = datasets.file_sha256(models_csv)
-    return BoardInputs(catalog, read_sources(root, catalog), class_plans(), hashes)
+    return BoardInputs(catalog, read_sources(root, catalog), class_plans(), hashes, openhands_price_scale(root, catalog))
+
+
+def openhands_price_scale(root: Path, catalog: list[CatalogModel]) -> dict[str, dict[str, float]]:
+    """For the OpenHands sources: each catalog model's list input price over the one the index billed."""
+    billed: dict[str, float] = {}
+    with open(root / datasets.OPENHANDS_RUNS, newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            if r["agent"] == "openhands" and r["input_price"]:
+                billed[r["model"]] = float(r["input_price"])
+    scale = {m.id: m.input / billed[m.names["openhands"]] for m in catalog
+             if billed.get(m.names.get("openhands", "")) and m.input}
+    return {SWE_OH: scale, SWT_OH: scale}
 
 
 def build(inputs: BoardInputs, *, balanced: str = BALANCED, frontier: str = FRONTIER,
@@ -240,9 +255,11 @@ def build(inputs: BoardInputs, *, balanced: str = BALANCED, frontier: str = FRON
         if mid not in ids:
             raise ValueError(f"{role} model {mid!r} is not in the model table")
     classes: dict[str, Any] = {}
+    ladders = LadderCache(inputs, frontier)
     for plan in inputs.plans:
         entry = class_entry(plan, inputs.sources, ids, balanced, confidence_level)
         if entry is not None:
+            entry["ladders"], entry["ladder_tasks"], entry["ladder_source"] = ladders.of(plan)
             classes[plan.key] = entry
     lb: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
@@ -393,6 +410,73 @@ def class_matrices(inputs: BoardInputs, key: str, source: str | None = None) -> 
         outcomes[m.id] = np.array([np.nan if o is None else o[0] for o in got])
         costs[m.id] = np.array([np.nan if o is None or o[1] is None else o[1] for o in got])
     return ClassMatrices(backing.source, tuple(tasks), outcomes, costs)
+
+
+# ---------------------------------------------------------------------------------------------
+# ladders
+
+#: A class with fewer tasks than this takes the ladders chosen on all the tasks of its source: a search
+#: over thousands of ladders on a few dozen tasks would fit their noise.
+LADDER_MIN_TASKS = 100
+#: A source that ran fewer catalog models than this cannot ladder the catalog: the class takes its
+#: ladders from the first source behind it that ran more (Terminal-Bench ran three of them).
+LADDER_MIN_MODELS = 8
+#: The simulated user the ladders are chosen for (bench/escalation.py reports the others).
+LADDER_USER = (0.8, 0.1)
+
+
+class LadderCache:
+    """Each class's ladders per dial, chosen by ``training.ladders`` on the per-task outcomes and costs of
+    the class's own source, against the Frontier model alone on the same tasks (or the source's
+    strongest model when Frontier did not run it); the dial's margin is fitted over the tasks' folds.
+    Classes backed by the same tasks share their ladders."""
+
+    def __init__(self, inputs: BoardInputs, frontier: str) -> None:
+        self.inputs, self.frontier = inputs, frontier
+        self._done: dict[tuple[str, tuple[str, ...]], tuple[dict[str, list[str]], int]] = {}
+
+    def of(self, plan: ClassPlan) -> tuple[dict[str, list[str]], int, str]:
+        """({dial: ladder}, the number of tasks and the source the ladders were chosen on)."""
+        for backing in plan.backings:
+            m = class_matrices(self.inputs, plan.key, backing.source)
+            if len(m.outcomes) >= LADDER_MIN_MODELS:
+                break
+        tasks = m.task_ids if len(m.task_ids) >= LADDER_MIN_TASKS else tuple(sorted(self.inputs.sources[m.source].group_of))
+        return (*self._ladders(m.source, tasks), m.source)
+
+    def _ladders(self, source: str, task_ids: tuple[str, ...]) -> tuple[dict[str, list[str]], int]:
+        key = (source, task_ids)
+        if key not in self._done:
+            outcomes, costs = source_matrices(self.inputs, source, task_ids)
+            frontier = self.frontier if self.frontier in outcomes else max(outcomes, key=lambda k: outcomes[k].mean())
+            folds = np.array([datasets.fold_of(t) for t in task_ids])
+            self._done[key] = ({dial: ladders.choose_ladder(outcomes, costs, frontier, dial, *LADDER_USER, folds=folds)
+                                for dial in ladders.DIALS}, len(task_ids))
+        return self._done[key]
+
+
+def source_matrices(inputs: BoardInputs, source: str, task_ids: tuple[str, ...]
+                    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Outcomes and costs over ``task_ids`` of the catalog models that ran most of them (at least 90%):
+    a task a model did not run counts as unsolved, a missing cost is the model's mean. Costs are at the
+    catalog's list prices: a run the benchmark billed at another input price is scaled to it (the
+    OpenHands index lists some models below their maker's price), so a ladder is ordered by what a
+    user pays."""
+    sr = inputs.sources[source]
+    scale = inputs.price_scale.get(source, {})
+    outcomes: dict[str, np.ndarray] = {}
+    costs: dict[str, np.ndarray] = {}
+    for m in inputs.catalog:
+        runs = sr.runs.get(m.id) or {}
+        got = [runs.get(t) for t in task_ids]
+        if sum(o is not None for o in got) < 0.9 * len(task_ids):
+            continue
+        outcomes[m.id] = np.array([0.0 if o is None else float(o[0]) for o in got])
+        c = np.array([np.nan if o is None or o[1] is None else float(o[1]) for o in got])
+        if np.isnan(c).all():
+            continue
+        costs[m.id] = np.where(np.isnan(c), np.nanmean(c), c) * scale.get(m.id, 1.0)
+    return {k: v for k, v in outcomes.items() if k in costs}, costs
 
 
 # ---------------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ PRICES = "prices/prices.csv"
 LITELLM_PRICES = ("prices/litellm_model_prices_1.110.2.json", "prices/litellm_model_prices_1.80.0.json")
 COMMITS = "commits/commits.csv"
 OPENHANDS = "openhands_index/outcomes.csv"
+OPENHANDS_RUNS = "openhands_index/runs.csv"
 TERMINAL_BENCH = "terminal_bench/tb15_terminus2_trials.csv"
 TERMINAL_BENCH_TASKS = "terminal_bench/tb15_tasks.csv"
 LIVECODEBENCH = "livecodebench/outcomes_codegen_2025-04-22.csv"

@@ -90,7 +90,7 @@ SOURCES: dict[str, Source] = {s.id: s for s in (
 )}
 
 #: The data files the sources are read from (their hashes go into the leaderboard's version).
-INPUT_FILES = (datasets.TASKS, datasets.OUTCOMES, datasets.OPENHANDS, datasets.TERMINAL_BENCH,
+INPUT_FILES = (datasets.TASKS, datasets.OUTCOMES, datasets.OPENHANDS, datasets.OPENHANDS_RUNS, datasets.TERMINAL_BENCH,
                datasets.TERMINAL_BENCH_TASKS, datasets.LIVECODEBENCH, datasets.SWEBENCH_PRO,
                datasets.SWEBENCH_PRO_COSTS)
 

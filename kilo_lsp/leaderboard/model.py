@@ -101,6 +101,11 @@ class TaskClass:
     evidence: dict[str, Evidence]                     # the rows routing reads, one per model
     borrowed: str | None = None                       # why (some of) its evidence comes from another task
     beside: dict[str, dict[str, Evidence]] = field(default_factory=dict)   # source -> rows shown beside
+    #: dial -> the models a task of this class starts on and moves up through when an answer fails,
+    #: cheapest first, chosen on ``ladder_tasks`` tasks of ``ladder_source`` (empty: none chosen)
+    ladders: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    ladder_source: str = ""
+    ladder_tasks: int = 0
 
 
 @dataclass(frozen=True)
@@ -147,8 +152,9 @@ def _task_class(key: str, c: dict[str, Any], models: dict[str, Model]) -> TaskCl
     evidence = {mid: _evidence(e, source, True) for mid, e in c["models"].items() if mid in models}
     beside = {sid: {mid: _evidence(e, sid, False) for mid, e in rows.items() if mid in models}
               for sid, rows in c.get("beside", {}).items()}
+    ladders = {dial: tuple(m for m in rungs if m in models) for dial, rungs in c.get("ladders", {}).items()}
     return TaskClass(key, c.get("label", key), source, int(c.get("n_tasks", 0)), c.get("best", ""), evidence,
-                     c.get("borrowed"), beside)
+                     c.get("borrowed"), beside, ladders, str(c.get("ladder_source", "")), int(c.get("ladder_tasks", 0)))
 
 
 def _source(s: dict[str, Any]) -> Source:
