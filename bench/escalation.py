@@ -35,7 +35,6 @@ if __package__ in (None, ""):
 
 import numpy as np  # noqa: E402
 
-from bench.routing import hull, hull_solved_at  # noqa: E402
 from training import datasets, ladders  # noqa: E402
 from training.build_leaderboard import SWEBENCH_BALANCED, SWEBENCH_FRONTIER, router_id  # noqa: E402
 from training.catalog import read_catalog  # noqa: E402
@@ -317,6 +316,33 @@ def singles(mx: Matrix) -> list[dict[str, Any]]:
     out = [row(mx.label(m), "single model", ladders.simulate([m], mx.outcomes, mx.costs), model=m,
                available=m in mx.allowed) for m in mx.outcomes]
     return sorted(out, key=lambda r: (-r["solved"], r["cost"]))
+
+
+def hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Non-decreasing upper convex hull of (cost, solved) points (RouterBench's NDCH)."""
+    pts = sorted(set(points))
+    best: list[tuple[float, float]] = []
+    for p in pts:                                   # drop points dominated by a cheaper, better one
+        if best and p[1] <= best[-1][1]:
+            continue
+        best.append(p)
+    h: list[tuple[float, float]] = []
+    for p in best:
+        while len(h) >= 2 and (h[-1][0] - h[-2][0]) * (p[1] - h[-2][1]) - (h[-1][1] - h[-2][1]) * (p[0] - h[-2][0]) >= 0:
+            h.pop()
+        h.append(p)
+    return h
+
+
+def hull_solved_at(h: list[tuple[float, float]], cost: float) -> float:
+    """Solved on the hull at this cost: the blind mix of its two neighbouring points; below the
+    cheapest point, that point's; past the top, the top's."""
+    if cost <= h[0][0]:
+        return h[0][1]
+    for (c0, s0), (c1, s1) in zip(h, h[1:]):
+        if c0 <= cost <= c1:
+            return s0 + (s1 - s0) * (cost - c0) / (c1 - c0)
+    return h[-1][1]
 
 
 def zero_router(mx: Matrix, cost: float) -> dict[str, Any]:

@@ -208,6 +208,23 @@ def test_fold_is_sha1_mod_5() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# the Zero router's hull
+
+def test_the_hull_keeps_the_upper_convex_front_and_mixes_its_neighbours() -> None:
+    from bench.escalation import hull, hull_solved_at
+    pts = [(1.0, 10.0), (2.0, 9.0), (3.0, 30.0), (4.0, 31.0), (5.0, 60.0), (8.0, 60.0), (3.0, 30.0)]
+    # (2, 9) is dominated, (8, 60) buys nothing, (3, 30) lies under the chord from (1, 10) to (5, 60),
+    # (4, 31) too; the duplicate counts once
+    assert hull(pts) == [(1.0, 10.0), (5.0, 60.0)]
+    h = hull([(1.0, 10.0), (2.0, 40.0), (4.0, 50.0)])
+    assert h == [(1.0, 10.0), (2.0, 40.0), (4.0, 50.0)]
+    assert hull_solved_at(h, 0.5) == 10.0                     # below the cheapest model: that model
+    assert hull_solved_at(h, 1.5) == pytest.approx(25.0)      # half of each neighbour
+    assert hull_solved_at(h, 3.0) == pytest.approx(45.0)
+    assert hull_solved_at(h, 9.0) == 50.0                     # past the top: the top
+
+
+# ---------------------------------------------------------------------------------------------
 # the benchmark on a small generated data folder: the decisions file recomputes the totals
 
 MINI = ("20251201_mini-v1.17.1_deepseek-v3.2-reasoner", "20251118_mini-v1.15.0_gemini-3-pro-preview-20251118",
