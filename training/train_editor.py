@@ -93,6 +93,11 @@ def _signals(ctx: dict[str, Any], text: str) -> EditorSignals:
                          has_stack_trace=bool(ctx.get("trace")) or has_stack_trace(text))
 
 
+def _conversations() -> list[dict[str, Any]]:
+    """The written conversations of both sets (their ids are distinct: c.... and k....)."""
+    return [*_jsonl(DATA / "conversations.jsonl"), *_jsonl(DATA / "conversations_writers.jsonl")]
+
+
 def _jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -114,7 +119,7 @@ def load_rows(root: Path | None) -> list[dict[str, Any]]:
             rows.append(dict(text=r["text"], signals=context(r["context"], r["text"]), type=r["task_type"],
                              difficulty=r["difficulty"], weight=1.0, group=f"request:{r['previous'][0]}",
                              source="follow_up"))
-    for conv in _jsonl(DATA / "conversations.jsonl"):
+    for conv in _conversations():
         for i, t in enumerate(conv["turns"]):
             if i == 0 or not t["labels"]["same_task"]:
                 rows.append(dict(text=t["text"], signals=context(t["context"], t["text"]),
@@ -165,7 +170,7 @@ def load_turns() -> list[dict[str, Any]]:
         turns.append(dict(text=r["text"], previous=prev, previous_type=r["previous_type"], same=int(r["same_task"]),
                           failure=int(r["failure"]), trace_now=_signals(r["context"], r["text"]).has_stack_trace,
                           trace_before=has_stack_trace(prev), same_file=None, group=f"request:{r['previous'][0]}"))
-    for conv in _jsonl(DATA / "conversations.jsonl"):
+    for conv in _conversations():
         ts = conv["turns"]
         for before, t in zip(ts, ts[1:]):
             turns.append(dict(text=t["text"], previous=before["text"], previous_type=before["labels"]["task_type"],
