@@ -1,8 +1,10 @@
 """The kilo-lsp demo: start the sidecar over stdio and drive it the way an editor does.
 
 It opens a small sample workspace, then plays a multi-turn session (a rename, a question, a bug
-fix with a stack trace, a migration plan, a follow-up) and prints each decision card. No API key
-is needed: without credentials the cards show what the router would choose (what-if mode).
+fix with a stack trace, the same error again after the fix, a migration plan, a follow-up, and a
+plan the user marks as failed) and prints each decision card: a new task starts on the first rung
+of its ladder, a follow-up stays, a failed answer moves the task one rung up. No API key is needed:
+without credentials the cards show what the router would choose (what-if mode).
 """
 
 from __future__ import annotations
@@ -44,12 +46,19 @@ SESSION = [
     ("A bug fix with a stack trace", {"text": "checkout crashes when no discount code is given, fix it",
                                       "context": {"activeUri": PRICING, "referencedUris": [ORDERS],
                                                   "diagnostics": [{"message": STACK, "severity": 1}]}}),
+    ("The same error after the fix: the answer failed", {
+        "text": "still crashing after your change:\n" + STACK.replace("line 7", "line 9"),
+        "context": {"activeUri": PRICING}}),
     ("A migration plan", {"text": "plan the migration of this module to async: the sqlite calls, checkout, "
                                   "and every caller across the codebase",
                           "context": {"activeUri": ORDERS, "referencedUris": [PRICING]}}),
     ("A follow-up on the same task", {"text": "for that plan, which step should come first?",
                                       "context": {"activeUri": ORDERS}}),
+    ("After the user marks the answer as failed (kilo/feedback)",
+     {"text": "redo it so the tests move to async first", "context": {"activeUri": ORDERS}}),
 ]
+#: The turn before which the demo sends kilo/feedback "failed" for the previous answer.
+FEEDBACK_BEFORE = 7
 
 
 async def stream_local_answer(client: LanguageClient) -> None:
@@ -103,7 +112,11 @@ async def main() -> int:
         client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(
             uri=uri, language_id="python", version=1, text=path.read_text())))
     turns: list[dict] = []
+    card = None
     for number, (title, params) in enumerate(SESSION, 1):
+        if number == FEEDBACK_BEFORE and card is not None:
+            client.protocol.notify("kilo/feedback", {"decisionId": card.decision_id, "outcome": "failed",
+                                                     "reason": "the plan leaves the tests synchronous"})
         raw = await client.protocol.send_request_async("kilo/route", {
             **params, "conversationId": "demo", "turns": turns})
         card = msgspec.convert(raw, DecisionCard)
@@ -112,7 +125,7 @@ async def main() -> int:
         turns += [{"role": "user", "content": params["text"]},
                   {"role": "assistant", "content": f"(answer from {card.model})"}]
     print("kilo/status notifications (model changes):",
-          " -> ".join(f"{s['model']} ({s['reasonCode']})" for s in statuses))
+          " -> ".join(f"{s['model']} ({s['reason']})" for s in statuses))
     await stream_local_answer(client)
     await client.shutdown_async(None)
     client.exit(None)

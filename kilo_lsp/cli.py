@@ -44,15 +44,24 @@ def format_card(card: DecisionCard) -> str:
         f"~{card.estimated_output_tokens} out); Balanced {card.balanced.model} ${card.balanced.estimated_cost_usd:.4f}; "
         f"Frontier {card.frontier.model} ${card.frontier.estimated_cost_usd:.4f}",
     ]
+    if card.ladder:
+        up = f"; a failed answer moves it to {card.next_rung.model} (${card.next_rung.estimated_cost_usd:.4f})" \
+            if card.next_rung else "; top rung"
+        head.append(f"ladder     {' > '.join(card.ladder)}  (rung {card.rung or '-'} of {len(card.ladder)}{up})")
+    if card.failed_reason:
+        head.append(f"failed     the last answer: {card.failed_reason}")
     if card.signals:
         head.append("signals    " + "; ".join(s.detail for s in card.signals[:4]))
-    rows = [[("> " if c.model == card.model else "  ") + c.model, _pct(c.accuracy),
+    rows = [[("> " if c.model == card.model else "  ") + c.model, str(c.rung or ""), _pct(c.accuracy),
              f"{_pct(c.ci_low)}-{_pct(c.ci_high)}" if c.ci_low is not None else "-", str(c.samples or "-"),
+             (c.source or "-") + (" (borrowed)" if c.borrowed else ""),
+             f"{c.yours.accepted}/{c.yours.accepted + c.yours.failed} -> {_pct(c.yours.rate)}" if c.yours else "-",
              "yes" if c.clears_bar else "no", f"${c.estimated_cost_usd:.4f}",
              f"${c.expected_cost_per_task_usd:.3f}" if c.expected_cost_per_task_usd is not None else "-",
              c.provider or "-"]
             for c in card.candidates]
-    table = _table(rows, ["candidate", "solved", "CI", "n", "clears", "this request", "per task (bench)", "via"])
+    table = _table(rows, ["candidate", "rung", "solved", "CI", "n", "source", "yours", "clears", "this request",
+                          "per task (bench)", "via"])
     return "\n".join(head) + "\n\n" + table + f"\n\nleaderboard {card.leaderboard_version} · classifier {card.classifier} · decision {card.decision_id}"
 
 
@@ -62,7 +71,9 @@ def _evidence_rows(rows: list[dict[str, Any]], prices: dict[str, dict[str, Any]]
              f"{100 * r['vsBalanced']['ciLow']:+.1f} pts" if r["vsBalanced"] else "-",
              f"${r['costPerRequest']:.3f}" if r["costPerRequest"] is not None else "-",
              f"${prices[r['model']]['prices']['input']:g}/${prices[r['model']]['prices']['output']:g}",
-             "yes" if prices[r["model"]]["callable"] else "no"]
+             "yes" if prices[r["model"]]["callable"] else "no",
+             f"{r['yours']['accepted']}/{r['yours']['accepted'] + r['yours']['failed']} -> {_pct(r['yours']['rate'])}"
+             if r.get("yours") else "-"]
             for r in rows]
 
 
@@ -72,11 +83,14 @@ def format_leaderboard(view: dict[str, Any]) -> str:
     out = [f"leaderboard {view['version']} (built {view['builtAt'] or '?'}; {view['confidenceLevel']:.0%} confidence bounds)",
            f"Balanced: {view['balanced']}   Frontier: {view['frontier']}", ""]
     prices = {m["id"]: m for m in view["models"]}
-    header = ["model", "source", "solved", "rate", "CI", "vs Balanced (low)", "per task", "$/M in/out", "callable"]
+    header = ["model", "source", "solved", "rate", "CI", "vs Balanced (low)", "per task", "$/M in/out", "callable",
+              "yours"]
     for key, c in view["classes"].items():
         out.append(f"class {key}: {c['label']} — {c['nTasks']} tasks in {c['source']}")
         if c["borrowed"]:
             out.append(f"borrowed: {c['borrowed']}")
+        for dial, rungs in c.get("ladders", {}).items():
+            out.append(f"{dial} ladder: {' > '.join(rungs)} (chosen on {c['ladderTasks']} tasks of {c['ladderSource']})")
         out.append(_table(_evidence_rows(c["models"], prices), header))
         if c["beside"]:
             out.append("shown beside (not read by routing):")

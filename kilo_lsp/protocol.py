@@ -23,11 +23,14 @@ EXPLAIN = "kilo/explain"
 COMPLETE = "kilo/complete"
 USAGE = "kilo/usage"
 SET_CREDENTIALS = "kilo/setCredentials"
+RESET_OUTCOMES = "kilo/resetOutcomes"
 STATUS = "kilo/status"            # server -> client notification: the session's model changed
 CHUNK = "kilo/chunk"              # server -> client notification: one streamed text delta
+FEEDBACK = "kilo/feedback"        # client -> server notification: how an answer worked out
 
-REQUESTS: tuple[str, ...] = (ROUTE, LEADERBOARD, EXPLAIN, COMPLETE, USAGE, SET_CREDENTIALS)
-NOTIFICATIONS: tuple[str, ...] = (STATUS, CHUNK)
+REQUESTS: tuple[str, ...] = (ROUTE, LEADERBOARD, EXPLAIN, COMPLETE, USAGE, SET_CREDENTIALS, RESET_OUTCOMES)
+NOTIFICATIONS: tuple[str, ...] = (STATUS, CHUNK)          # server -> client
+CLIENT_NOTIFICATIONS: tuple[str, ...] = (FEEDBACK,)       # client -> server
 
 Tier = Literal["efficient", "balanced", "frontier", "free"]
 Dial = Literal["bill", "bar"]
@@ -153,6 +156,16 @@ class SignalView(Wire):
     weight: float
 
 
+class UserResultView(Wire):
+    """The user's own answers on a class and model, and the benchmark's rate updated with them."""
+
+    accepted: int
+    failed: Annotated[int, Doc("rejected or failed answers")]
+    rate: Annotated[float, Doc("the benchmark's rate (as a prior worth 10 answers) updated with the user's answers")]
+    low: Annotated[float, Doc("80% interval of that rate")]
+    high: float
+
+
 class Candidate(Wire):
     model: str
     provider: Annotated[str | None, Doc("provider it would be reached through; None when not callable")]
@@ -166,6 +179,19 @@ class Candidate(Wire):
     estimated_cost_usd: Annotated[float, Doc("this request, from its token estimate and list prices")]
     expected_cost_per_task_usd: Annotated[float | None, Doc("measured mean on the benchmark class")]
     note: str = ""
+    source: Annotated[str | None, Doc("the benchmark (one scaffold's run) the evidence comes from")] = None
+    borrowed: Annotated[bool, Doc("that benchmark does not measure this class's task")] = False
+    rung: Annotated[int | None, Doc("place on the task's ladder, from 1 (None: not on it)")] = None
+    yours: Annotated[UserResultView | None, Doc("your own answers on this class and model (None: none yet)")] = None
+
+
+class RungView(Wire):
+    """A rung of a ladder and what its benchmark says about it."""
+
+    model: str
+    solved: Annotated[float, Doc("tasks it solved: rung 1 of all the tasks the ladder was chosen on, each rung "
+                                 "above of the tasks every rung below it failed (expected counts over trials)")]
+    tried: float
 
 
 class CostView(Wire):
@@ -207,6 +233,15 @@ class DecisionCard(Wire):
     workspace: str
     conversation_id: str
     turn: Annotated[int, Doc("the user's turn in the conversation, from 1 (the client's turns when it sends them)")]
+    ladder: Annotated[list[str], Doc("the task's ladder: the models it starts on and moves up through when an "
+                                     "answer fails, cheapest first (empty outside routing)")] = []
+    rung: Annotated[int | None, Doc("the chosen model's place on the ladder, from 1")] = None
+    ladder_steps: Annotated[list[RungView], Doc("the ladder's benchmark figures per rung (empty when your ladder "
+                                                "is not the shipped one: the figures depend on the rungs below)")] = []
+    next_rung: Annotated[CostView | None, Doc("the model a failed answer moves to, and this request's cost "
+                                              "there (None: at the top)")] = None
+    continues_task: Annotated[bool, Doc("the turn continues the conversation's task")] = False
+    failed_reason: Annotated[str, Doc("why the last answer on the task counts as failed (empty: it does not)")] = ""
 
 
 class SessionStatus(Wire):
@@ -217,6 +252,7 @@ class SessionStatus(Wire):
     model: str
     tier: str
     reason_code: str
+    reason: Annotated[str, Doc("why, in a few words (e.g. \"escalated after a failed answer\")")] = ""
 
 
 # -- the leaderboard ----------------------------------------------------------------------------
@@ -260,6 +296,7 @@ class EvidenceView(Wire):
                                                   "None when the source has no cost")]
     vs_balanced: Annotated[PairedView | None, Doc("paired difference against Balanced on the same tasks of the "
                                                   "same source; None when Balanced is not in the source")]
+    yours: Annotated[UserResultView | None, Doc("your own answers on this class and model (None: none yet)")] = None
 
 
 class ClassView(Wire):
@@ -271,6 +308,11 @@ class ClassView(Wire):
     best: str
     models: Annotated[list[EvidenceView], Doc("the rows routing reads, one per model, best rate first")]
     beside: Annotated[list[EvidenceView], Doc("rows of other benchmarks shown beside, not read by routing")]
+    ladders: Annotated[dict[str, list[str]], Doc("dial -> the ladder a task of this class starts on, cheapest "
+                                                 "first, before keeping the models you can call")] = {}
+    ladder_source: Annotated[str, Doc("the source the ladders were chosen on")] = ""
+    ladder_tasks: Annotated[int, Doc("on how many of its tasks")] = 0
+    ladder_steps: Annotated[dict[str, list[RungView]], Doc("dial -> each rung's benchmark figures")] = {}
 
 
 class SourceView(Wire):
@@ -421,6 +463,12 @@ class CommandResult(Wire):
     message: Annotated[str, Doc("the one-line summary also shown with window/showMessage")]
 
 
+class MessageResult(Wire):
+    """What kilo.feedback answers."""
+
+    message: Annotated[str, Doc("the one-line summary also shown with window/showMessage")]
+
+
 class AskResult(Wire, omit_defaults=True):
     """What kilo.ask answers: the kilo/complete result, or why there is none."""
 
@@ -433,6 +481,23 @@ class AskResult(Wire, omit_defaults=True):
 
 #: Each request's params and result types, by method: what the handlers structure and answer, and
 #: what the schema describes. ``None`` as a result: the method may answer null.
+class FeedbackParams(Wire):
+    """The kilo/feedback notification: how the answer of a decision worked out."""
+
+    decision_id: Annotated[str, Meta(min_length=1, max_length=200)]
+    outcome: Annotated[Literal["accepted", "rejected", "failed"],
+                       Doc("accepted: it worked; rejected: not used; failed: used and did not work")]
+    reason: Annotated[Annotated[str, Meta(max_length=2000)] | None, Doc("in the user's words")] = None
+
+
+class ResetOutcomesParams(Wire):
+    task_class: Annotated[str | None, Doc("one class (e.g. bugfix:2); None: every class")] = None
+
+
+class ResetOutcomesResult(Wire):
+    removed: Annotated[int, Doc("outcomes forgotten")]
+
+
 METHOD_TYPES: dict[str, tuple[type, Any]] = {
     ROUTE: (RouteParams, DecisionCard),
     LEADERBOARD: (LeaderboardParams, LeaderboardResult),
@@ -440,5 +505,7 @@ METHOD_TYPES: dict[str, tuple[type, Any]] = {
     COMPLETE: (CompleteParams, CompleteResult),
     USAGE: (UsageParams, UsageResult),
     SET_CREDENTIALS: (SetCredentialsParams, CredentialsResult),
+    RESET_OUTCOMES: (ResetOutcomesParams, ResetOutcomesResult),
 }
 NOTIFICATION_TYPES: dict[str, type] = {STATUS: SessionStatus, CHUNK: Chunk}
+CLIENT_NOTIFICATION_TYPES: dict[str, type] = {FEEDBACK: FeedbackParams}

@@ -31,16 +31,17 @@ def _wire_types() -> list[type]:
 def build() -> dict[str, Any]:
     """The whole protocol schema as a dict (deterministic: same protocol.py, same output)."""
     requests = list(protocol.METHOD_TYPES.items())
-    notifications = list(protocol.NOTIFICATION_TYPES.items())
-    types: list[Any] = [t for _, pair in requests for t in pair] + [t for _, t in notifications] + _wire_types()
+    notifications = [(m, t, "serverToClient") for m, t in protocol.NOTIFICATION_TYPES.items()]
+    notifications += [(m, t, "clientToServer") for m, t in protocol.CLIENT_NOTIFICATION_TYPES.items()]
+    types: list[Any] = [t for _, pair in requests for t in pair] + [t for _, t, _ in notifications] + _wire_types()
     schemas, defs = msgspec.json.schema_components(types, ref_template=REF)
     it = iter(schemas)
     methods: dict[str, Any] = {}
     for method, _ in requests:
         params, result = next(it), next(it)
         methods[method] = {"kind": "request", "direction": "clientToServer", "params": params, "result": result}
-    for method, _ in notifications:
-        methods[method] = {"kind": "notification", "direction": "serverToClient", "params": next(it)}
+    for method, _, direction in notifications:
+        methods[method] = {"kind": "notification", "direction": direction, "params": next(it)}
     return {
         "$schema": SCHEMA_DIALECT,
         "$id": "urn:kilo-lsp:protocol",

@@ -337,6 +337,9 @@ def test_openhands_costs_are_rescaled_to_list_prices(synthetic):
     inputs, _ = synthetic
     scale = inputs.price_scale[SWE_OH]
     assert scale == {"bal": 1.0, "big": 1.0, "both": 2.0}      # the acp-claude run's price is not the index's
+    _, lb = synthetic
+    both = lb["classes"]["*:2"]["models"]["both"]
+    assert (both["source"], both["cost_per_request"]) == (SWE_OH, 1.0)      # billed $0.5 a task at half price
 
 
 def test_every_class_has_a_ladder_per_dial_of_its_own_models_cheapest_first(synthetic):
@@ -347,6 +350,12 @@ def test_every_class_has_a_ladder_per_dial_of_its_own_models_cheapest_first(synt
         for dial, rungs in c["ladders"].items():
             assert rungs and len(rungs) == len(set(rungs)), (key, dial)
             assert set(rungs) <= {m["id"] for m in lb["models"]}, (key, dial)
-            _, costs = source_matrices(inputs, c["ladder_source"], tuple(sorted(inputs.sources[c["ladder_source"]].group_of)))
+            outcomes, costs = source_matrices(inputs, c["ladder_source"],
+                                              tuple(sorted(inputs.sources[c["ladder_source"]].group_of)))
             priced = [costs[m].mean() for m in rungs if m in costs]
             assert priced == sorted(priced), (key, dial, rungs)
+            left = [1.0] * c["ladder_tasks"]            # tasks every rung below failed
+            for m, (solved, tried) in zip(rungs, c["ladder_steps"][dial]):
+                assert tried == pytest.approx(sum(left)) and solved == pytest.approx(
+                    sum(l * o for l, o in zip(left, outcomes[m])))
+                left = [l * (1 - o) for l, o in zip(left, outcomes[m])]

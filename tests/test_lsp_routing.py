@@ -32,19 +32,20 @@ async def test_rename_goes_cheap_and_migration_plan_goes_strong(tmp_path):
             assert card["candidates"] and card["reason"]
 
 
-async def test_follow_up_stays_and_harder_follow_up_escalates(tmp_path):
+async def test_follow_up_stays_and_harder_work_moves_up(tmp_path):
     async with sidecar(tmp_path) as client:
-        # bar dial: at the shipped willingness to pay, bill sends both the bug and the plan to the same
-        # best-value model; bar moves to the model with the higher expected success on the hard tier.
-        first = await route(client, "fix this bug: " + STACK, conversationId="c", dial="bar")
+        first = await route(client, "fix this bug: " + STACK, conversationId="c")
         follow = await route(client, "why does the pool run out only on the second request?", conversationId="c",
-                             dial="bar", turns=[{"role": "user", "content": "fix this bug: " + STACK}])
+                             turns=[{"role": "user", "content": "fix this bug: " + STACK}])
+        assert first["reasonCode"] == "ladder_start" and first["rung"] == 1 and first["ladder"][0] == first["model"]
         assert follow["model"] == first["model"] and follow["sticky"] and follow["turn"] == 2
+        assert follow["continuesTask"] and follow["reasonCode"] == "ladder_kept"
         harder = await route(client, "now plan the migration of the whole database layer to async, "
                              "across every module, keeping backwards compatibility",
-                             conversationId="c", dial="bar",
+                             conversationId="c",
                              context={"referencedUris": [f"file:///ws/m{i}.py" for i in range(6)]})
         assert harder["difficulty"] > first["difficulty"] and harder["taskType"] == "plan"
+        assert harder["model"] in harder["ladder"]
         await asyncio.sleep(0.1)
         assert [s["model"] for s in client.statuses if s["conversationId"] == "c"][-1] == harder["model"]
 
@@ -65,8 +66,16 @@ async def test_pin_tier_and_dial_change_the_decision(tmp_path):
         frontier = await route(client, text, conversationId="e3", tier="frontier")
         balanced = await route(client, text, conversationId="e4", tier="balanced")
         pinned = await route(client, text, conversationId="e5", pin="gpt-5-mini")
-        assert est(bar, bar["model"])["accuracy"] >= est(bill, bill["model"])["accuracy"]
-        assert bar["reasonCode"] == "strongest_proven" and bill["reasonCode"] == "cheapest_clearing_bar"
+        board = await request(client, "kilo/leaderboard", {})
+        ladders = board["classes"][bill["taskClass"]]["ladders"]
+        assert (bill["ladder"], bar["ladder"]) == (ladders["bill"], ladders["bar"])   # what-if: every model
+        assert bill["model"] == ladders["bill"][0] and bar["model"] == ladders["bar"][0]
+        assert bill["reasonCode"] == bar["reasonCode"] == "ladder_start"
+        up = bill["nextRung"]
+        assert up["model"] == ladders["bill"][1] and est(bill, up["model"])["rung"] == 2
+        assert up["estimatedCostUsd"] == est(bill, up["model"])["estimatedCostUsd"]
+        chosen = est(bill, bill["model"])
+        assert chosen["rung"] == 1 and chosen["source"] and chosen["samples"] > 0
         assert frontier["model"] == frontier["frontier"]["model"] and frontier["reasonCode"] == "tier_frontier"
         assert balanced["model"] == balanced["balanced"]["model"]
         assert pinned["model"] == "gpt-5-mini" and pinned["reasonCode"] == "pinned"

@@ -22,14 +22,20 @@ def model(mid, pin, pout, cached, **kw):
 BOARD = parse({
     "schema": 1, "version": "lb-test", "balanced": "mid", "frontier": "big",
     "models": [model("cheap", 0.1, 0.4, 0.01), model("mid", 3, 15, 0.3), model("big", 5, 25, 0.5),
-               model("weak", 0.05, 0.1, 0.005), model("local", 0, 0, 0, local=True, free=True)],
+               model("weak", 0.05, 0.1, 0.005), model("local", 0, 0, 0, local=True, free=True),
+               model("twin", 0.1, 0.4, 0.01)],
     "classes": {
         "*:1": {"n_tasks": 100, "best": "big", "models": {
             "cheap": evidence(80, 100, 0.02, -0.03), "mid": evidence(82, 100, 0.40, 0.0),
-            "big": evidence(85, 100, 0.60, -0.01), "weak": evidence(40, 100, 0.01, -0.5)}},
+            "big": evidence(85, 100, 0.60, -0.01), "weak": evidence(40, 100, 0.01, -0.5),
+            "twin": evidence(78, 100, 0.02, -0.04)},
+            "ladders": {"bill": ["cheap", "mid", "big"], "bar": ["mid", "big"]},
+            "ladder_steps": {"bill": [[80, 100], [9, 20], [5, 11]], "bar": [[82, 100], [6, 18]]},
+            "ladder_source": "bench", "ladder_tasks": 100},
         "*:3": {"n_tasks": 40, "best": "big", "models": {
             "cheap": evidence(8, 40, 0.05, -0.30), "mid": evidence(14, 40, 0.9, 0.0),
-            "big": evidence(18, 40, 1.4, -0.02)}},
+            "big": evidence(18, 40, 1.4, -0.02)},
+            "ladders": {"bill": ["mid", "big"], "bar": ["big"]}, "ladder_source": "bench", "ladder_tasks": 40},
     },
 })
 ALL = {m: Reach("p", m) for m in BOARD.models}
@@ -39,113 +45,150 @@ def cls(task="bugfix", diff=1, conf=0.9):
     return Classification(task, diff, conf, conf, conf)
 
 
-def decide(c=None, reach=ALL, incumbent=None, input_tokens=1000, **settings):
-    return Policy().decide(PolicyInput(c or cls(), BOARD, RoutingSettings(**settings), reach, input_tokens, incumbent))
+def decide(c=None, reach=ALL, incumbent=None, input_tokens=1000, continues=False, failed="", yours=None,
+           **settings):
+    return Policy().decide(PolicyInput(c or cls(), BOARD, RoutingSettings(**settings), reach, input_tokens,
+                                       incumbent, continues=continues, failed=failed,
+                                       yours=(lambda key: yours.get(key, {})) if yours else (lambda key: {})))
 
 
-def test_bill_picks_the_cheapest_model_that_clears_the_bar():
-    out = decide()
-    assert out.model == "cheap" and out.reason_code == "cheapest_clearing_bar"
-    assert "weak" not in [s.model.id for s in out.scored if s.clears]
+def on(model, task_class="*:1", ladder=("cheap", "mid", "big"), context_tokens=1000):
+    return Incumbent(model, context_tokens, task_class, ladder, ladder.index(model) if model in ladder else 0)
 
 
-def test_guard_is_judged_on_the_paired_lower_bound():
-    # guard margin = FLOOR_FACTOR x margin = 0.015: cheap's bound (-0.03) no longer passes
-    out = decide(margin=0.005)
-    assert out.model in ("mid", "big") and not [s for s in out.scored if s.model.id == "cheap" and s.eligible]
+def test_a_new_task_starts_on_the_first_rung_of_its_dials_ladder():
+    o = decide()
+    assert (o.model, o.reason_code, o.ladder, o.rung) == ("cheap", "ladder_start", ("cheap", "mid", "big"), 0)
+    assert "rung 1" in o.reason and "mid" in o.reason and "100 tasks of bench" in o.reason
+    o = decide(dial="bar")
+    assert (o.model, o.ladder) == ("mid", ("mid", "big"))
 
 
-def test_guard_never_picks_a_model_proven_much_worse():
-    out = decide(cls(diff=3))          # cheap's bound on *:3 is -0.30 < -0.15
-    assert out.model != "cheap" and not [s for s in out.scored if s.model.id == "cheap" and s.eligible]
+def test_a_continuing_turn_stays_on_its_rung():
+    o = decide(incumbent=on("mid"), continues=True)
+    assert (o.model, o.reason_code, o.rung, o.escalated) == ("mid", "ladder_kept", 1, False)
 
 
-def test_bill_trades_expected_cost_against_expected_success():
-    # P(tier): 60% tier 1, 40% tier 3; cheap fails the guard? no: the most likely tier is 1, it passes.
-    c = Classification("bugfix", 1, 0.9, 0.9, 0.9, tier_probabilities=(0.6, 0.0, 0.4, 0.0))
-    low = decide(Classification(**{**c.__dict__, "wtp_usd": 0.5}))
-    high = decide(Classification(**{**c.__dict__, "wtp_usd": 50.0}))
-    assert low.model == "cheap"        # 0.5 USD per solved task is not worth the stronger models
-    assert high.model == "big"         # 50 USD is: the highest expected success wins
-    s = {x.model.id: x for x in low.scored}
-    assert abs(s["big"].p_success - (0.6 * 0.85 + 0.4 * 0.45)) < 1e-9
-    assert abs(s["big"].rank_cost - (0.6 * 0.60 + 0.4 * 1.4)) < 1e-9
+def test_a_failed_answer_moves_one_rung_up_and_says_why():
+    o = decide(incumbent=on("cheap"), continues=True, failed="the same error was pasted again")
+    assert (o.model, o.reason_code, o.rung, o.escalated) == ("mid", "escalated", 1, True)
+    assert "the same error was pasted again" in o.reason and "rung 2 of 3" in o.reason
+    assert "it solved 45% of the 20 tasks cheap failed on bench" in o.reason and o.steps == ((80, 100), (9, 20), (5, 11))
 
 
-def test_wtp_is_derived_from_the_leaderboard_without_calibration():
-    from kilo_lsp.routing.policy import workload_wtp
-    lam = workload_wtp(BOARD, "mid", RoutingSettings(), tuple(sorted(BOARD.models)))
-    # tier 1: cheap (80 of 100) then big; tier 3: mid (14 of 40) then big at 5 USD: 80 + 18 >= 82 + 14
-    assert 5.0 <= lam < 5.01
+def test_the_ladders_benchmark_figures_hold_only_above_the_shipped_rungs():
+    o = decide(reach={m: ALL[m] for m in ("cheap", "big")})
+    assert o.ladder == ("cheap", "big") and o.steps == ((80, 100),)     # big's 5 of 11 came after mid failed too
 
 
-def test_soft_tiers_move_bar_to_the_hard_tier_model():
-    easy = decide(Classification("bugfix", 1, 0.9, 0.9, 0.9, tier_probabilities=(0.9, 0.0, 0.1, 0.0)), dial="bar")
-    assert easy.model == "big"
+def test_a_failed_answer_at_the_top_stays_there():
+    o = decide(incumbent=on("big"), continues=True, failed="this turn says the last answer did not work")
+    assert (o.model, o.reason_code, o.escalated) == ("big", "ladder_top", False)
 
 
-def test_bar_picks_the_strongest_proven():
-    out = decide(dial="bar")
-    assert out.model == "big" and out.reason_code == "strongest_proven"
+def test_a_failure_read_on_a_new_task_does_not_escalate_it():
+    o = decide(incumbent=on("mid", context_tokens=0), continues=False, failed="you said it failed")
+    assert (o.model, o.reason_code) == ("cheap", "ladder_start")
 
 
-def test_classifier_without_probabilities_is_one_hot():
-    c = cls(diff=3)
-    assert c.tier_distribution() == (0.0, 0.0, 1.0, 0.0)
+def test_a_harder_turn_of_the_task_moves_to_a_rung_at_least_as_strong():
+    o = decide(cls(diff=3), incumbent=on("cheap"), continues=True)
+    assert o.task_class.key == "*:3" and o.ladder == ("mid", "big")
+    assert (o.model, o.reason_code, o.escalated) == ("mid", "escalated", True)     # mid 35% > cheap 20% on *:3
 
 
-def test_low_confidence_goes_to_balanced():
-    out = decide(cls(conf=0.3))
-    assert out.model == "mid" and out.fallback and out.reason_code == "low_confidence"
+def test_a_turn_whose_model_is_on_the_new_ladder_stays_on_it():
+    o = decide(cls(diff=3), incumbent=on("big"), continues=True)
+    assert (o.model, o.reason_code, o.rung) == ("big", "ladder_kept", 1)
 
 
-def test_hard_class_escalates_from_a_cheap_incumbent():
-    out = decide(cls(diff=3), incumbent=Incumbent("cheap", 2000))
-    assert out.escalated and out.model in ("mid", "big")
+def test_a_new_task_keeps_a_stronger_incumbent_when_the_cache_outweighs_the_saving():
+    # big -> cheap saves ~$0.015 on 1,000 tokens; 200,000 cached tokens would cost 200k x $4.5/M = $0.90
+    kept = decide(incumbent=on("big", context_tokens=200_000))
+    assert (kept.model, kept.reason_code, kept.rung) == ("big", "incumbent_kept", 2)
+    moved = decide(incumbent=on("big", context_tokens=10), input_tokens=50_000)
+    assert (moved.model, moved.reason_code) == ("cheap", "ladder_start")
 
 
-def test_switch_down_only_when_saving_beats_lost_cache():
-    # A long cached context on the expensive incumbent: switching would lose more than it saves.
-    kept = decide(incumbent=Incumbent("mid", 200_000), input_tokens=1000)
-    assert kept.model == "mid" and kept.reason_code == "incumbent_kept"
-    moved = decide(incumbent=Incumbent("mid", 100), input_tokens=1000)
-    assert moved.model == "cheap" and moved.reason_code == "switched_down"
+def test_a_new_task_stays_on_a_model_off_its_ladder_that_is_not_proven_weaker():
+    kept = decide(incumbent=Incumbent("twin", 5000, "*:3", ("mid", "big"), 0))     # 78% >= cheap's lower bound 75%
+    assert (kept.model, kept.reason_code, kept.rung) == ("twin", "incumbent_kept", None)
+    moved = decide(incumbent=Incumbent("weak", 5000, "*:3", ("mid", "big"), 0))
+    assert (moved.model, moved.reason_code) == ("cheap", "ladder_start")
 
 
-def test_nothing_callable_clears_the_bar_uses_best_available_and_says_so():
-    out = decide(reach={"weak": Reach("p", "weak")})
-    assert out.model == "weak" and out.reason_code == "no_model_clears_bar"
+def test_the_ladder_keeps_the_rungs_the_user_can_call():
+    reach = {m: ALL[m] for m in ("cheap", "big", "weak")}
+    o = decide(reach=reach)
+    assert o.ladder == ("cheap", "big") and o.model == "cheap"
 
 
-def test_what_if_mode_chooses_over_the_catalog():
-    out = decide(reach={})
-    assert out.model == "cheap" and out.what_if and out.reach is None
+def test_with_one_callable_rung_the_callable_models_make_the_ladder():
+    reach = {m: ALL[m] for m in ("weak", "mid", "local")}
+    o = decide(reach=reach)
+    assert o.ladder == ("weak", "mid")          # cheapest first, each stronger than the one below
+    assert o.model == "weak" and o.reason_code == "ladder_start"
+
+
+def test_your_own_failures_drop_a_rung_never_the_last():
+    mine = {"*:1": {"cheap": (0, 12)}}
+    o = decide(yours=mine)
+    assert o.ladder == ("mid", "big") and o.model == "mid"
+    row = next(s for s in o.scored if s.model.id == "cheap")
+    assert row.yours.failed == 12 and row.yours.rate < row.evidence.rate
+    few = decide(yours={"*:1": {"cheap": (0, 2)}})          # two failures are not enough to drop it
+    assert few.ladder[0] == "cheap"
+    top = decide(yours={"*:1": {"big": (0, 30)}})
+    assert top.ladder[-1] == "big"
+
+
+def test_low_confidence_on_a_new_task_goes_to_balanced():
+    o = decide(cls(conf=0.2))
+    assert (o.model, o.reason_code, o.fallback) == ("mid", "low_confidence", True)
+
+
+def test_low_confidence_keeps_a_conversation_on_a_model_of_the_ladder():
+    o = decide(cls(conf=0.2), incumbent=on("cheap"), continues=True)
+    assert (o.model, o.reason_code, o.fallback) == ("cheap", "low_confidence_kept", False)
+
+
+def test_a_failed_answer_escalates_however_unsure_the_turn_reads():
+    o = decide(cls(conf=0.2), incumbent=on("cheap"), continues=True, failed="you said it failed")
+    assert (o.model, o.reason_code) == ("mid", "escalated")
+
+
+def test_the_floor_goes_to_the_strongest_callable_model_when_balanced_cannot_be_called():
+    o = decide(cls(conf=0.2), reach={m: ALL[m] for m in ("cheap", "weak")})
+    assert (o.model, o.reason_code, o.fallback) == ("cheap", "low_confidence", True)
+    assert "cannot be called" in o.reason
+
+
+def test_local_models_without_evidence_are_used_not_floored():
+    o = decide(cls(conf=0.2), reach={"local": ALL["local"]})
+    assert o.model == "local" and o.reason_code == "no_model_clears_bar"
+
+
+def test_what_if_mode_follows_the_ladder_over_the_catalog():
+    o = decide(reach={})
+    assert (o.model, o.what_if, o.reach) == ("cheap", True, None)
 
 
 def test_tiers_and_pin():
-    assert decide(tier="frontier").model == "big"
     assert decide(tier="balanced").model == "mid"
-    assert decide(tier="free").model == "local"
-    assert decide(pin="weak").model == "weak"
+    assert decide(tier="frontier").model == "big"
+    free = decide(tier="free")
+    assert free.model == "local" and free.reason_code == "tier_free"
+    pinned = decide(pin="weak")
+    assert (pinned.model, pinned.reason_code) == ("weak", "pinned")
     unknown = decide(pin="nope")
-    assert unknown.model == "mid" and unknown.reason_code == "pin_unknown"
+    assert (unknown.model, unknown.reason_code, unknown.fallback) == ("mid", "pin_unknown", True)
 
 
 def test_budget_exhausted_uses_free_models_only():
-    out = Policy().decide(PolicyInput(cls(), BOARD, RoutingSettings(), ALL, 1000, None, None, True))
-    assert out.model == "local" and out.reason_code == "budget_exhausted"
+    o = Policy().decide(PolicyInput(cls(), BOARD, RoutingSettings(), ALL, 1000, budget_exhausted=True))
+    assert (o.model, o.reason_code, o.tier) == ("local", "budget_exhausted", "free")
 
 
 def test_unknown_class_goes_to_balanced():
-    out = decide(cls(diff=2))
-    assert out.model == "mid" and out.reason_code == "no_evidence"
-
-
-def test_most_likely_tier_pools_tiers_3_and_4_and_needs_mass():
-    from kilo_lsp.classify.base import most_likely_tier
-    assert most_likely_tier((0.4, 0.3, 0.2, 0.1)) == 1
-    assert most_likely_tier((0.3, 0.4, 0.2, 0.1)) == 2
-    assert most_likely_tier((0.35, 0.3, 0.2, 0.15)) == 3          # tiers 3 and 4 together: 0.35
-    assert most_likely_tier((0.3, 0.3, 0.15, 0.25)) == 4
-    assert most_likely_tier((0.0, 0.0, 0.0, 0.0)) == 1            # no mass anywhere: the lowest tier
-    assert most_likely_tier((0.0, 0.0, 0.5, 0.5)) == 3
+    o = decide(cls(diff=2))
+    assert (o.model, o.reason_code, o.fallback) == ("mid", "no_evidence", True)

@@ -8,8 +8,7 @@ from kilo_lsp.classify.tfidf import char_wb_ngrams, word_ngrams
 from kilo_lsp.config import RoutingSettings
 from kilo_lsp.leaderboard.model import parse
 from kilo_lsp.routing.availability import Reach
-from kilo_lsp.routing.policy import (Policy, PolicyInput, clears_bar, expected, expected_with_bars, class_bars,
-                                     floor_margin)
+from kilo_lsp.routing.policy import Incumbent, Policy, PolicyInput
 from test_fast_paths import STACK_TRACE  # the one-regex form of the stack-trace test
 
 
@@ -28,34 +27,10 @@ def random_board(rnd: random.Random, version: str):
                          "ci_high": rate + 0.05, "cost_per_request": rnd.choice([0.0, rnd.random()]),
                          "vs_balanced": None if rnd.random() < 0.1 else
                          {"delta": 0.0, "ci_low": -rnd.random() * 0.3, "ci_high": 0.1}}
-        classes[f"*:{t}"] = {"n_tasks": rnd.randrange(1, 100), "models": ev}
+        ladders = {dial: rnd.sample(ids, rnd.randrange(1, 4)) for dial in ("bill", "bar") if rnd.random() < 0.9}
+        classes[f"*:{t}"] = {"n_tasks": rnd.randrange(1, 100), "models": ev, "ladders": ladders}
     return parse({"schema": 1, "version": version, "balanced": ids[0], "frontier": ids[-1],
                   "models": models, "classes": classes})
-
-
-def test_expected_with_bars_equals_expected_and_the_bar_tests():
-    rnd = random.Random(11)
-    for k in range(200):
-        board = random_board(rnd, f"v{k}")
-        s = RoutingSettings(margin=rnd.choice([0.0, 0.05, 0.1]), floor=rnd.choice([0.0, 0.3]))
-        bars = class_bars(board, board.balanced, s)
-        classes = {int(key[2]): tc for key, tc in board.classes.items() if rnd.random() < 0.8}
-        raw = [rnd.random() if t in classes else 0.0 for t in (1, 2, 3, 4)]
-        probs = tuple(x / (sum(raw) or 1.0) for x in raw)
-        spread = [(probs[t - 1], bars[id(tc)]) for t, tc in classes.items()]
-        for mid in board.models:
-            p, c = expected(mid, probs, classes, 0.5)
-            p_ni = sum(probs[t - 1] for t, tc in classes.items()
-                       if clears_bar(mid, tc.evidence.get(mid), board.balanced, s))
-            assert expected_with_bars(mid, spread, 0.5) == (p, c, p_ni)
-            for tc in board.classes.values():
-                ev = tc.evidence.get(mid)
-                bar = bars[id(tc)].get(mid)
-                if ev is None:
-                    assert bar is None
-                else:
-                    assert bar == (ev, clears_bar(mid, ev, board.balanced, s),
-                                   clears_bar(mid, ev, board.balanced, s, floor_margin(s)), ev.rate, ev.cost_per_request)
 
 
 def test_a_policy_kept_across_boards_and_settings_decides_as_a_new_one():
@@ -71,7 +46,11 @@ def test_a_policy_kept_across_boards_and_settings_decides_as_a_new_one():
         c = Classification("bugfix", rnd.randrange(1, 5), 0.9, 0.9, 0.9,
                            tier_probabilities=tuple(x / sum(raw) for x in raw))
         reach = {m: Reach("p", m) for m in board.models if rnd.random() < 0.8}
-        pi = PolicyInput(c, board, s, reach, rnd.randrange(100, 50_000))
+        ladder = tuple(rnd.sample(list(board.models), 2))
+        inc = None if rnd.random() < 0.3 else Incumbent(rnd.choice(list(board.models)), rnd.randrange(0, 100_000),
+                                                         f"*:{rnd.randrange(1, 5)}", ladder, rnd.randrange(0, 2))
+        pi = PolicyInput(c, board, s, reach, rnd.randrange(100, 50_000), inc, continues=rnd.random() < 0.5,
+                         failed=rnd.choice(["", "it failed"]))
         assert kept.decide(pi) == Policy().decide(pi)
 
 

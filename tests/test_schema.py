@@ -40,11 +40,12 @@ def test_cli_prints_the_same_schema():
 
 def test_every_method_is_described():
     doc = schema.build()
-    assert set(doc["x-methods"]) == set(protocol.REQUESTS) | set(protocol.NOTIFICATIONS)
+    assert set(doc["x-methods"]) == set(protocol.REQUESTS) | set(protocol.NOTIFICATIONS) | set(protocol.CLIENT_NOTIFICATIONS)
     assert doc["x-protocolVersion"] == PROTOCOL_VERSION
     assert doc["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     for method, entry in doc["x-methods"].items():
         assert entry["kind"] == ("request" if method in protocol.REQUESTS else "notification")
+        assert entry["direction"] == ("serverToClient" if method in protocol.NOTIFICATIONS else "clientToServer")
         assert entry["params"]
         assert entry["kind"] == "notification" or entry["result"]
 

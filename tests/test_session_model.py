@@ -138,4 +138,4 @@ def test_a_user_who_cannot_call_balanced_still_gets_a_model_they_can_call(reach_
     if reach_of == "one key":      # a model with evidence: the floor sends the request to the strongest one
         assert card.fallback and "cannot be called" in card.reason
     else:                          # nothing callable has evidence: the floor has nothing to guard
-        assert not card.fallback and card.reason_code == "no_model_clears_bar" and "proven" in card.reason
+        assert not card.fallback and card.reason_code == "no_model_clears_bar" and "evidence" in card.reason

@@ -13,8 +13,8 @@ numbers mean"):
 - ``solved`` / ``n`` / ``rate``: tasks solved (a mean over trials or a pass@1 where the source has those,
   rounded), tasks of the class the model has an outcome for, and the success rate;
 - ``ci_low`` / ``ci_high``: two-sided Wilson score interval of the rate at ``confidence_level``, n = tasks;
-- ``cost_per_request``: mean cost (USD) per task as the source measures it, failures included; null
-  where the source has none;
+- ``cost_per_request``: mean cost (USD) per task as the source measures it, failures included, at the
+  catalog's list prices (``at_list_prices``); null where the source has none;
 - ``vs_balanced`` / ``vs_best``: paired difference of rates against the Balanced model and the class's
   best model on the same tasks of the same source, with Newcombe's hybrid score interval for paired
   proportions (Newcombe 1998, "Improved confidence intervals for the difference between binomial
@@ -232,7 +232,26 @@ def read_inputs(root: Path, models_csv: Path = MODELS_CSV) -> BoardInputs:
     catalog = read_catalog(models_csv)
     hashes = {name: datasets.file_sha256(root / name) for name in INPUT_FILES}
     hashes["training/data/models.csv"] = datasets.file_sha256(models_csv)
-    return BoardInputs(catalog, read_sources(root, catalog), class_plans(), hashes, openhands_price_scale(root, catalog))
+    sources = read_sources(root, catalog)
+    scale = openhands_price_scale(root, catalog)
+    at_list_prices(sources, scale)
+    return BoardInputs(catalog, sources, class_plans(), hashes, scale)
+
+
+def at_list_prices(sources: dict[str, SourceRuns], scale: dict[str, dict[str, float]]) -> None:
+    """Rescale each run's cost to the catalog's list prices (in place), so every cost the board shows
+    and every ladder it chooses is what a user pays: the OpenHands index billed some models at other
+    input prices than their maker's (a promotion, a reseller). Input tokens dominate an agent run's
+    cost, so the cost scales with the input price."""
+    for sid, factors in scale.items():
+        sr = sources.get(sid)
+        if sr is None:
+            continue
+        for mid, f in factors.items():
+            runs = sr.runs.get(mid)
+            if runs and f != 1.0:
+                for task, (outcome, cost) in runs.items():
+                    runs[task] = (outcome, None if cost is None else cost * f)
 
 
 def openhands_price_scale(root: Path, catalog: list[CatalogModel]) -> dict[str, dict[str, float]]:
@@ -259,7 +278,7 @@ def build(inputs: BoardInputs, *, balanced: str = BALANCED, frontier: str = FRON
     for plan in inputs.plans:
         entry = class_entry(plan, inputs.sources, ids, balanced, confidence_level)
         if entry is not None:
-            entry["ladders"], entry["ladder_tasks"], entry["ladder_source"] = ladders.of(plan)
+            entry.update(ladders.of(plan))
             classes[plan.key] = entry
     lb: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
@@ -435,35 +454,49 @@ class LadderCache:
         self.inputs, self.frontier = inputs, frontier
         self._done: dict[tuple[str, tuple[str, ...]], tuple[dict[str, list[str]], int]] = {}
 
-    def of(self, plan: ClassPlan) -> tuple[dict[str, list[str]], int, str]:
-        """({dial: ladder}, the number of tasks and the source the ladders were chosen on)."""
+    def of(self, plan: ClassPlan) -> dict[str, Any]:
+        """The class entry's ladder fields: ``ladders`` ({dial: ladder}), ``ladder_tasks`` and
+        ``ladder_source`` (what they were chosen on) and ``ladder_steps`` ({dial: per rung [solved, n]}:
+        rung 1 on all those tasks, each rung above on the tasks every rung below it failed)."""
         for backing in plan.backings:
             m = class_matrices(self.inputs, plan.key, backing.source)
             if len(m.outcomes) >= LADDER_MIN_MODELS:
                 break
         tasks = m.task_ids if len(m.task_ids) >= LADDER_MIN_TASKS else tuple(sorted(self.inputs.sources[m.source].group_of))
-        return (*self._ladders(m.source, tasks), m.source)
+        chosen, steps = self._ladders(m.source, tasks)
+        return {"ladders": chosen, "ladder_tasks": len(tasks), "ladder_source": m.source, "ladder_steps": steps}
 
-    def _ladders(self, source: str, task_ids: tuple[str, ...]) -> tuple[dict[str, list[str]], int]:
+    def _ladders(self, source: str, task_ids: tuple[str, ...]
+                 ) -> tuple[dict[str, list[str]], dict[str, list[list[float]]]]:
         key = (source, task_ids)
         if key not in self._done:
             outcomes, costs = source_matrices(self.inputs, source, task_ids)
             frontier = self.frontier if self.frontier in outcomes else max(outcomes, key=lambda k: outcomes[k].mean())
             folds = np.array([datasets.fold_of(t) for t in task_ids])
-            self._done[key] = ({dial: ladders.choose_ladder(outcomes, costs, frontier, dial, *LADDER_USER, folds=folds)
-                                for dial in ladders.DIALS}, len(task_ids))
+            chosen = {dial: ladders.choose_ladder(outcomes, costs, frontier, dial, *LADDER_USER, folds=folds)
+                      for dial in ladders.DIALS}
+            self._done[key] = (chosen, {dial: ladder_steps(outcomes, rungs) for dial, rungs in chosen.items()})
         return self._done[key]
+
+
+def ladder_steps(outcomes: dict[str, np.ndarray], rungs: list[str]) -> list[list[float]]:
+    """Per rung, [tasks solved, tasks tried]: rung 1 on every task, each rung above on the tasks every
+    rung below it failed (expected counts where an outcome is a mean over trials)."""
+    left = np.ones_like(next(iter(outcomes.values())))
+    steps = []
+    for mid in rungs:
+        o = outcomes[mid]
+        steps.append([_r(float((left * o).sum()), 2), _r(float(left.sum()), 2)])
+        left = left * (1.0 - o)
+    return steps
 
 
 def source_matrices(inputs: BoardInputs, source: str, task_ids: tuple[str, ...]
                     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Outcomes and costs over ``task_ids`` of the catalog models that ran most of them (at least 90%):
-    a task a model did not run counts as unsolved, a missing cost is the model's mean. Costs are at the
-    catalog's list prices: a run the benchmark billed at another input price is scaled to it (the
-    OpenHands index lists some models below their maker's price), so a ladder is ordered by what a
-    user pays."""
+    a task a model did not run counts as unsolved, a missing cost is the model's mean (costs are at
+    list prices: ``at_list_prices``)."""
     sr = inputs.sources[source]
-    scale = inputs.price_scale.get(source, {})
     outcomes: dict[str, np.ndarray] = {}
     costs: dict[str, np.ndarray] = {}
     for m in inputs.catalog:
@@ -475,7 +508,7 @@ def source_matrices(inputs: BoardInputs, source: str, task_ids: tuple[str, ...]
         c = np.array([np.nan if o is None or o[1] is None else float(o[1]) for o in got])
         if np.isnan(c).all():
             continue
-        costs[m.id] = np.where(np.isnan(c), np.nanmean(c), c) * scale.get(m.id, 1.0)
+        costs[m.id] = np.where(np.isnan(c), np.nanmean(c), c)
     return {k: v for k, v in outcomes.items() if k in costs}, costs
 
 

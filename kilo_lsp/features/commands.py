@@ -8,6 +8,9 @@ user-defined servers, generic LSP clients): ``workspace/executeCommand`` command
   the whole answer with ``window/logMessage``. ``$/cancelRequest`` or cancelling the progress closes
   the upstream stream (-32800). No callable model: the decision and why, as a warning.
 - ``kilo.explain`` — the last decision card of a session.
+- ``kilo.feedback`` — how an answer worked out (the kilo/feedback params: ``decisionId``, ``outcome``
+  accepted, rejected or failed, ``reason``), for clients that cannot send a custom notification.
+- ``kilo.resetOutcomes`` — forget your own results (the kilo/resetOutcomes params: ``taskClass`` or none).
 - a code action "Ask Kilo" on a non-empty selection, and "Kilo: which model would handle this?".
 
 Each command takes one argument: the kilo/route params object (``{"text": ..., "context": ...}``;
@@ -29,13 +32,16 @@ from ..forwarding.errors import CompletionError
 from ..lsp.overrides import current_request_future
 from ..lsp.progress import Progress
 from ..protocol import (AskResult, Chunk, CommandResult, CompleteParams, CompleteResult, DecisionCard,
-                        ExplainParams, RouteParams)
+                        ExplainParams, FeedbackParams, MessageResult, ResetOutcomesParams, ResetOutcomesResult, RouteParams)
+from . import outcomes
 from ..validation import describe
 
 ROUTE = "kilo.route"
 ASK = "kilo.ask"
 EXPLAIN = "kilo.explain"
-COMMANDS: tuple[str, ...] = (ROUTE, ASK, EXPLAIN)
+FEEDBACK = "kilo.feedback"
+RESET_OUTCOMES = "kilo.resetOutcomes"
+COMMANDS: tuple[str, ...] = (ROUTE, ASK, EXPLAIN, FEEDBACK, RESET_OUTCOMES)
 
 ASK_TITLE = "Ask Kilo"
 ROUTE_TITLE = "Kilo: which model would handle this?"
@@ -165,6 +171,15 @@ def code_actions(ls: Any, params: types.CodeActionParams) -> list[types.CodeActi
     ]
 
 
+def _object_argument(command: str, args: tuple[Any, ...], cls: type) -> Any:
+    """A command's one object argument as ``cls`` (no argument: an empty object), or -32602."""
+    raw = args[0] if args and isinstance(args[0], dict) else {}
+    try:
+        return msgspec.convert(raw, cls)
+    except msgspec.ValidationError as exc:
+        raise JsonRpcInvalidParams(f"{command}: invalid arguments: {describe(exc, cls)}") from None
+
+
 def register(server: Any) -> None:
     def shown(result: CommandResult | None) -> CommandResult | None:
         if result is not None:
@@ -182,13 +197,30 @@ def register(server: Any) -> None:
 
     @server.command(EXPLAIN)
     def explain(ls: Any, *args: Any) -> CommandResult | None:
-        raw = args[0] if args and isinstance(args[0], dict) else {}
-        try:
-            params = msgspec.convert(raw, ExplainParams)
-        except msgspec.ValidationError as exc:
-            raise JsonRpcInvalidParams(f"{EXPLAIN}: invalid arguments: {describe(exc, ExplainParams)}") from None
+        params = _object_argument(EXPLAIN, args, ExplainParams)
         card = ls.engine.last_card(params.workspace_uri, params.conversation_id)
         return shown(CommandResult(card, summary(card)) if card is not None else None)
+
+    @server.command(FEEDBACK)
+    def feedback(ls: Any, *args: Any) -> MessageResult:
+        params = _object_argument(FEEDBACK, args, FeedbackParams)
+        record = ls.engine.feedback(params)
+        if record is None:
+            raise JsonRpcInvalidParams(f"{FEEDBACK}: unknown decision {params.decision_id[:80]!r} (decisions are "
+                                       "kept for a day, in the sidecar that made them)")
+        said = MessageResult(f"Kilo: noted that the answer of {record.model} was {params.outcome} "
+                             f"({record.task_class or 'no class'}).")
+        server.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=said.message))
+        return said
+
+    @server.command(RESET_OUTCOMES)
+    async def reset_outcomes(ls: Any, *args: Any) -> ResetOutcomesResult:
+        params = _object_argument(RESET_OUTCOMES, args, ResetOutcomesParams)
+        result = await outcomes.reset(ls, params)
+        server.window_show_message(types.ShowMessageParams(
+            type=types.MessageType.Info, message=f"Kilo: forgot {result.removed} of your outcomes"
+                                                 f"{' on ' + params.task_class if params.task_class else ''}."))
+        return result
 
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
                     types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.Empty]))

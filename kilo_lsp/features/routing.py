@@ -20,7 +20,7 @@ def register(server: Any) -> None:
         settings = ls.engine.settings()
         board = ls.engine.leaderboard(settings)
         via = {mid: r.provider for mid, r in ls.engine.reachable(board, settings).items()}
-        return leaderboard_view(board, via, params.task_type, params.difficulty)
+        return leaderboard_view(board, via, params.task_type, params.difficulty, ls.engine.outcomes.of_class)
 
     @kilo_request(server, EXPLAIN)
     def explain(ls: Any, params: ExplainParams) -> DecisionCard | None:

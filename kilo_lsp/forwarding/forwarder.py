@@ -251,6 +251,7 @@ class Forwarder:
         """After a failover the session's incumbent is the model that actually answered."""
         if route.model == card.model:
             return
+        self.engine.answered_by(card.decision_id, route.model)
         session = self.engine.sessions.get(card.workspace, card.conversation_id)
         if session is not None:
             session.model = route.model

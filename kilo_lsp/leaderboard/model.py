@@ -106,6 +106,9 @@ class TaskClass:
     ladders: dict[str, tuple[str, ...]] = field(default_factory=dict)
     ladder_source: str = ""
     ladder_tasks: int = 0
+    #: dial -> per rung (solved, tried): rung 1 on all ``ladder_tasks``, each rung above on the tasks
+    #: every rung below it failed
+    ladder_steps: dict[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -152,9 +155,16 @@ def _task_class(key: str, c: dict[str, Any], models: dict[str, Model]) -> TaskCl
     evidence = {mid: _evidence(e, source, True) for mid, e in c["models"].items() if mid in models}
     beside = {sid: {mid: _evidence(e, sid, False) for mid, e in rows.items() if mid in models}
               for sid, rows in c.get("beside", {}).items()}
-    ladders = {dial: tuple(m for m in rungs if m in models) for dial, rungs in c.get("ladders", {}).items()}
+    ladders, steps = {}, {}
+    for dial, rungs in c.get("ladders", {}).items():
+        if all(m in models for m in rungs):     # a ladder is whole or not at all: its steps depend on every rung
+            ladders[dial] = tuple(rungs)
+            raw = c.get("ladder_steps", {}).get(dial, [])
+            if len(raw) == len(rungs):
+                steps[dial] = tuple((float(a), float(b)) for a, b in raw)
     return TaskClass(key, c.get("label", key), source, int(c.get("n_tasks", 0)), c.get("best", ""), evidence,
-                     c.get("borrowed"), beside, ladders, str(c.get("ladder_source", "")), int(c.get("ladder_tasks", 0)))
+                     c.get("borrowed"), beside, ladders, str(c.get("ladder_source", "")), int(c.get("ladder_tasks", 0)),
+                     steps)
 
 
 def _source(s: dict[str, Any]) -> Source:

@@ -2,7 +2,10 @@
 
 What is stored: time, workspace, conversation, decision id and attempt number, model, provider,
 token counts (and whether they were estimated), the cost, the counterfactual cost of the same
-tokens on the Balanced and the Frontier model, and the outcome. No prompt text, no keys.
+tokens on the Balanced and the Frontier model, and the outcome. No prompt text, no keys. A second
+table keeps how each decision's answer worked out (accepted, rejected or failed; said by the user
+or read from the next turn, with the reason the user gave), for the per-class figures of the
+user's own results.
 
 - The file is opened on first use, never at import or start-up, in WAL mode (readers never block
   the writer; a crash loses at most the last transaction).
@@ -27,6 +30,7 @@ import platformdirs
 
 from ..config import APP_NAME
 from ..protocol import DayUsage, ModelShare, UsageResult, WorkspaceUsage
+from ..routing.outcomes import OUTCOMES as ANSWER_OUTCOMES, SOURCES, OutcomeRecord
 
 OUTCOMES = ("ok", "cancelled", "error")
 
@@ -53,8 +57,20 @@ CREATE TABLE IF NOT EXISTS requests (
 );
 CREATE INDEX IF NOT EXISTS requests_day_workspace ON requests (day, workspace);
 CREATE INDEX IF NOT EXISTS requests_conversation ON requests (conversation);
+CREATE TABLE IF NOT EXISTS outcomes (
+    decision_id TEXT PRIMARY KEY,
+    time TEXT NOT NULL,
+    workspace TEXT NOT NULL DEFAULT '',
+    conversation TEXT NOT NULL DEFAULT '',
+    task_class TEXT NOT NULL,
+    model TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    source TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS outcomes_class ON outcomes (task_class, model);
 """
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
 
 
 def default_path() -> Path:
@@ -215,3 +231,39 @@ class Ledger:
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r)) for r in cur.fetchall()]
 
+
+    # ----------------------------------------------------------------- how answers worked out
+
+    def record_outcome(self, record: OutcomeRecord, when: datetime | None = None) -> bool:
+        """Keep a decision's outcome: the user's word replaces a read one, never the other way round.
+        False when an earlier one was kept instead."""
+        if record.outcome not in ANSWER_OUTCOMES or record.source not in SOURCES:
+            raise ValueError(f"outcome must be one of {ANSWER_OUTCOMES} and source one of {SOURCES}")
+        stamp = (when or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="milliseconds")
+        with self._lock:
+            cur = self._connect().execute(
+                "INSERT INTO outcomes (decision_id, time, workspace, conversation, task_class, model, outcome,"
+                " source, reason) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (decision_id) DO UPDATE SET"
+                " time = excluded.time, model = excluded.model, outcome = excluded.outcome,"
+                " source = excluded.source, reason = excluded.reason"
+                " WHERE excluded.source = 'explicit' OR outcomes.source = 'implicit'",
+                (record.decision_id, stamp, record.workspace, record.conversation, record.task_class,
+                 record.model, record.outcome, record.source, record.reason[:500]))
+            return cur.rowcount == 1
+
+    def outcome_counts(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """(task class, model) -> (accepted, rejected or failed)."""
+        with self._lock:
+            rows = self._connect().execute(
+                "SELECT task_class, model, SUM(outcome = 'accepted'), SUM(outcome != 'accepted') FROM outcomes"
+                " GROUP BY task_class, model").fetchall()
+        return {(c, m): (int(a), int(f)) for c, m, a, f in rows}
+
+    def reset_outcomes(self, task_class: str | None = None) -> int:
+        """Forget the outcomes of one class, or of all; how many were forgotten."""
+        with self._lock:
+            if task_class is None:
+                cur = self._connect().execute("DELETE FROM outcomes")
+            else:
+                cur = self._connect().execute("DELETE FROM outcomes WHERE task_class = ?", (task_class,))
+            return cur.rowcount

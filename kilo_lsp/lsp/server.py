@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Any
 
 import msgspec
@@ -16,8 +17,8 @@ from lsprotocol import types
 
 from .. import PROTOCOL_VERSION, __version__
 from ..config import ConfigStore
-from ..features import commands, completion, routing, settings
-from ..protocol import NOTIFICATIONS, STATUS, SessionStatus
+from ..features import commands, completion, outcomes, routing, settings
+from ..protocol import CLIENT_NOTIFICATIONS, NOTIFICATIONS, REQUESTS, STATUS, SessionStatus
 from ..routing.engine import Engine
 from .overrides import KiloProtocol, PatchedServer, dict_params_converter
 
@@ -38,14 +39,17 @@ class Sidecar(PatchedServer):
         self.background_tasks: set[asyncio.Task[None]] = set()   # strong references until done
         self._engine: Engine | None = None
         self._forwarder: Any = None
+        self._ledger: Any = None
+        self._ledger_lock = threading.Lock()
 
     def kilo_capabilities(self) -> dict[str, Any]:
         """What the sidecar announces under ServerCapabilities.experimental.kilo."""
         return {
             "protocolVersion": PROTOCOL_VERSION,
             "serverVersion": __version__,
-            "requests": sorted(m for m in self.protocol.fm.features if m.startswith("kilo/")),
+            "requests": sorted(m for m in self.protocol.fm.features if m in REQUESTS),
             "notifications": list(NOTIFICATIONS),
+            "clientNotifications": sorted(m for m in self.protocol.fm.features if m in CLIENT_NOTIFICATIONS),
             "tiers": TIERS,
             "dials": DIALS,
         }
@@ -58,6 +62,7 @@ class Sidecar(PatchedServer):
             engine = Engine(config=self.config)
             engine.folder_of = self.folder_of
             engine.on_status = self.send_status
+            engine.on_outcome = lambda record: outcomes.keep(self, record)
             engine.client.editor = self.client_name
             engine.client.plugin_info = self.plugin_info
             self._engine = engine
@@ -68,10 +73,19 @@ class Sidecar(PatchedServer):
         """The forwarder (provider clients and the usage ledger), built at the first request that
         needs it."""
         if self._forwarder is None:
-            # httpx and sqlite3 stay off the start-up path: the editor waits for `initialize`
+            # httpx stays off the start-up path: the editor waits for `initialize`
             from ..forwarding.forwarder import Forwarder
-            self._forwarder = Forwarder(self.engine)
+            self._forwarder = Forwarder(self.engine, self.ledger)
         return self._forwarder
+
+    @property
+    def ledger(self) -> Any:
+        """The usage ledger (its file is opened at its first read or write)."""
+        with self._ledger_lock:       # also reached from a thread: the outcomes are read at start-up
+            if self._ledger is None:
+                from ..ledger.store import Ledger
+                self._ledger = Ledger()
+            return self._ledger
 
     # -- plumbing the features share ------------------------------------------------------------
     def spawn(self, coro: Any) -> None:
@@ -141,7 +155,9 @@ def register_lifecycle(ls: Sidecar) -> None:
 
     @ls.feature(types.INITIALIZED)
     def on_initialized(ls: Sidecar, params: types.InitializedParams) -> None:
-        asyncio.get_running_loop().run_in_executor(None, ls.engine.warm_up)
+        loop = asyncio.get_running_loop()
+        loop.run_in_executor(None, ls.engine.warm_up)
+        loop.run_in_executor(None, outcomes.load, ls)
         ls.report_problems()
         ls.spawn(settings.after_initialized(ls))
 
@@ -149,7 +165,7 @@ def register_lifecycle(ls: Sidecar) -> None:
 def build_server(config: ConfigStore | None = None) -> Sidecar:
     ls = Sidecar(config)
     register_lifecycle(ls)
-    for feature in (routing, completion, commands, settings):
+    for feature in (routing, completion, commands, settings, outcomes):
         feature.register(ls)
     logging.getLogger("kilo_lsp").addHandler(LogMessageHandler(ls))
     return ls

@@ -6,6 +6,7 @@ evidence, apply the policy and the session's affinity, and build the decision ca
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -13,15 +14,19 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import msgspec
+from cachetools import TTLCache
 
 from ..classify.base import ClassifyInput, Classifier, EditorSignals, TaskState
 from ..config import ConfigStore, Settings
 from ..context import DocumentText, RequestContext, has_stack_trace, read_context
 from ..leaderboard.model import Leaderboard, Model, load as load_leaderboard
-from ..protocol import Candidate, CostView, DecisionCard, RouteParams, SessionStatus, SignalView
+from ..protocol import (Candidate, CostView, DecisionCard, FeedbackParams, RouteParams, RungView, SessionStatus,
+                        SignalView, UserResultView)
 from . import availability
 from .availability import Reach
 from .compat import single_model_reason
+from .failure import TurnEvidence, diagnostic_errors, error_lines, failure_reason
+from .outcomes import OutcomeCounts, OutcomeRecord, is_failure
 from .policy import Incumbent, Policy, PolicyInput, PolicyOutcome, Scored
 from .session import Session, SessionStore
 
@@ -32,6 +37,27 @@ FROM_CREDENTIALS = "from-credentials"
 MAX_CANDIDATES = 12
 DEFAULT_WORKSPACE = "(no workspace)"
 DEFAULT_CONVERSATION = "default"
+#: P(the turn continues the conversation's task) from which it does; after the user said the last
+#: answer failed, a lower one (the next turn is most likely a retry).
+CONTINUES = 0.5
+CONTINUES_AFTER_FAILED = 0.25
+#: Decisions whose outcome can still be given (kilo/feedback): the most recent, for a day.
+DECISIONS_KEPT = 4096
+DECISION_TTL_SECONDS = 24 * 3600
+MAX_REASON = 200
+
+#: kilo/status's few words for why a session's model changed.
+STATUS_REASONS = {
+    "ladder_start": "a new task starts on the first rung of its ladder",
+    "escalated": "escalated: the task got harder",
+    "switched": "switched: the task changed",
+    "ladder_top": "at the top of the ladder",
+    "incumbent_kept": "kept: switching would lose the prompt cache",
+    "low_confidence": "not confident about the task: Balanced",
+    "no_evidence": "no evidence for this task: Balanced",
+    "pinned": "pinned by the user",
+    "budget_exhausted": "today's budget is spent: free and local models only",
+}
 
 
 def default_classifier() -> Classifier:
@@ -53,10 +79,30 @@ def candidate(s: Scored, chosen: str, what_if: bool) -> Candidate:
     else:
         rate, ci_low, ci_high, samples, per_task = ev.rate, ev.ci_low, ev.ci_high, ev.n, ev.cost_per_request
         vs_low = ev.vs_balanced.ci_low if ev.vs_balanced else None
+    y = s.yours
     return Candidate(model=s.model.id, provider=r.provider if r else None, callable=r is not None and not what_if,
                      accuracy=rate, ci_low=ci_low, ci_high=ci_high, samples=samples, vs_balanced_low=vs_low,
                      clears_bar=s.clears, estimated_cost_usd=round(s.est_cost, 6),
-                     expected_cost_per_task_usd=per_task, note="chosen" if s.model.id == chosen else "")
+                     expected_cost_per_task_usd=per_task, note="chosen" if s.model.id == chosen else "",
+                     source=ev.source if ev else None, borrowed=bool(ev and ev.borrowed),
+                     rung=None if s.rung is None else s.rung + 1,
+                     yours=user_result_view(y) if y is not None else None)
+
+
+def user_result_view(y: Any) -> UserResultView:
+    return UserResultView(y.accepted, y.failed, round(y.rate, 4), round(y.low, 4), round(y.high, 4))
+
+
+@dataclass
+class _DecisionRef:
+    """What an outcome given later needs to know about a decision."""
+
+    workspace: str
+    conversation: str
+    task_class: str
+    model: str
+    outcome: str = ""
+    source: str = ""
 
 
 def _new_id() -> str:
@@ -92,6 +138,9 @@ class Engine:
         self._with_local: Any = None     # (board, local models, the board with them)
         self._reach: Any = None          # (board, keyed providers, prefer_direct, reachable models)
         self._would: Any = None          # (board, {model: where a what-if card says it would be called})
+        self.outcomes = OutcomeCounts()  # the user's own answers per class and model
+        self.on_outcome: Callable[[OutcomeRecord], None] | None = None   # keeps them (the ledger)
+        self._decisions: TTLCache = TTLCache(DECISIONS_KEPT, DECISION_TTL_SECONDS)
 
     def warm_up(self) -> None:
         """Load the leaderboard and the classifier ahead of the first request (run off the event loop)."""
@@ -171,11 +220,29 @@ class Engine:
         board = self.leaderboard(settings)
         session = self.sessions.get(workspace, conversation)
         ctx = read_context(params, document_text, session.turns if session else 0)
-        classification = self.classifier.classify(ClassifyInput(
-            params.text, ctx.signals, ctx.previous_text, self._task_state(session, ctx)))
+        state = self._task_state(session, ctx)
+        classification = self.classifier.classify(ClassifyInput(params.text, ctx.signals, ctx.previous_text, state))
+        on_task = (session is not None and bool(session.model) and session.tier == r.tier
+                   and session.model in board.models)
+        turn_now = self._turn_evidence(params, ctx, document_text)
+        failed = ""
+        continues = state is not None and classification.continues >= CONTINUES
+        if on_task:
+            assert session is not None
+            if session.failed:
+                continues = classification.continues >= CONTINUES_AFTER_FAILED
+                if continues and classification.continues < CONTINUES:     # read as the task's retry
+                    classification = dataclasses.replace(
+                        classification, task_type=session.task_type,
+                        difficulty=max(classification.difficulty, session.difficulty))
+            failed = failure_reason(session.failed, TurnEvidence(
+                continues, classification.previous_failed, turn_now[0], session.last_errors, turn_now[1],
+                session.last_diagnostics, turn_now[2] is not None and turn_now[2] != session.last_document))
         incumbent = None
-        if session and session.model and session.tier == r.tier and session.model in board.models:
-            incumbent = Incumbent(session.model, session.context_tokens, session.difficulty)
+        if on_task:
+            assert session is not None
+            incumbent = Incumbent(session.model, session.context_tokens, session.task_class, session.ladder,
+                                  session.rung or 0)
         budget_hit = False
         if settings.budget.daily_usd_per_workspace > 0 and self.spent_today is not None:
             budget_hit = self.spent_today(workspace) >= settings.budget.daily_usd_per_workspace
@@ -183,15 +250,19 @@ class Engine:
             classification=classification, board=board, settings=r, reach=self.reachable(board, settings),
             input_tokens=ctx.input_tokens, incumbent=incumbent,
             single_model_reason=single_model_reason(self.client.plugin_info, r.single_model),
-            budget_exhausted=budget_hit,
+            budget_exhausted=budget_hit, continues=continues and on_task, failed=failed,
+            yours=self.outcomes.of_class,
         ))
         # the user's turn in the conversation: the client's own history when it sends one
         turn = max(session.turns if session else 0, sum(1 for t in params.turns if t.role == "user")) + 1
         sticky = incumbent is not None and outcome.model == incumbent.model
-        card = self._card(outcome, board, classification, ctx.input_tokens, workspace, conversation, turn, sticky)
+        card = self._card(outcome, board, classification, ctx.input_tokens, workspace, conversation, turn, sticky,
+                          continues and on_task, failed)
         if not params.dry_run:
-            self._remember(session, card, workspace, conversation, ctx.input_tokens, outcome.tier, params.text,
-                           ctx.signals.has_stack_trace, ctx.active_uri)
+            if on_task and session is not None and session.last_card is not None:
+                self._read_outcome(session.last_card.decision_id, failed, continues)
+            self._remember(session, card, outcome, workspace, conversation, ctx.input_tokens, params.text,
+                           ctx.signals.has_stack_trace, ctx.active_uri, turn_now)
         self._trace(settings, card)
         return card
 
@@ -220,8 +291,19 @@ class Engine:
         c = self.classifier.classify(ClassifyInput(previous, EditorSignals(has_stack_trace=trace)))
         return TaskState(c.task_type, c.difficulty, previous, trace)
 
-    def _remember(self, session: Session | None, card: DecisionCard, workspace: str, conversation: str,
-                  input_tokens: int, tier: str, text: str, trace: bool, uri: str) -> None:
+    @staticmethod
+    def _turn_evidence(params: RouteParams, ctx: RequestContext, document_text: DocumentText
+                       ) -> tuple[frozenset[str], frozenset[str], int | None]:
+        """This turn's pasted error lines, error diagnostics and a hash of the active document's text."""
+        diags = params.context.diagnostics if params.context is not None else None
+        errors = diagnostic_errors([d.message for d in diags if d.severity == 1]) if diags else frozenset()
+        text = document_text(ctx.active_uri) if ctx.active_uri else None
+        return error_lines(params.text), errors, None if text is None else hash(text)
+
+    def _remember(self, session: Session | None, card: DecisionCard, outcome: PolicyOutcome, workspace: str,
+                  conversation: str, input_tokens: int, text: str, trace: bool, uri: str,
+                  turn_now: tuple[frozenset[str], frozenset[str], int | None]) -> None:
+        tier = outcome.tier
         changed = session is None or session.model != card.model or session.tier != tier
         if session is None:
             session = Session(workspace, conversation)
@@ -230,12 +312,66 @@ class Engine:
         session.model, session.tier, session.last_card = card.model, tier, card
         session.task_type, session.difficulty = card.task_type, card.difficulty
         session.last_text, session.last_trace, session.last_uri = text, trace, uri
+        session.task_class, session.ladder, session.rung = card.task_class, outcome.ladder, outcome.rung
+        session.failed = ""
+        session.last_errors, session.last_diagnostics, session.last_document = turn_now
         self.sessions.put(session)
-        if changed and self.on_status is not None:
-            self.on_status(SessionStatus(workspace, conversation, card.model, tier, card.reason_code))
+        self._decisions[card.decision_id] = _DecisionRef(workspace, conversation, card.task_class, card.model)
+        if (changed or card.failed_reason) and self.on_status is not None:
+            self.on_status(SessionStatus(workspace, conversation, card.model, tier, card.reason_code,
+                                         self._status_reason(card)))
+
+    @staticmethod
+    def _status_reason(card: DecisionCard) -> str:
+        if card.failed_reason and card.reason_code == "escalated":
+            return "escalated after a failed answer"
+        if card.failed_reason:
+            return "the last answer failed; already at the top of the ladder"
+        return STATUS_REASONS.get(card.reason_code, card.reason_code.replace("_", " "))
+
+    # -- outcomes -------------------------------------------------------------------------
+    def feedback(self, params: FeedbackParams) -> OutcomeRecord | None:
+        """The user's word on a decision's answer: counted for its class and model and, when it is the
+        last answer of its conversation and says it failed, the next turn on the task moves up a rung.
+        None when the decision is unknown (another sidecar's, or older than a day)."""
+        ref = self._decisions.get(params.decision_id)
+        if ref is None:
+            return None
+        reason = " ".join((params.reason or "").split())[:MAX_REASON]
+        session = self.sessions.get(ref.workspace, ref.conversation)
+        if session is not None and session.last_card is not None and session.last_card.decision_id == params.decision_id:
+            session.failed = (f"you said it {params.outcome}" + (f": {reason!r}" if reason else "")
+                              if is_failure(params.outcome) else "")
+        return self._count(params.decision_id, ref, params.outcome, "explicit", reason)
+
+    def _read_outcome(self, decision_id: str, failed: str, continues: bool) -> None:
+        """The outcome the next turn shows: failed, or accepted when the user moved on to a new task."""
+        ref = self._decisions.get(decision_id)
+        if ref is None or ref.source == "explicit":
+            return
+        if failed:
+            self._count(decision_id, ref, "failed", "implicit", failed)
+        elif not continues:
+            self._count(decision_id, ref, "accepted", "implicit", "the user moved on to a new task")
+
+    def _count(self, decision_id: str, ref: _DecisionRef, outcome: str, source: str, reason: str) -> OutcomeRecord:
+        if ref.task_class:
+            self.outcomes.change(ref.task_class, ref.model, outcome, ref.outcome or None)
+        ref.outcome, ref.source = outcome, source
+        record = OutcomeRecord(decision_id, ref.workspace, ref.conversation, ref.task_class, ref.model, outcome,
+                               source, reason)
+        if self.on_outcome is not None:
+            self.on_outcome(record)
+        return record
+
+    def answered_by(self, decision_id: str, model: str) -> None:
+        """After a failover, a decision's outcome belongs to the model that answered."""
+        ref = self._decisions.get(decision_id)
+        if ref is not None and not ref.outcome:
+            ref.model = model
 
     def _card(self, o: PolicyOutcome, board: Leaderboard, c, input_tokens: int, workspace: str,
-              conversation: str, turn: int, sticky: bool) -> DecisionCard:
+              conversation: str, turn: int, sticky: bool, continues: bool, failed: str) -> DecisionCard:
         chosen = board.models[o.model]
         balanced_id = board.balanced
         frontier_id = board.frontier
@@ -250,6 +386,12 @@ class Engine:
         candidates = [candidate(s, o.model, o.what_if) for s in keep]
         would = o.reach or self._would_reach(board, chosen)
         reason = o.reason
+        next_rung = None
+        if o.rung is not None and o.rung + 1 < len(o.ladder):
+            up = o.ladder[o.rung + 1]
+            next_rung = CostView(up, round(board.models[up].prices.cost(input_tokens, o.output_tokens), 6))
+            if up not in kept:
+                candidates.extend(candidate(s, o.model, o.what_if) for s in o.scored if s.model.id == up)
         if o.what_if:
             reason += " (What-if: no credentials for this model; add a key or a local server to call it.)"
         return DecisionCard(
@@ -268,6 +410,9 @@ class Engine:
             leaderboard_version=board.version, classifier=c.classifier,
             signals=[SignalView(s.name, s.detail, round(s.weight, 4)) for s in c.signals],
             workspace=workspace, conversation_id=conversation, turn=turn,
+            ladder=list(o.ladder), rung=None if o.rung is None else o.rung + 1, next_rung=next_rung,
+            ladder_steps=[RungView(m, a, b) for m, (a, b) in zip(o.ladder, o.steps)],
+            continues_task=continues, failed_reason=failed,
         )
 
     def _would_reach(self, board: Leaderboard, model: Model) -> Reach | None:

@@ -1,61 +1,51 @@
-"""The routing policy: from a classification and the leaderboard to one model, with reasons.
+"""The routing policy: from a classification, the conversation and the leaderboard to one model, with reasons.
 
 Definitions (also in README, "How a model is chosen"):
 
-- The classifier gives P(tier) for tiers 1..4 (``Classification.tier_distribution``; a one-hot of its
-  tier when it has no probabilities). For every model m with evidence on those tiers' classes:
-  expected success ``p(m) = sum_t P(t) * rate(m, t)`` and expected cost
-  ``c(m) = sum_t P(t) * cost_per_request(m, t)`` (list prices for this request when a class has no
-  cost data). Tiers without a class drop out and P is renormalised; when a conversation's tier was
-  raised (a follow-up never lowers its tier), the mass below that tier moves onto it.
-- The *most likely tier* is the argmax of P (tiers 3 and 4 counted together, as the leaderboard pools
-  them); its class is the request's ``task_class``.
-- *Guard*: a model is eligible only if, on the most likely tier's class, the lower confidence bound of
-  its paired success-rate difference against Balanced is at least ``-floor_margin`` (``FLOOR_FACTOR``
-  x ``routing.margin`` = 15 points by default) and the lower bound of its own rate is at least
-  ``routing.floor``: it never picks a model the benchmark proves much worse than Balanced. Balanced is
-  always eligible.
-- A model *clears the bar* for a class (shown on the decision card) when that lower bound is at least
-  ``-routing.margin``; ``P(non-inferior)`` of a model is the P-mass of the tiers where it clears.
-- ``bill``: among eligible models, the one minimising ``c(m) - wtp * p(m)``, where ``wtp`` (USD per
-  solved task) is the smallest willingness to pay whose routing of the training workload is
-  non-inferior to Balanced on a one-sided 95% lower confidence bound: with d_i = solved(chosen, i) -
-  solved(Balanced, i) in {-1, 0, 1} from the actual outcomes of each training task,
-  ``sum d_i - 1.645 * sqrt(n * var(d)) >= 0`` (the largest grid value, $50, when none reaches it). It
-  ships with the classifier's data (``Classification.wtp_usd``, fitted on out-of-fold probabilities
-  of the training issues); without it, it is derived from the leaderboard alone (``workload_wtp``:
-  each class weighted by its task count, one-hot tiers).
-- ``bar``: the eligible model with the highest ``p(m)``; models within ``TIE_EPSILON`` of it are tied
-  and the cheapest ``c(m)`` wins.
-- Hard floor: a classification whose ``confidence`` is under ``routing.minConfidence`` goes to Balanced.
-  The confidence is the classifier's probability that its answer is usable for routing: for the
-  learned classifier, P(the tier is right, too high, or one too low at worst), times the type's
-  confidence only for short (type-led) requests, where the type sets the tier prior.
-- Session affinity: the incumbent stays while it is eligible and its ``p`` is within ``TIE_EPSILON``
-  of the choice's; when it is not, the policy moves at once (``escalated`` when the choice's ``p`` is
-  higher); it switches to a cheaper choice only when the saving on this request beats the prompt cache
-  the switch throws away:
+- The request's *class* is its task type at its most likely tier (``type:tier``, else ``*:tier``). Its
+  evidence rows (one per model, each naming its benchmark and n) and its *ladders* come from the
+  leaderboard.
+- A *ladder* is a short list of models, cheapest first, that a task starts on and moves up when an
+  answer fails. The leaderboard ships one per class and dial, chosen on the per-task outcomes of the
+  class's benchmark for a user who notices a failed answer 80% of the time (``training/ladders.py``):
+  ``bill`` is the cheapest ladder that solves as many tasks as the Frontier model alone; ``bar`` the
+  one that solves the most within Frontier's cost. At run time the ladder keeps the rungs the user can
+  call; when fewer than two are left, the callable models with evidence on the class make one
+  (cheapest first, each rung stronger than the one below: three of them for ``bill``, the two strongest
+  for ``bar``). A rung the user's own answers put clearly below its benchmark is left out
+  (``outcomes.py``).
+- *Where a conversation stands*: a new task starts on rung 1 of its ladder. A turn that continues the
+  task stays on its rung, moves up one rung when the last answer failed (the user said so with
+  ``kilo/feedback``, or the turn says so, or the same errors are still in the diagnostics), and moves to
+  the first rung at least as strong as its model when the task gets harder (another class). A new task
+  whose first rung is cheaper than the conversation's model switches down only when the saving on
+  this request beats the prompt cache a switch throws away:
   ``context tokens x (incumbent input price - incumbent cached input price) x switchFactor``.
+- *Clears the bar* (on the card): a model whose paired lower bound against Balanced, on the same
+  tasks of its benchmark, is at least ``-routing.margin`` (and whose own lower bound reaches
+  ``routing.floor``). Balanced always clears it.
+- *Hard floor*: a classification whose ``confidence`` is under ``routing.minConfidence`` keeps the
+  conversation's model when that model is on the class's ladder or clears the bar; otherwise it goes to
+  Balanced, or to the strongest model the user can call when Balanced cannot be called.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
-from ..classify.base import Classification, most_likely_tier
+from ..classify.base import Classification
 from ..config import RoutingSettings
 from ..leaderboard.model import Evidence, Leaderboard, Model, TaskClass
 from .availability import Reach
-
-TIE_EPSILON = 0.01
-#: The guard's margin is this multiple of ``routing.margin`` (5 points -> 15 points).
-FLOOR_FACTOR = 3.0
+from .outcomes import UserResult, posterior, worse_than_promised
 
 #: Expected answer length by task type, in tokens (a documented estimate for cost figures).
 OUTPUT_TOKENS = {
     "explain": 400, "small_edit": 300, "docs": 800, "bugfix": 800, "test": 1200, "feature": 1500,
     "refactor": 1500, "perf": 1000, "build": 500, "plan": 1500, "review": 800,
 }
+MAX_RUNGS = 3
 
 
 def output_tokens(task_type: str, difficulty: int) -> int:
@@ -64,9 +54,13 @@ def output_tokens(task_type: str, difficulty: int) -> int:
 
 @dataclass(frozen=True)
 class Incumbent:
+    """The conversation's model and where its task stands."""
+
     model: str
-    context_tokens: int   # tokens of context the incumbent has cached for this conversation
-    difficulty: int = 0   # the tier of the conversation's task when the incumbent took it
+    context_tokens: int         # tokens of context the incumbent has cached for this conversation
+    task_class: str = ""        # the class of the conversation's task
+    ladder: tuple[str, ...] = ()  # that task's ladder, and the rung (0-based) the last answer came from
+    rung: int = 0
 
 
 @dataclass(frozen=True)
@@ -79,6 +73,10 @@ class PolicyInput:
     incumbent: Incumbent | None = None
     single_model_reason: str | None = None
     budget_exhausted: bool = False
+    continues: bool = False             # the turn continues the conversation's task
+    failed: str = ""                    # why the last answer counts as failed ("" when it does not)
+    #: task class -> model -> (accepted, failed): the user's own answers
+    yours: Callable[[str], dict[str, tuple[int, int]]] = field(default=lambda key: {})
 
 
 @dataclass(slots=True)
@@ -87,14 +85,12 @@ class Scored:
     per request, and a frozen dataclass costs several times as much to build."""
 
     model: Model
-    evidence: Evidence | None
+    evidence: Evidence | None   # on the request's class
     clears: bool
-    est_cost: float          # this request at list prices
-    rank_cost: float         # expected cost c(m) under P(tier): what "cheapest" compares
+    est_cost: float             # this request at list prices
     reach: Reach | None
-    p_success: float | None = None   # expected success p(m) under P(tier); None: no evidence on a tier
-    eligible: bool = False           # passes the guard on the most likely tier
-    p_noninferior: float = 0.0       # P-mass of the tiers where the model clears the bar
+    rung: int | None = None     # 0-based place on the request's ladder
+    yours: UserResult | None = None   # the user's own answers on the class
 
 
 @dataclass(frozen=True)
@@ -111,6 +107,26 @@ class PolicyOutcome:
     tier: str
     dial: str
     output_tokens: int
+    ladder: tuple[str, ...] = ()
+    rung: int | None = None
+    #: per rung of ``ladder`` whose rungs below are the shipped ones: (solved, tried) on the benchmark
+    steps: tuple[tuple[float, float], ...] = ()
+
+
+def clears_bar(model_id: str, evidence: Evidence | None, balanced: str, settings: RoutingSettings) -> bool:
+    if evidence is None or evidence.ci_low < settings.floor:
+        return False
+    if model_id == balanced:
+        return True
+    return evidence.vs_balanced is not None and evidence.vs_balanced.ci_low >= -settings.margin
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.0f}%"
+
+
+def _rate(s: Scored | None) -> float:
+    return s.evidence.rate if s is not None and s.evidence is not None else -1.0
 
 
 @dataclass
@@ -120,196 +136,95 @@ class _Request:
     pi: PolicyInput
     balanced: str
     frontier: str
-    probs: tuple[float, ...]            # P(tier) after the tier floor, over tiers with evidence
-    task_class: TaskClass | None        # the most likely tier's class
+    task_class: TaskClass | None
     scored: dict[str, Scored]
     output_tokens: int
     tier: str                           # the settings' tier, or "free" once the budget is spent
+    ladder: tuple[str, ...] = ()
+    steps: tuple[tuple[float, float], ...] = ()
 
-    def done(self, mid: str, code: str, reason: str, *, escalated: bool = False,
-             fallback: bool = False) -> PolicyOutcome:
+    def done(self, mid: str, code: str, reason: str, *, escalated: bool = False, fallback: bool = False,
+             rung: int | None = None) -> PolicyOutcome:
         reach = self.pi.reach
-        ordered = sorted(self.scored.values(), key=lambda x: (not x.eligible, not x.clears, x.rank_cost))
+        ordered = sorted(self.scored.values(), key=lambda x: (x.rung is None, x.rung or 0, -_rate(x), x.est_cost))
         return PolicyOutcome(mid, reach.get(mid), code, reason, escalated, fallback,
                              not reach or mid not in reach, self.task_class, ordered, self.tier,
-                             self.pi.settings.dial, self.output_tokens)
+                             self.pi.settings.dial, self.output_tokens, self.ladder, rung, self.steps)
 
 
-def clears_bar(model_id: str, evidence: Evidence | None, balanced: str, settings: RoutingSettings,
-               margin: float | None = None) -> bool:
-    if evidence is None:
-        return False
-    if evidence.ci_low < settings.floor:
-        return False
-    if model_id == balanced:
-        return True
-    m = settings.margin if margin is None else margin
-    return evidence.vs_balanced is not None and evidence.vs_balanced.ci_low >= -m
+def runtime_ladder(tc: TaskClass, dial: str, scored: dict[str, Scored], what_if: bool = False) -> tuple[str, ...]:
+    """The class's ladder for the dial, on the models the user can call (any model in what-if mode; see
+    the module docstring), without the rungs the user's own answers put clearly below their benchmark
+    (never the last one)."""
+    usable = {mid: s for mid, s in scored.items() if what_if or s.reach is not None}
+    full = tc.ladders.get(dial, ())
+    shipped = tuple(m for m in full if m in usable)
+    if shipped and len(shipped) >= min(2, len(full)):
+        return _without_disproven(shipped, scored)
+    return _without_disproven(_callable_ladder(dial, usable), scored)
 
 
-def floor_margin(settings: RoutingSettings) -> float:
-    return min(1.0, FLOOR_FACTOR * settings.margin)
+def _without_disproven(ladder: tuple[str, ...], scored: dict[str, Scored]) -> tuple[str, ...]:
+    kept = tuple(m for m in ladder[:-1] if not _disproven(scored[m])) + ladder[-1:]
+    return kept
 
 
-def request_tiers(c: Classification, board: Leaderboard) -> tuple[tuple[float, ...], dict[int, TaskClass]]:
-    """P(tier) after the tier floor, restricted to tiers with a class (renormalised), and the classes."""
-    probs = list(c.tier_distribution())
-    floor_t = min(max(int(c.difficulty), 1), 4)
-    if most_likely_tier(tuple(probs)) < floor_t:          # a raised tier: mass below it moves onto it
-        probs[floor_t - 1] += sum(probs[:floor_t - 1])
-        for i in range(floor_t - 1):
-            probs[i] = 0.0
-    classes: dict[int, TaskClass] = {}
-    for t in range(1, 5):
-        tc = board.task_class(c.task_type, t)
-        if tc is not None and probs[t - 1] > 0:
-            classes[t] = tc
-        else:
-            probs[t - 1] = 0.0
-    total = sum(probs)
-    if total <= 0:
-        return (0.0, 0.0, 0.0, 0.0), {}
-    return tuple(x / total for x in probs), classes
+def _disproven(s: Scored) -> bool:
+    return s.yours is not None and s.evidence is not None and worse_than_promised(s.yours, s.evidence.ci_low)
 
 
-def expected(mid: str, probs: tuple[float, ...], classes: dict[int, TaskClass], fallback_cost: float
-             ) -> tuple[float | None, float]:
-    """(p(m), c(m)) under P(tier); p is None when the model lacks evidence on a tier with mass."""
-    p = c = 0.0
-    for t, tc in classes.items():
-        ev = tc.evidence.get(mid)
-        if ev is None:
-            return None, fallback_cost
-        w = probs[t - 1]
-        p += w * ev.rate
-        c += w * (ev.cost_per_request if ev.cost_per_request > 0 else fallback_cost)
-    return p, c
-
-
-#: (evidence, clears the bar at ``routing.margin``, passes the guard at ``floor_margin``, success rate,
-#: cost per request) of one model on one task class.
-Bar = tuple[Evidence, bool, bool, float, float]
-NO_BAR: tuple[None, bool, bool, float, float] = (None, False, False, 0.0, 0.0)
-
-
-def class_bars(board: Leaderboard, balanced: str, settings: RoutingSettings) -> dict[int, dict[str, Bar]]:
-    """Per task class of the board (keyed by the class object's id) and model: its evidence and both
-    bar tests. They depend on the board and three settings only, so the policy works them out once
-    rather than for every model of every request."""
-    fm = floor_margin(settings)
-    return {id(tc): {mid: (ev, clears_bar(mid, ev, balanced, settings), clears_bar(mid, ev, balanced, settings, fm),
-                           ev.rate, ev.cost_per_request)
-                     for mid, ev in tc.evidence.items()}
-            for tc in board.classes.values()}
-
-
-def expected_with_bars(mid: str, spread: list[tuple[float, dict[str, Bar]]], fallback_cost: float
-                       ) -> tuple[float | None, float, float]:
-    """``expected`` over the (P(tier), bars of its class) pairs, and the P-mass of the tiers where the
-    model clears the bar, in one pass over the classes."""
-    p = c = 0.0
-    known = True
-    clearing: list[float] = []
-    for w, bars in spread:
-        bar = bars.get(mid)
-        if bar is None:
-            known = False
-            continue
-        _ev, clears, _guard, rate, cost = bar
-        if clears:
-            clearing.append(w)
-        if known:
-            p += w * rate
-            c += w * (cost if cost > 0 else fallback_cost)
-    return (p if known else None), (c if known else fallback_cost), sum(clearing)
-
-
-_WTP_CACHE: dict[tuple[str, str, float, float, tuple[str, ...]], float] = {}
-
-
-def workload_wtp(board: Leaderboard, balanced: str, settings: RoutingSettings, models: tuple[str, ...]) -> float:
-    """The smallest willingness to pay (USD per solved task) at which picking, per tier class, the model
-    minimising cost - wtp * rate among the guard-eligible ``models`` solves at least as many tasks as
-    Balanced over the leaderboard's own tasks (classes weighted by their task counts; tier 4 is pooled
-    with tier 3 in the shipped leaderboard, so it counts only when there is no tier-3 class)."""
-    key = (board.version, balanced, settings.margin, settings.floor, models)
-    if key in _WTP_CACHE:
-        return _WTP_CACHE[key]
-    fm = floor_margin(settings)
-    per_class: list[tuple[int, list[tuple[float, float]], float]] = []
-    for t in (1, 2, 3, 4):
-        tc = board.classes.get(f"*:{t}")
-        if tc is None or (t == 4 and "*:3" in board.classes) or balanced not in tc.evidence:
-            continue
-        opts = [(ev.cost_per_request, ev.rate) for mid, ev in tc.evidence.items()
-                if mid in models and clears_bar(mid, ev, balanced, settings, fm)]
-        per_class.append((tc.n_tasks, opts, tc.evidence[balanced].rate))
-    target = sum(n * r for n, _o, r in per_class)
-    cands = {0.0}
-    for _n, opts, _r in per_class:
-        for c1, r1 in opts:
-            for c2, r2 in opts:
-                if r2 > r1 and c2 > c1:
-                    cands.add((c2 - c1) / (r2 - r1) * (1 + 1e-9))
-    best = max(cands) if cands else 0.0
-    for lam in sorted(cands):
-        got = sum(n * min(opts, key=lambda o: (o[0] - lam * o[1], o[0]))[1] for n, opts, _r in per_class if opts)
-        if got >= target - 1e-9:
-            best = lam
-            break
-    _WTP_CACHE[key] = best
-    return best
-
-
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.0f}%"
+def _callable_ladder(dial: str, usable: dict[str, Scored]) -> tuple[str, ...]:
+    """A ladder of the usable models with evidence on the class, when the shipped one has too few of them."""
+    known = sorted((s for s in usable.values() if s.evidence is not None),
+                   key=lambda s: (s.est_cost, -s.evidence.rate))
+    frontier: list[Scored] = []
+    for s in known:                     # each rung stronger than every cheaper one
+        if not frontier or s.evidence.rate > frontier[-1].evidence.rate:
+            frontier.append(s)
+    if dial == "bar":
+        frontier = frontier[-2:]
+    elif len(frontier) > MAX_RUNGS:
+        frontier = [frontier[0], frontier[len(frontier) // 2], frontier[-1]]
+    return tuple(s.model.id for s in frontier)
 
 
 class Policy:
-    """Stateless: every input arrives in a PolicyInput, so it is easy to test and to benchmark. It keeps
-    only ``class_bars`` of the last board and settings it saw, which those inputs determine."""
-
-    def __init__(self) -> None:
-        self._bars: tuple[Leaderboard, str, float, float, dict[int, dict[str, Bar]]] | None = None
-
-    def bars(self, board: Leaderboard, balanced: str, s: RoutingSettings) -> dict[int, dict[str, Bar]]:
-        """``class_bars`` of this board, computed again when the board or a setting it reads changes."""
-        cached = self._bars
-        if cached is not None and cached[0] is board and cached[1:4] == (balanced, s.margin, s.floor):
-            return cached[4]
-        bars = class_bars(board, balanced, s)
-        self._bars = (board, balanced, s.margin, s.floor, bars)
-        return bars
+    """Stateless: every input arrives in a PolicyInput, so it is easy to test and to benchmark."""
 
     def decide(self, pi: PolicyInput) -> PolicyOutcome:
         r = self._request(pi)
-        return self._out_of_routing(r) or self._unsure(r) or self._choose(r)
+        return self._out_of_routing(r) or self._unsure(r) or self._climb(r)
 
-    def _request(self, pi: PolicyInput) -> "_Request":
-        """Every model scored for this request: its evidence, cost and eligibility."""
+    def _request(self, pi: PolicyInput) -> _Request:
+        """Every model scored on the request's class: its evidence, the bar, this request's cost."""
         s, c, board = pi.settings, pi.classification, pi.board
         balanced = s.balanced_model if s.balanced_model in board.models else board.balanced
-        probs, classes = request_tiers(c, board)
-        top_tier = most_likely_tier(probs) if classes else min(max(int(c.difficulty), 1), 4)
-        task_class = classes.get(top_tier) if classes else None
-        out_tokens = output_tokens(c.task_type, c.difficulty)
+        tier = min(max(int(c.difficulty), 1), 4)
+        tc = board.task_class(c.task_type, tier)
+        out_tokens = output_tokens(c.task_type, tier)
         pool = pi.reach if pi.reach else {mid: None for mid in board.models}   # what-if: the whole catalog
-        bars = self.bars(board, balanced, s)
-        top = bars[id(task_class)] if task_class else {}
-        spread = [(probs[t - 1], bars[id(tc)]) for t, tc in classes.items()]
+        rows = tc.evidence if tc is not None else {}
+        yours = pi.yours(tc.key) if tc is not None else {}
         scored: dict[str, Scored] = {}
         for mid in pool:
             model = board.models[mid]
-            est = model.prices.cost(pi.input_tokens, out_tokens)
-            p_m, c_m, p_ni = expected_with_bars(mid, spread, est) if classes else (None, est, 0)
-            ev, clears, guard, _rate, _cost = top.get(mid, NO_BAR)
-            scored[mid] = Scored(model, ev, clears, est, c_m, pool[mid], p_m, p_m is not None and guard,
-                                 round(p_ni, 4))
-        return _Request(pi, balanced, s.frontier_model if s.frontier_model in board.models else board.frontier,
-                        probs, task_class, scored, out_tokens,
-                        "free" if pi.budget_exhausted and s.tier != "free" else s.tier)
+            ev = rows.get(mid)
+            mine = yours.get(mid)
+            scored[mid] = Scored(model, ev, clears_bar(mid, ev, balanced, s),
+                                 model.prices.cost(pi.input_tokens, out_tokens), pool[mid], None,
+                                 posterior(ev.rate if ev else None, *mine) if mine else None)
+        r = _Request(pi, balanced, s.frontier_model if s.frontier_model in board.models else board.frontier,
+                     tc, scored, out_tokens, "free" if pi.budget_exhausted and s.tier != "free" else s.tier)
+        if tc is not None:
+            r.ladder = runtime_ladder(tc, s.dial, scored, what_if=not pi.reach)
+            shipped, steps = tc.ladders.get(s.dial, ()), tc.ladder_steps.get(s.dial, ())
+            same = next((i for i, (a, b) in enumerate(zip(r.ladder, shipped)) if a != b), min(len(r.ladder), len(shipped)))
+            r.steps = tuple(steps[:same])
+            for i, mid in enumerate(r.ladder):
+                scored[mid].rung = i
+        return r
 
-    def _out_of_routing(self, r: "_Request") -> PolicyOutcome | None:
+    def _out_of_routing(self, r: _Request) -> PolicyOutcome | None:
         """Pin, spent budget, a single-model client and the fixed tiers, strongest first."""
         s, pi, balanced = r.pi.settings, r.pi, r.balanced
         if s.pin:
@@ -340,125 +255,130 @@ class Policy:
                           "(start Ollama or LM Studio, or add a local endpoint).", fallback=True)
         return None
 
-    def _unsure(self, r: "_Request") -> PolicyOutcome | None:
+    def _unsure(self, r: _Request) -> PolicyOutcome | None:
         """The hard floor: when the classification is not confident, a conversation stays on a model
-        proven for the class; otherwise the request goes to Balanced (``_fallback``)."""
+        known for the class; otherwise the request goes to Balanced (``_fallback``)."""
         c, s = r.pi.classification, r.pi.settings
+        if r.pi.failed and r.pi.continues and r.pi.incumbent is not None and r.ladder:
+            return None     # a failed answer on a known task moves up its ladder, however the turn reads
         if r.task_class is not None and r.pi.reach and not any(x.evidence is not None for x in r.scored.values()):
             return None     # nothing callable has evidence (local models only): the floor has nothing to guard
         if c.confidence < s.min_confidence:
             why = f"The classifier is not confident ({c.confidence:.2f} < {s.min_confidence:.2f})"
             inc = r.pi.incumbent
             kept = r.scored.get(inc.model) if inc is not None else None
-            if kept is not None and kept.eligible and kept.reach is not None and r.task_class is not None:
+            if (kept is not None and kept.reach is not None and r.task_class is not None
+                    and (kept.rung is not None or kept.clears)):
                 return r.done(kept.model.id, "low_confidence_kept", f"{why}; the conversation stays on "
-                              f"{kept.model.id}, which is proven within {floor_margin(s):.0%} of Balanced on "
-                              f"{r.task_class.key}.")
+                              f"{kept.model.id}, which is {'on the ladder' if kept.rung is not None else 'proven'} "
+                              f"for {r.task_class.key}.", rung=kept.rung)
             return self._fallback(r, "low_confidence", why)
         if r.task_class is None:
             return self._fallback(r, "no_evidence", f"No benchmark evidence for {c.task_type} at difficulty "
                                   f"{c.difficulty}")
         return None
 
-    def _fallback(self, r: "_Request", code: str, why: str) -> PolicyOutcome:
+    def _fallback(self, r: _Request, code: str, why: str) -> PolicyOutcome:
         """Balanced, or the strongest model the user can call when Balanced cannot be called (in
         what-if mode, with nothing callable, Balanced is shown as not callable)."""
         balanced, reach = r.balanced, r.pi.reach
         if not reach or balanced in reach:
             return r.done(balanced, code, f"{why}, so the request goes to Balanced ({balanced}).", fallback=True)
-        best = max(r.scored.values(), key=lambda x: (
-            x.p_success if x.p_success is not None else -1.0, x.evidence.rate if x.evidence else -1.0,
-            x.model.prices.output, x.model.id))
+        best = max(r.scored.values(), key=lambda x: (_rate(x), x.model.prices.output, x.model.id))
         return r.done(best.model.id, code, f"{why}; Balanced ({balanced}) cannot be called, so the request goes "
                       f"to the strongest model you can call, {best.model.id}.", fallback=True)
 
-    def _choose(self, r: "_Request") -> PolicyOutcome:
-        """The dial's choice among eligible models, then the session's affinity."""
-        s, c, tc = r.pi.settings, r.pi.classification, r.task_class
+    def _climb(self, r: _Request) -> PolicyOutcome:
+        """The ladder: a new task starts on its first rung; a continuing one stays, moves up after a
+        failed answer, or moves to a rung at least as strong when it gets harder."""
+        tc, ladder, pi = r.task_class, r.ladder, r.pi
         assert tc is not None
-        fm = floor_margin(s)
-        wtp = 0.0
-        if s.dial == "bill":
-            wtp = c.wtp_usd if c.wtp_usd > 0 else workload_wtp(r.pi.board, r.balanced, s, tuple(sorted(r.scored)))
-        choice = self._pick(r.scored, s.dial, wtp)
-        if choice is None:
-            best = max(r.scored.values(), key=lambda x: (x.p_success if x.p_success is not None else -1.0,
-                                                         -x.rank_cost))
-            return r.done(best.model.id, "no_model_clears_bar", f"No available model is proven within "
-                          f"{fm:.0%} of Balanced on {tc.key}; using the best available, {best.model.id} "
-                          f"({_pct(best.p_success)} expected).")
-        kept = self._affinity(r, choice)
-        if kept is not None:
-            return kept
-        new_p = choice.p_success or 0.0
-        mix = ", ".join(f"{_pct(p)} tier {t}" for t, p in zip((1, 2, 3, 4), r.probs) if p >= 0.005)
-        if s.dial == "bill":
-            bar = (f"within {s.margin:.0%} of Balanced on {tc.key}" if choice.clears else
-                   f"within {fm:.0%} of Balanced on {tc.key}, though not proven within the {s.margin:.0%} bar")
-            why = (f"Best value at ${wtp:.2f} per solved task (the lowest price at which the benchmark "
-                   f"workload, routed, is proven to solve at least as many as Balanced): {_pct(new_p)} expected "
-                   f"solved at ${choice.rank_cost:.3f} per task, for P(tier) {mix}; {bar}, non-inferior with "
-                   f"probability {choice.p_noninferior:.2f}.")
-            code = "cheapest_clearing_bar" if choice.clears else "best_value"
+        if not ladder:
+            best = max(r.scored.values(), key=lambda x: (_rate(x), -x.est_cost))
+            return r.done(best.model.id, "no_model_clears_bar", f"No model you can call has evidence on {tc.key}; "
+                          f"using {best.model.id}.")
+        inc = pi.incumbent
+        on_task = inc is not None and pi.continues and inc.model in r.scored
+        if not on_task:
+            return self._start(r, inc)
+        assert inc is not None
+        if inc.model in ladder:
+            rung, harder = ladder.index(inc.model), False
         else:
-            why = (f"Highest expected success: {_pct(new_p)} for P(tier) {mix} (ties within "
-                   f"{TIE_EPSILON:.0%} go to the cheaper).")
-            code = "strongest_proven"
-        inc = r.pi.incumbent
-        if inc is not None and inc.model == choice.model.id:
-            why = f"Staying on {choice.model.id}. " + why
-        return r.done(choice.model.id, code, why)
+            here = _rate(r.scored.get(inc.model))
+            rung = next((i for i, m in enumerate(ladder) if _rate(r.scored[m]) >= here), len(ladder) - 1)
+            harder = True
+        if pi.failed:
+            if rung + 1 < len(ladder):
+                nxt = ladder[rung + 1]
+                return r.done(nxt, "escalated", f"The last answer failed ({pi.failed}); moving up the {tc.key} "
+                              f"ladder to rung {rung + 2} of {len(ladder)}: {nxt} ({self._step(r, rung + 1)}"
+                              f"on the class: {self._evidence(r, nxt)}).", escalated=True, rung=rung + 1)
+            top = ladder[rung]
+            return r.done(top, "ladder_top", f"The last answer failed ({pi.failed}), and {top} is the top rung of "
+                          f"the {tc.key} ladder ({' > '.join(ladder)}); staying on it.", rung=rung)
+        mid = ladder[rung]
+        if harder and mid != inc.model:
+            stronger = _rate(r.scored[mid]) > _rate(r.scored.get(inc.model))
+            return r.done(mid, "escalated" if stronger else "switched", f"The task is now {tc.key}; moving to rung "
+                          f"{rung + 1} of its ladder, {mid} ({self._evidence(r, mid)}), the first at least as "
+                          f"strong as {inc.model}.", escalated=stronger, rung=rung)
+        return r.done(mid, "ladder_kept", f"The turn continues the task; staying on {mid}, rung {rung + 1} of the "
+                      f"{tc.key} ladder ({' > '.join(ladder)}).", rung=rung)
 
-    def _affinity(self, r: "_Request", choice: Scored) -> PolicyOutcome | None:
-        """When the conversation has another incumbent: move at once to a stronger choice (or away from
-        an ineligible incumbent), down only when the saving beats the prompt cache a switch loses."""
-        inc = r.pi.incumbent
-        if inc is None or inc.model not in r.scored or inc.model == choice.model.id:
-            return None
-        tc = r.task_class
+    def _start(self, r: _Request, inc: Incumbent | None) -> PolicyOutcome:
+        """A new task on rung 1, unless the conversation's model is at least as strong on the new class
+        (further up its ladder, or not proven weaker than rung 1) and switching would save less on this
+        request than the prompt cache it throws away."""
+        tc, ladder, s = r.task_class, r.ladder, r.pi.settings
         assert tc is not None
-        new_p = choice.p_success or 0.0
-        cur = r.scored[inc.model]
-        cur_p = cur.p_success if cur.p_success is not None else -1.0
-        c = r.pi.classification
-        if (c.continues >= 0.5 and c.previous_failed < 0.5 and cur.eligible and cur.reach is not None
-                and c.difficulty <= inc.difficulty):
-            return r.done(inc.model, "incumbent_kept", f"The turn continues the conversation's task, no harder "
-                          f"and with no sign the last answer failed; staying on {inc.model} ({_pct(cur_p)} "
-                          f"expected on {tc.key}).")
-        if not cur.eligible or cur_p < new_p - TIE_EPSILON:
-            why = ("is proven much worse than Balanced on " + tc.key if not cur.eligible
-                   else f"expects {_pct(cur_p)} solved against {_pct(new_p)}")
-            stronger = cur.p_success is not None and new_p >= cur_p + TIE_EPSILON
-            return r.done(choice.model.id, "escalated" if stronger else "switched",
-                          f"The incumbent {inc.model} {why}; moving to {choice.model.id} "
-                          f"({_pct(new_p)} expected).", escalated=stronger)
-        saving = cur.est_cost - choice.est_cost
-        p = cur.model.prices
-        switch_cost = inc.context_tokens * (p.input - p.cached_input) / 1e6 * r.pi.settings.switch_factor
-        if saving > switch_cost:
-            return r.done(choice.model.id, "switched_down", f"{choice.model.id} expects {_pct(new_p)} solved "
-                          f"(the incumbent {_pct(cur_p)}) and saves ${saving:.4f} on this request, more than "
-                          f"the ${switch_cost:.4f} of prompt cache a switch loses.")
-        return r.done(inc.model, "incumbent_kept", f"Staying on {inc.model} ({_pct(cur_p)} expected): "
-                      f"switching would save ${max(saving, 0):.4f}, less than the ${switch_cost:.4f} of "
-                      f"prompt cache it would lose.")
+        first = ladder[0]
+        why = (f"A new {tc.key} task starts on rung 1 of its {s.dial} ladder ({' > '.join(ladder)}, chosen on "
+               f"{tc.ladder_tasks or tc.n_tasks} tasks of {tc.ladder_source or tc.source}): {first} "
+               f"({self._evidence(r, first)}).")
+        if len(ladder) > 1:
+            why += (f" An answer that fails moves it up to {ladder[1]} ({self._step(r, 1)}"
+                    f"~${r.scored[ladder[1]].est_cost:.4f} for this request).")
+        cur = r.scored.get(inc.model) if inc is not None else None
+        if (inc is not None and cur is not None and cur.reach is not None and inc.model != first
+                and (inc.model in ladder or self._not_weaker(cur, r.scored[first]))):
+            saving = cur.est_cost - r.scored[first].est_cost
+            p = cur.model.prices
+            switch_cost = inc.context_tokens * (p.input - p.cached_input) / 1e6 * s.switch_factor
+            if saving <= switch_cost:
+                where = (f"rung {ladder.index(inc.model) + 1} of its ladder" if inc.model in ladder
+                         else f"{self._evidence(r, inc.model)}, not proven weaker than rung 1")
+                return r.done(inc.model, "incumbent_kept", f"A new {tc.key} task; staying on {inc.model} ({where}): "
+                              f"starting over on {first} would save ${max(saving, 0):.4f}, no more than the "
+                              f"${switch_cost:.4f} of prompt cache it would lose.", rung=cur.rung)
+        return r.done(first, "ladder_start", why, rung=0)
 
     @staticmethod
-    def _pick(scored: dict[str, Scored], dial: str, wtp: float = 0.0) -> Scored | None:
-        ok = [x for x in scored.values() if x.eligible and x.p_success is not None]
-        if not ok:
-            return None
-        if dial == "bill":
-            return min(ok, key=lambda x: (x.rank_cost - wtp * x.p_success, x.rank_cost, x.model.id))  # type: ignore[operator]
-        top = max(x.p_success for x in ok)  # type: ignore[type-var]
-        tied = [x for x in ok if x.p_success >= top - TIE_EPSILON]  # type: ignore[operator]
-        return min(tied, key=lambda x: (x.rank_cost, x.model.id))
+    def _step(r: _Request, rung: int) -> str:
+        """What the benchmark says a rung adds over the rungs below it, when those are the shipped ones."""
+        if rung >= len(r.steps) or r.steps[rung][1] <= 0 or r.task_class is None:
+            return ""
+        solved, tried = r.steps[rung]
+        below = " and ".join(r.ladder[:rung])
+        return (f"it solved {solved / tried:.0%} of the {tried:.0f} tasks {below} failed on "
+                f"{r.task_class.ladder_source or r.task_class.source}; ")
+
+    @staticmethod
+    def _not_weaker(s: Scored, first: Scored) -> bool:
+        """Its rate on the class reaches rung 1's lower confidence bound."""
+        return s.evidence is not None and first.evidence is not None and s.evidence.rate >= first.evidence.ci_low
+
+    @staticmethod
+    def _evidence(r: _Request, mid: str) -> str:
+        ev = r.scored[mid].evidence
+        if ev is None:
+            return "no evidence on this class"
+        return f"{_pct(ev.rate)} of {ev.n} on {ev.source}{', borrowed' if ev.borrowed else ''}"
 
     @staticmethod
     def _best_free(scored: dict[str, Scored]) -> str | None:
         free = [x for x in scored.values() if (x.model.free or x.model.local) and x.reach is not None]
         if not free:
             return None
-        best = max(free, key=lambda x: (x.evidence.rate if x.evidence else -1.0, x.model.local, -x.rank_cost))
+        best = max(free, key=lambda x: (_rate(x), x.model.local, -x.est_cost))
         return best.model.id

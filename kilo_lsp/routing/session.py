@@ -23,6 +23,13 @@ class Session:
     last_uri: str = ""
     context_tokens: int = 0      # context the incumbent has seen (its prompt cache)
     last_card: Any = None        # the last DecisionCard
+    task_class: str = ""         # the task's class, its ladder and the rung (0-based) the last answer came from
+    ladder: tuple[str, ...] = ()
+    rung: int | None = None
+    failed: str = ""             # the user said the last answer failed (kilo/feedback), and why
+    last_errors: frozenset[str] = frozenset()        # error lines pasted in the last turn
+    last_diagnostics: frozenset[str] = frozenset()   # error diagnostics sent with it
+    last_document: int | None = None                 # hash of the active document's text then
     started: float = field(default_factory=time.time)
 
 

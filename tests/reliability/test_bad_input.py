@@ -47,6 +47,7 @@ TEMPLATES: dict[str, dict] = {
     "kilo/leaderboard": {"taskType": "bugfix", "difficulty": 2},
     "kilo/explain": {"workspaceUri": FOLDER, "conversationId": "c1"},
     "kilo/usage": {"workspaceUri": FOLDER, "conversationId": "c1", "day": "2026-01-31"},
+    "kilo/resetOutcomes": {"taskClass": "bugfix:2"},
     # No keys and no local servers here, so a valid request ends in -32001 (no callable model)
     # without any network traffic; the fuzzer checks every other shape is answered.
     "kilo/complete": {"text": "fix the failing test", "conversationId": "c2", "workspaceUri": FOLDER,

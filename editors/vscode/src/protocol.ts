@@ -53,6 +53,14 @@ export interface Candidate {
   expectedCostPerTaskUsd: number | null;
   /** Default "" */
   note?: string;
+  /** the benchmark (one scaffold's run) the evidence comes from */
+  source?: string | null;
+  /** that benchmark does not measure this class's task (default false) */
+  borrowed?: boolean;
+  /** place on the task's ladder, from 1 (None: not on it) */
+  rung?: number | null;
+  /** your own answers on this class and model (None: none yet) */
+  yours?: UserResultView | null;
 }
 
 /** The kilo/chunk notification: one text delta of a stream. */
@@ -78,6 +86,14 @@ export interface ClassView {
   models: EvidenceView[];
   /** rows of other benchmarks shown beside, not read by routing */
   beside: EvidenceView[];
+  /** dial -> the ladder a task of this class starts on, cheapest first, before keeping the models you can call (default {}) */
+  ladders?: { [key: string]: string[] };
+  /** the source the ladders were chosen on (default "") */
+  ladderSource?: string;
+  /** on how many of its tasks (default 0) */
+  ladderTasks?: number;
+  /** dial -> each rung's benchmark figures (default {}) */
+  ladderSteps?: { [key: string]: RungView[] };
 }
 
 /** What kilo.route and kilo.explain answer (kilo.explain: null before the session's first route). */
@@ -225,6 +241,18 @@ export interface DecisionCard {
   conversationId: string;
   /** the user's turn in the conversation, from 1 (the client's turns when it sends them) */
   turn: number;
+  /** the task's ladder: the models it starts on and moves up through when an answer fails, cheapest first (empty outside routing) (default []) */
+  ladder?: string[];
+  /** the chosen model's place on the ladder, from 1 */
+  rung?: number | null;
+  /** the ladder's benchmark figures per rung (empty when your ladder is not the shipped one: the figures depend on the rungs below) (default []) */
+  ladderSteps?: RungView[];
+  /** the model a failed answer moves to, and this request's cost there (None: at the top) */
+  nextRung?: CostView | null;
+  /** the turn continues the conversation's task (default false) */
+  continuesTask?: boolean;
+  /** why the last answer on the task counts as failed (empty: it does not) (default "") */
+  failedReason?: string;
 }
 
 export interface Diagnostic {
@@ -281,11 +309,22 @@ export interface EvidenceView {
   costPerRequest: number | null;
   /** paired difference against Balanced on the same tasks of the same source; None when Balanced is not in the source */
   vsBalanced: PairedView | null;
+  /** your own answers on this class and model (None: none yet) */
+  yours?: UserResultView | null;
 }
 
 export interface ExplainParams {
   workspaceUri?: string | null;
   conversationId?: string | null;
+}
+
+/** The kilo/feedback notification: how the answer of a decision worked out. */
+export interface FeedbackParams {
+  decisionId: string;
+  /** accepted: it worked; rejected: not used; failed: used and did not work */
+  outcome: "accepted" | "failed" | "rejected";
+  /** in the user's words */
+  reason?: string | null;
 }
 
 export interface LeaderboardParams {
@@ -305,6 +344,12 @@ export interface LeaderboardResult {
   sources: { [key: string]: SourceView };
   models: ModelView[];
   classes: { [key: string]: ClassView };
+}
+
+/** What kilo.feedback answers. */
+export interface MessageResult {
+  /** the one-line summary also shown with window/showMessage */
+  message: string;
 }
 
 export interface ModelShare {
@@ -361,6 +406,16 @@ export interface Range {
   end: Position;
 }
 
+export interface ResetOutcomesParams {
+  /** one class (e.g. bugfix:2); None: every class */
+  taskClass?: string | null;
+}
+
+export interface ResetOutcomesResult {
+  /** outcomes forgotten */
+  removed: number;
+}
+
 export interface RouteParams {
   /** the request as the user typed it */
   text: string;
@@ -379,6 +434,14 @@ export interface RouteParams {
   dryRun?: boolean;
 }
 
+/** A rung of a ladder and what its benchmark says about it. */
+export interface RungView {
+  model: string;
+  /** tasks it solved: rung 1 of all the tasks the ladder was chosen on, each rung above of the tasks every rung below it failed (expected counts over trials) */
+  solved: number;
+  tried: number;
+}
+
 /** The kilo/status notification: the model of a session changed. */
 export interface SessionStatus {
   workspace: string;
@@ -386,6 +449,8 @@ export interface SessionStatus {
   model: string;
   tier: string;
   reasonCode: string;
+  /** why, in a few words (e.g. "escalated after a failed answer") (default "") */
+  reason?: string;
 }
 
 export interface SetCredentialsParams {
@@ -474,6 +539,18 @@ export interface UsageView {
   estimated: boolean;
 }
 
+/** The user's own answers on a class and model, and the benchmark's rate updated with them. */
+export interface UserResultView {
+  accepted: number;
+  /** rejected or failed answers */
+  failed: number;
+  /** the benchmark's rate (as a prior worth 10 answers) updated with the user's answers */
+  rate: number;
+  /** 80% interval of that rate */
+  low: number;
+  high: number;
+}
+
 export interface WorkspaceUsage {
   /** requests (distinct decisions) */
   requests: number;
@@ -499,6 +576,7 @@ export interface KiloRequests {
   "kilo/complete": { params: CompleteParams; result: CompleteResult };
   "kilo/explain": { params: ExplainParams; result: DecisionCard | null };
   "kilo/leaderboard": { params: LeaderboardParams; result: LeaderboardResult };
+  "kilo/resetOutcomes": { params: ResetOutcomesParams; result: ResetOutcomesResult };
   "kilo/route": { params: RouteParams; result: DecisionCard };
   "kilo/setCredentials": { params: SetCredentialsParams; result: CredentialsResult };
   "kilo/usage": { params: UsageParams; result: UsageResult };
@@ -507,11 +585,12 @@ export interface KiloRequests {
 /** Every kilo/* notification and its params. */
 export interface KiloNotifications {
   "kilo/chunk": Chunk;
+  "kilo/feedback": FeedbackParams;
   "kilo/status": SessionStatus;
 }
 
-export const KILO_REQUESTS = ["kilo/complete", "kilo/explain", "kilo/leaderboard", "kilo/route", "kilo/setCredentials", "kilo/usage"] as const;
-export const KILO_NOTIFICATIONS = ["kilo/chunk", "kilo/status"] as const;
+export const KILO_REQUESTS = ["kilo/complete", "kilo/explain", "kilo/leaderboard", "kilo/resetOutcomes", "kilo/route", "kilo/setCredentials", "kilo/usage"] as const;
+export const KILO_NOTIFICATIONS = ["kilo/chunk", "kilo/feedback", "kilo/status"] as const;
 export const SERVER_TO_CLIENT_NOTIFICATIONS = ["kilo/chunk", "kilo/status"] as const;
 export type KiloRequest = keyof KiloRequests;
 export type KiloNotification = keyof KiloNotifications;
