@@ -140,3 +140,25 @@ def test_a_failover_gives_the_outcome_to_the_model_that_answered():
     e.answered_by(first.decision_id, "other-model")
     e.feedback(FeedbackParams(first.decision_id, "failed"))
     assert kept[-1].model == "other-model"
+
+
+class Recording(Scripted):
+    def classify(self, item: ClassifyInput) -> Classification:
+        self.state = item.state
+        return super().classify(item)
+
+
+def test_a_selection_elsewhere_in_the_same_document_is_other_code():
+    from kilo_lsp.protocol import Position, Range
+    e = Engine(available=None, classifier=Recording())
+
+    def at(first, last, text="x"):
+        ctx = EditorContext(active_uri="file:///a.py", selection=Range(Position(first, 0), Position(last, 3)))
+        e.route(RouteParams(text=text, conversation_id="s", context=ctx))
+        return e.classifier.state.same_document if e.classifier.state else None
+
+    assert at(10, 12) is None                       # the first turn has nothing to compare with
+    assert at(11, 20) is True                       # overlapping lines: the same code
+    assert at(40, 45) is False                      # another part of the file
+    e.route(RouteParams(text="y", conversation_id="s", context=EditorContext(active_uri="file:///a.py")))
+    assert e.classifier.state.same_document is True  # no selection now: the same document is all we know

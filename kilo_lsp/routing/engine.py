@@ -220,7 +220,8 @@ class Engine:
         board = self.leaderboard(settings)
         session = self.sessions.get(workspace, conversation)
         ctx = read_context(params, document_text, session.turns if session else 0)
-        state = self._task_state(session, ctx)
+        selection = self._selection(params)
+        state = self._task_state(session, ctx, selection)
         classification = self.classifier.classify(ClassifyInput(params.text, ctx.signals, ctx.previous_text, state))
         on_task = (session is not None and bool(session.model) and session.tier == r.tier
                    and session.model in board.models)
@@ -262,7 +263,7 @@ class Engine:
             if on_task and session is not None and session.last_card is not None:
                 self._read_outcome(session.last_card.decision_id, failed, continues)
             self._remember(session, card, outcome, workspace, conversation, ctx.input_tokens, params.text,
-                           ctx.signals.has_stack_trace, ctx.active_uri, turn_now)
+                           ctx.signals.has_stack_trace, ctx.active_uri, turn_now, selection)
         self._trace(settings, card)
         return card
 
@@ -276,12 +277,26 @@ class Engine:
         return session.last_card if session else None
 
     # -- helpers --------------------------------------------------------------------------
-    def _task_state(self, session: Session | None, ctx: RequestContext) -> TaskState | None:
+    @staticmethod
+    def _selection(params: RouteParams) -> tuple[int, int] | None:
+        """The selected lines (first, last) of the active document, when the client sent a selection."""
+        sel = params.context.selection if params.context is not None else None
+        if sel is None or (sel.start.line, sel.start.character) == (sel.end.line, sel.end.character):
+            return None
+        return (min(sel.start.line, sel.end.line), max(sel.start.line, sel.end.line))
+
+    def _task_state(self, session: Session | None, ctx: RequestContext,
+                    selection: tuple[int, int] | None = None) -> TaskState | None:
         """The task the conversation is on: the session's, else read from the last user turn the client
-        sent (a sidecar that restarted, or a conversation routed elsewhere until now)."""
+        sent (a sidecar that restarted, or a conversation routed elsewhere until now). The user is on the
+        same code as at that turn when the document is the same and, where both turns selected lines, the
+        selections overlap: a selection elsewhere in the file is other code."""
         previous = ctx.previous_text or (session.last_text if session else "")
         uri = ctx.active_uri
         same = (uri == session.last_uri) if session is not None and uri and session.last_uri else None
+        if same and selection is not None and session is not None and session.last_selection is not None:
+            before = session.last_selection
+            same = selection[0] <= before[1] and before[0] <= selection[1]
         if session is not None and session.task_type:
             return TaskState(session.task_type, session.difficulty, previous,
                              session.last_trace if not ctx.previous_text else has_stack_trace(previous), same)
@@ -302,7 +317,8 @@ class Engine:
 
     def _remember(self, session: Session | None, card: DecisionCard, outcome: PolicyOutcome, workspace: str,
                   conversation: str, input_tokens: int, text: str, trace: bool, uri: str,
-                  turn_now: tuple[frozenset[str], frozenset[str], int | None]) -> None:
+                  turn_now: tuple[frozenset[str], frozenset[str], int | None],
+                  selection: tuple[int, int] | None = None) -> None:
         tier = outcome.tier
         changed = session is None or session.model != card.model or session.tier != tier
         if session is None:
@@ -312,6 +328,7 @@ class Engine:
         session.model, session.tier, session.last_card = card.model, tier, card
         session.task_type, session.difficulty = card.task_type, card.difficulty
         session.last_text, session.last_trace, session.last_uri = text, trace, uri
+        session.last_selection = selection
         session.task_class, session.ladder, session.rung = card.task_class, outcome.ladder, outcome.rung
         session.failed = ""
         session.last_errors, session.last_diagnostics, session.last_document = turn_now

@@ -21,6 +21,7 @@ class Session:
     last_text: str = ""          # the last user turn routed, whether it carried a pasted error, and the
     last_trace: bool = False     # document the user was in
     last_uri: str = ""
+    last_selection: tuple[int, int] | None = None    # the lines it selected there
     context_tokens: int = 0      # context the incumbent has seen (its prompt cache)
     last_card: Any = None        # the last DecisionCard
     task_class: str = ""         # the task's class, its ladder and the rung (0-based) the last answer came from
