@@ -55,8 +55,7 @@ from kilo_lsp.classify.features import (CONTINUATION_FEATURES, REQUEST_FEATURES,
 from kilo_lsp.context import has_stack_trace  # noqa: E402
 from kilo_lsp.taxonomy import SWEBENCH_BUCKETS, TASK_TYPES  # noqa: E402
 from training import datasets  # noqa: E402
-from training.train_classifier import export_block  # noqa: E402
-from training.train_task_type import fit_temperature  # noqa: E402
+from training.export import export_block, fit_temperature  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
