@@ -57,12 +57,12 @@ bench: setup
 leaderboard: bench-deps
 	$(BIN)/python training/build_leaderboard.py
 
+# The editor classifier: train_editor.py writes kilo_lsp/data/editor.json and its cross-validated
+# figures (bench/results/editor_classifier.*).
 bench-classifier: bench-deps
-	$(BIN)/python training/train_classifier.py
-	$(BIN)/python training/train_task_type.py
+	$(BIN)/python training/train_editor.py
 
 # Escalation ladders under a simulated user, 5-fold CV on four outcome matrices (bench/results/escalation.*, ~15 s).
-# The text-only routing baseline it replaced stays runnable: $(BIN)/python bench/routing.py
 bench-routing: bench-deps
 	$(BIN)/python -m bench.escalation
 

@@ -1,6 +1,6 @@
 """The leaderboard builder on a tiny synthetic data folder whose figures can be checked by hand, the
-class -> source plan, the routing benchmark's one-matrix board, and the shipped leaderboard against a
-rebuild from the real data (skipped when it is absent)."""
+class -> source plan, and the shipped leaderboard against a rebuild from the real data (skipped when
+it is absent)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 from training import datasets  # noqa: E402
 from training.build_leaderboard import (  # noqa: E402
     BALANCED, FRONTIER, build, build_from_dir, class_matrices, class_plan, paired_newcombe, read_inputs, source_matrices,
-    swebench_board, wilson,
+    wilson,
 )
 from training.catalog import SOURCE_COLUMNS  # noqa: E402
 from training.evidence import (  # noqa: E402
@@ -281,38 +281,6 @@ def test_interval_helpers():
     assert lo + hi == pytest.approx(1.0) and hi - lo == pytest.approx(2 * half_width(0.5, 5))
     delta, lo, hi = paired_newcombe(10, 5, 1, 4, 0.95)
     assert delta == pytest.approx(0.2) and lo < 0.2 < hi and -1 <= lo and hi <= 1
-
-
-# ---------------------------------------------------------------------------------------------
-# the routing benchmark's one-matrix board
-
-SONNET = "20250929_mini-v1.13.3_sonnet-4-5-20250929"
-OPUS = "20251124_mini-v1.16.0_claude-opus-4-5-20251101"
-OLD = "20250101_mini-v1.0.0_some-old-model"
-
-
-def matrix_rows():
-    res = {SONNET: (1, 0, 1, 0, 0, 0), OPUS: (1, 1, 1, 1, 1, 1), OLD: (0, 1, 0, 0, 0, 0)}
-    return [{"task_id": f"t{i + 1}", "model": f, "resolved": r, "cost_usd": 0.1 * (i + 1)}
-            for f, rs in res.items() for i, r in enumerate(rs)]
-
-
-PRICES = [{"benchmark_model": f, "input": 1.0, "output": 2.0, "cached_input": None, "context_window": None,
-           "provider": "x"} for f in (SONNET, OPUS, OLD)]
-TASKS = [{"task_id": t, "difficulty": d} for t, d in TIERS.items()]
-
-
-def test_swebench_board_keeps_the_matrix_and_its_training_folds():
-    lb = parse(swebench_board(matrix_rows(), TASKS, PRICES))
-    assert set(lb.models) == {"claude-sonnet-4-5", "claude-opus-4-5", "some-old-model"}
-    assert lb.balanced == "claude-sonnet-4-5" and set(lb.classes) == {"*:1", "*:2", "*:3", "*:4"}
-    assert lb.models["claude-sonnet-4-5"].prices.input == 3.0                       # the table's entry
-    assert lb.models["some-old-model"].prices.input == 1.0 and not lb.models["some-old-model"].routes
-    c1 = lb.classes["*:1"].evidence
-    assert (c1["claude-sonnet-4-5"].solved, c1["claude-sonnet-4-5"].n) == (1, 2)
-    assert c1["some-old-model"].vs_balanced.delta == 0.0
-    part = swebench_board(matrix_rows(), TASKS, PRICES, task_ids={"t1", "t3"})
-    assert part["classes"]["*:1"]["n_tasks"] == 1 and "*:4" not in part["classes"]
 
 
 # ---------------------------------------------------------------------------------------------

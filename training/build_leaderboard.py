@@ -22,8 +22,7 @@ numbers mean"):
   the source's outcomes are not 0/1.
 
 ``class_matrices`` gives a class's per-task outcomes and costs of one source as arrays, for searches
-that need more than the summary figures. ``swebench_board`` builds the one-matrix leaderboard the
-routing benchmark and the bill dial's calibration replay (mini-SWE-agent only, ``*:t`` classes).
+that need more than the summary figures.
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import NormalDist
-from typing import Any, Iterable
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -50,13 +49,13 @@ from training import datasets, ladders  # noqa: E402
 from training.catalog import MODELS_CSV, CatalogModel, read_catalog  # noqa: E402
 from training.evidence import (  # noqa: E402
     INPUT_FILES, LIVECODEBENCH, SWE_MINI, SWE_OH, SWEBENCH_PRO, SWT_OH, TERMINAL_BENCH, Group,
-    SourceRuns, mini_swe_source, read_sources, swebench_tiers,
+    SourceRuns, read_sources,
 )
 
 BALANCED = "claude-sonnet-4-6"
 FRONTIER = "claude-opus-4-8"
-#: The routing benchmark replays the mini-SWE-agent matrix, which has neither of the above: its own
-#: Balanced and Frontier are the Claude models that matrix has.
+#: The mini-SWE-agent matrix (the escalation benchmark's) has neither of the above: its own Balanced
+#: and Frontier are the Claude models that matrix has.
 SWEBENCH_BALANCED = "claude-sonnet-4-5"
 SWEBENCH_FRONTIER = "claude-opus-4-5"
 
@@ -513,7 +512,7 @@ def source_matrices(inputs: BoardInputs, source: str, task_ids: tuple[str, ...]
 
 
 # ---------------------------------------------------------------------------------------------
-# the routing benchmark's one-matrix board
+# the mini-SWE-agent matrix's model ids
 
 def router_id(folder: str, catalog: list[CatalogModel]) -> str:
     """The router's id of a mini-SWE-agent folder: the model table's, else a cleaned-up folder name."""
@@ -522,40 +521,6 @@ def router_id(folder: str, catalog: list[CatalogModel]) -> str:
             return m.id
     tail = folder.split("_", 2)[-1]
     return "".join(ch if ch.isalnum() else "-" for ch in tail.lower()).strip("-")
-
-
-def swebench_board(outcomes_rows: list[dict[str, Any]], tasks: Iterable[dict[str, Any]],
-                   prices: Iterable[dict[str, Any]], task_ids: Iterable[str] | None = None, *,
-                   confidence_level: float = 0.9, balanced: str = SWEBENCH_BALANCED,
-                   frontier: str = SWEBENCH_FRONTIER) -> dict[str, Any]:
-    """The leaderboard of the mini-SWE-agent matrix alone, ``*:t`` classes only, with every model of
-    the matrix (the table's entry where it has one, else the price row's figures); ``task_ids`` keeps
-    the evidence to those tasks (the routing benchmark's training folds)."""
-    catalog = read_catalog()
-    price_of = {p["benchmark_model"]: p for p in prices}
-    folders = sorted({r["model"] for r in outcomes_rows} - datasets.DROPPED_MODELS)
-    models = [matrix_model(f, catalog, price_of[f]) for f in folders]
-    ids = {f: m.id for f, m in zip(folders, models)}
-    mini = mini_swe_source(outcomes_rows, swebench_tiers(tasks), ids)
-    if task_ids is not None:
-        mini = mini.restricted(task_ids)
-    plans = [ClassPlan(class_key(ANY_TYPE, t), ANY_TYPE, t, (Backing(SWE_MINI, CLASS_TIERS[t]),))
-             for t in DIFFICULTIES]
-    return build(BoardInputs(models, {SWE_MINI: mini}, plans, {}), balanced=balanced, frontier=frontier,
-                 confidence_level=confidence_level)
-
-
-def matrix_model(folder: str, catalog: list[CatalogModel], price: dict[str, Any]) -> CatalogModel:
-    """A mini-SWE-agent model as the routing benchmark lists it."""
-    mid = router_id(folder, catalog)
-    known = next((m for m in catalog if m.id == mid), None)
-    if known is not None:
-        return known
-    return CatalogModel(id=mid, name=mid, maker=price.get("provider", ""),
-                        release_date=f"{folder[:4]}-{folder[4:6]}-{folder[6:8]}",
-                        context_window=price.get("context_window"), input=price["input"], output=price["output"],
-                        cached_input=price.get("cached_input"), price_source=datasets.PRICES, routes={},
-                        names={"mini_swe_agent": folder})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ The data is not part of the repository (licences differ, see ``training/README.m
    index, Terminal-Bench, LiveCodeBench, SWE-bench Pro) need a local copy of the data folder.
 
 The readers return plain Python structures so that the leaderboard builder, the classifier trainer
-and the routing benchmark can be driven by synthetic data in tests.
+and the escalation benchmark can be driven by synthetic data in tests.
 """
 
 from __future__ import annotations
@@ -49,10 +49,9 @@ SWEBENCH_PRO_COSTS = "swebench_pro/costs_sonnet45_gpt5.csv"
 #: OpenHands sub-agents) are other scaffolds and are not read.
 OPENHANDS_AGENT = "openhands"
 
-#: Conventional-Commit types -> the sidecar's task types, and the 7 classes the evaluation scores.
+#: Conventional-Commit types -> the sidecar's task types.
 COMMIT_MAP = {"fix": "bugfix", "feat": "feature", "docs": "docs", "refactor": "refactor", "style": "refactor",
               "test": "test", "perf": "perf", "build": "build", "ci": "build", "chore": "build"}
-COMMIT_CLASSES = ("bugfix", "feature", "docs", "refactor", "test", "perf", "build")
 
 _GH = "https://raw.githubusercontent.com"
 _SWEBENCH_SITE_COMMIT = "f1176b65ae29d14f4f52208b48e3d8cfc972bc17"
@@ -108,32 +107,6 @@ def read_tasks(root: Path) -> list[dict[str, Any]]:
     return out
 
 
-def read_prices(root: Path) -> list[dict[str, Any]]:
-    """prices.csv rows, with the context window looked up in the litellm tables when present."""
-    tables = []
-    for name in LITELLM_PRICES:
-        p = root / name
-        if p.exists():
-            with open(p, encoding="utf-8") as f:
-                tables.append(json.load(f))
-    rows = []
-    with open(root / PRICES, newline="", encoding="utf-8") as f:
-        for r in csv.DictReader(f):
-            ctx = None
-            for table in tables:
-                entry = table.get(r["litellm_key"])
-                if isinstance(entry, dict) and entry.get("max_input_tokens"):
-                    ctx = int(entry["max_input_tokens"])
-                    break
-            rows.append({
-                "benchmark_model": r["benchmark_model"], "litellm_key": r["litellm_key"],
-                "input": float(r["input_usd_per_mtok"]), "output": float(r["output_usd_per_mtok"]),
-                "cached_input": float(r["cache_read_usd_per_mtok"]) if r["cache_read_usd_per_mtok"] else None,
-                "provider": r["provider"], "context_window": ctx,
-            })
-    return rows
-
-
 def _csv(path: Path) -> list[dict[str, str]]:
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
@@ -187,7 +160,7 @@ def read_commits(root: Path) -> list[dict[str, str]]:
 
 
 def fold_of(task_id: str, k: int = 5) -> int:
-    """The routing benchmark's fold of a task: int(sha1(task_id), 16) % 5."""
+    """The benchmarks' fold of a task: int(sha1(task_id), 16) % 5."""
     return int(hashlib.sha1(task_id.encode("utf-8")).hexdigest(), 16) % k
 
 

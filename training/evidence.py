@@ -10,7 +10,7 @@ takes each evidence row from one source, and the source says how its cost was me
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -105,12 +105,6 @@ class SourceRuns:
         """The source's tasks in these groups, sorted."""
         keep = set(groups)
         return sorted(t for t, g in self.group_of.items() if g in keep)
-
-    def restricted(self, task_ids: Iterable[str]) -> "SourceRuns":
-        """The same source on these tasks only (the routing benchmark's training folds)."""
-        keep = set(task_ids)
-        return replace(self, group_of={t: g for t, g in self.group_of.items() if t in keep},
-                       runs={m: {t: o for t, o in r.items() if t in keep} for m, r in self.runs.items()})
 
 
 def swebench_tiers(tasks: Iterable[dict[str, Any]]) -> dict[str, Group]:

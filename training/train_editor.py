@@ -14,7 +14,7 @@ Three models, served in pure Python by kilo_lsp/classify/editor.py and kilo_lsp/
   over the editor rows; a softmax temperature is fitted on out-of-fold scores.
 - **Difficulty** (tiers 1-4): three logistic regressions on the same features for P(tier >= 2),
   P(tier >= 3), P(tier >= 4). Data: the editor rows and the SWE-bench Lite issues that have a human
-  difficulty bucket and are not in SWE-bench Verified (the routing benchmark's issues stay unseen).
+  difficulty bucket and are not in SWE-bench Verified (the benchmarks' issues stay unseen).
 - **The conversation**: two logistic regressions over ``classify.features.continuation_features`` of
   a turn against the previous user turn: P(the turn continues the task) and P(the turn says the
   previous answer failed). Data: the written conversations, plus as many pairs of unrelated written

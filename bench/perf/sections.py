@@ -81,8 +81,8 @@ WATCH = {  # what must stay off the start-up path, by the module that brings it 
     "kilo_lsp.ledger": "kilo_lsp.ledger (the ledger)",
     "kilo_lsp.providers.registry": "the provider clients (kilo_lsp.providers.registry)",
     "kilo_lsp.forwarding.forwarder": "kilo_lsp.forwarding.forwarder (forwarding)",
-    "kilo_lsp.classify.heuristic": "the heuristic classifier",
-    "kilo_lsp.classify.learned": "the learned classifier",
+    "kilo_lsp.classify.editor": "the editor classifier",
+    "kilo_lsp.classify.heuristic": "the heuristic classifier (its fallback)",
     "numpy": "numpy",
     "sklearn": "scikit-learn",
 }

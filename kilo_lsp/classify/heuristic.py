@@ -1,8 +1,8 @@
 """A hand-built classifier: keyword cues for the task type, editor signals for the difficulty.
 
-It is the fallback when the learned model's weights are absent, and it supplies the editor-signal
-adjustments (stack traces, files involved, selection size, diagnostics, conversation depth) that
-text alone cannot see.
+It is the fallback when the editor classifier's weights (``kilo_lsp/data/editor.json``) are not
+installed: no data file, no dependency. Editor signals (stack traces, files involved, selection size,
+diagnostics, conversation depth) move its difficulty by hand-set amounts.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""TF-IDF blocks served in pure Python, for the difficulty model and the task-type model alike.
+"""TF-IDF blocks served in pure Python, for the editor classifier (``editor.py``).
 
 A block is what one scikit-learn ``TfidfVectorizer`` and its slice of a linear model's coefficients
 become once exported: a vocabulary with each term's idf and weights (one per output). This module
