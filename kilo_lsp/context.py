@@ -166,14 +166,14 @@ def read_context(params: RouteParams, document_text: DocumentText, session_turns
         text = document_text(uri)
         if text is not None:
             doc_chars += min(len(text), MAX_DOCUMENT_TOKENS * CHARS_PER_TOKEN)
-    errors = warnings = 0
+    errors = 0
     diag_text = ""
     if ctx is not None and ctx.diagnostics:
         severities = [d.severity for d in ctx.diagnostics]
-        errors, warnings = severities.count(1), severities.count(2)
+        errors = severities.count(1)
         diag_text = "\n".join(d.message for d in ctx.diagnostics[:50])
     elif ctx is not None and ctx.diagnostic_counts:
-        errors, warnings = ctx.diagnostic_counts.errors, ctx.diagnostic_counts.warnings
+        errors = ctx.diagnostic_counts.errors
     turns = params.turns
     user_turns = [t for t in turns if t.role == "user"]
     previous = user_turns[-1].content if user_turns else ""
@@ -186,7 +186,6 @@ def read_context(params: RouteParams, document_text: DocumentText, session_turns
         selection_lines=sel_lines,
         files_involved=max(1, len(uris)),
         diagnostics_errors=errors,
-        diagnostics_warnings=warnings,
         has_stack_trace=trace,
         conversation_turns=max(len(user_turns), session_turns),
         context_tokens=input_tokens,

@@ -18,7 +18,6 @@ class EditorSignals:
     selection_lines: int = 0          # lines in the active selection (0: none)
     files_involved: int = 1           # active document plus referenced documents
     diagnostics_errors: int = 0
-    diagnostics_warnings: int = 0
     has_stack_trace: bool = False     # in the request, the conversation or the selection
     conversation_turns: int = 0       # earlier turns in this conversation
     context_tokens: int = 0           # estimated tokens of context the request carries
@@ -63,7 +62,6 @@ class Classification:
     difficulty_confidence: float   # 0..1, probability the tier is right or one tier too low at worst
     signals: tuple[Signal, ...] = ()
     classifier: str = ""           # name and version of the classifier that answered
-    hard_probability: float = 0.0  # P(the task is not trivial), used by difficulty-aware routing
     #: P(tier = 1..4); empty means "a one-hot of ``difficulty``" (classifiers without probabilities).
     tier_probabilities: tuple[float, ...] = ()
     #: Willingness to pay (USD per solved task) the ``bill`` dial trades cost against expected success

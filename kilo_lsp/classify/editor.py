@@ -22,17 +22,11 @@ from typing import Any
 from ..taxonomy import TASK_TYPES
 from .base import Classification, ClassifyInput, EditorSignals, Signal
 from .features import REQUEST_FEATURES, request_features
-from .session import SessionModel, in_conversation
+from .session import SessionModel, in_conversation, sigmoid
 from .tfidf import Block
 
 WEIGHTS_FILE = "editor.json"
 TIER_HEADS = 3               # P(tier >= 2), P(tier >= 3), P(tier >= 4), after the type scores
-
-def _sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
 
 
 class EditorClassifier:
@@ -105,7 +99,7 @@ class EditorClassifier:
         tier_scores = scores[n:n + TIER_HEADS]
         for p, w in zip(types, self._type_to_tiers):       # the type's own pull on the tier
             tier_scores = [a + p * b for a, b in zip(tier_scores, w)]
-        ge = [_sigmoid(s) for s in tier_scores]
+        ge = [sigmoid(s) for s in tier_scores]
         ge[1], ge[2] = min(ge[1], ge[0]), min(ge[2], ge[1], ge[0])
         tiers = (1 - ge[0], ge[0] - ge[1], ge[1] - ge[2], ge[2])
         tier = max(range(4), key=lambda i: (tiers[i], -i)) + 1
@@ -114,7 +108,7 @@ class EditorClassifier:
         return Classification(
             task_type=TASK_TYPES[k], difficulty=tier, confidence=round(types[k] * tier_conf, 4),
             type_confidence=round(types[k], 4), difficulty_confidence=round(tier_conf, 4), signals=tuple(reasons),
-            classifier=self.name, hard_probability=round(ge[0], 4),
+            classifier=self.name,
             tier_probabilities=tuple(round(x, 4) for x in tiers), type_probabilities=tuple(round(x, 4) for x in types))
 
     def _reasons(self, k: int, parts: list[Any], text: str, signals: EditorSignals, features: list[float],

@@ -115,7 +115,6 @@ class HeuristicClassifier:
         difficulty_confidence = 0.55 + 0.8 * frac * 0.5
         type_confidence = 0.5 + 0.5 * (probs[task_type] - 1.0 / len(TASK_TYPES)) / (1 - 1.0 / len(TASK_TYPES))
         confidence = round(min(type_confidence, difficulty_confidence) if max(scores.values()) > 0.5 else 0.35, 4)
-        hard = 1 / (1 + math.exp(-2.0 * (difficulty_score - 1.5)))
         fired.sort(key=lambda s: -abs(s.weight))
         return Classification(task_type, difficulty, confidence, round(type_confidence, 4),
-                              round(difficulty_confidence, 4), tuple(fired[:6]), self.name, round(hard, 4))
+                              round(difficulty_confidence, 4), tuple(fired[:6]), self.name)

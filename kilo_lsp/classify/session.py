@@ -35,7 +35,8 @@ class TurnReading:
     failed: float               # P(the turn says the previous answer failed)
 
 
-def _sigmoid(x: float) -> float:
+def sigmoid(x: float) -> float:
+    """The logistic function, without overflow for large negative x."""
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)
@@ -50,7 +51,7 @@ class _Logistic:
             raise ValueError(f"session model: {len(self.w)} weights for {n} features")
 
     def __call__(self, x: Sequence[float]) -> float:
-        return _sigmoid(self.intercept + sum(a * b for a, b in zip(self.w, x)))
+        return sigmoid(self.intercept + sum(a * b for a, b in zip(self.w, x)))
 
 
 class SessionModel:

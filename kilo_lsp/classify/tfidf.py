@@ -57,27 +57,21 @@ Part = tuple[str, float, Sequence[float]]
 class Block:
     """One TF-IDF block: term -> (idf, weights), scored with sublinear tf and the L2 norm.
 
-    ``idf_in_weights`` says how a term's weights are kept, which fixes the floating-point products
-    the scores are made of: True (the task-type model) keeps idf x scale x coefficient, and a term
-    seen f times adds (1 + log f) x those; False (the difficulty model) keeps scale x coefficient,
-    and a term adds (1 + log f) x idf x those. Each model's scores stay the very sums it was checked
-    with.
+    A term's weights are kept as idf x scale x coefficient, so a term seen f times adds
+    (1 + log f) x those to the scores, before the norm.
     """
 
-    def __init__(self, raw: dict[str, Any], outputs: int, idf_in_weights: bool = True) -> None:
+    def __init__(self, raw: dict[str, Any], outputs: int) -> None:
         self.analyzer = raw["analyzer"]
-        self.source = raw.get("source", "text")              # "text" or "scope"
         self.ngram = (int(raw["ngram"][0]), int(raw["ngram"][1]))
         self.max_chars = int(raw.get("max_chars", 0)) or None
-        self.idf_in_weights = idf_in_weights
-        self.outputs = outputs
         scale = float(raw.get("scale", 1.0))
         terms, idf, w = raw["terms"], raw["idf"], raw["w"]
         # term -> (idf, weights): one compact array per term keeps the model small in memory
-        # (two tuples of Python floats per term cost about 30 MB over the task-type vocabulary).
+        # (a tuple of Python floats per term costs several times as much).
         self.table: dict[str, tuple[float, array]] = {}
         for i, t in enumerate(terms):
-            f = float(idf[i]) * scale if idf_in_weights else scale
+            f = float(idf[i]) * scale
             self.table[t] = (float(idf[i]), array("d", [f * x for x in w[i * outputs:(i + 1) * outputs]]))
         # word -> its character n-grams that are in the vocabulary, in order: the same words come
         # back request after request, and generating and looking up their n-grams was most of the cost.
@@ -115,32 +109,20 @@ class Block:
             counts = Counter(self._char_grams(text))
         if not counts:
             return None, []
-        in_weights = self.idf_in_weights
         explain = explain and self.analyzer == "word"
-        rows, gs, parts, sq = [], [], [], 0.0
+        rows, parts, sq = [], [], 0.0
         for t, c in counts.items():
             idf, w = table[t]
             f = 1.0 if c == 1 else 1.0 + math.log(c)
             v = f * idf
             sq += v * v
-            if in_weights:
-                # most terms occur once (multiplier 1): their kept row is added as it is
-                rows.append(w if c == 1 else [f * x for x in w])
-                g = f
-            else:
-                rows.append(w)
-                gs.append(v)
-                g = v
+            # most terms occur once (multiplier 1): their kept row is added as it is
+            rows.append(w if c == 1 else [f * x for x in w])
             if explain:
-                parts.append((t, g, w))
+                parts.append((t, f, w))
         inv = 1.0 / (math.sqrt(sq) or 1.0)
-        if in_weights:
-            out = [inv * sum(col) for col in zip(*rows)]          # column sums over the rows run in C
-        else:
-            # every term scales its row: one pass per output beats a new row per term (the
-            # difficulty model has two outputs); the same products, summed in the same order
-            out = [inv * sum([g * w[k] for g, w in zip(gs, rows)]) for k in range(self.outputs)]
-        return out, [(t, g * inv, w) for t, g, w in parts]
+        out = [inv * sum(col) for col in zip(*rows)]              # column sums over the rows run in C
+        return out, [(t, f * inv, w) for t, f, w in parts]
 
 
 __all__ = ["Block", "Part", "word_ngrams", "char_wb_ngrams", "WORD_CACHE_SIZE"]

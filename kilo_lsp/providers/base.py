@@ -19,8 +19,6 @@ from typing import AsyncIterator, Iterable, Literal, Mapping
 from ..tokens import estimate_tokens
 
 ProviderKind = Literal["openai", "anthropic"]
-ErrorKind = Literal["connect", "timeout", "rate_limit", "server", "client", "auth", "tls", "protocol",
-                    "cancelled"]
 ERROR_KINDS: frozenset[str] = frozenset(
     ("connect", "timeout", "rate_limit", "server", "client", "auth", "tls", "protocol", "cancelled"))
 

@@ -23,11 +23,6 @@ class KnownProvider:
     label: str = ""
     extra_headers: Mapping[str, str] = field(default_factory=dict)
 
-    @property
-    def env_key(self) -> str | None:
-        """Alias of ``key_env`` (the name config.py reads)."""
-        return self.key_env
-
 
 _OPENROUTER_HEADERS = {"X-Title": "kilo-lsp"}
 
@@ -53,7 +48,5 @@ KNOWN: dict[str, KnownProvider] = {p.name: p for p in (
     KnownProvider("lmstudio", "openai", "http://127.0.0.1:1234/v1", None, local=True, label="LM Studio"),
     KnownProvider("ollama", "openai", "http://127.0.0.1:11434/v1", None, local=True, label="Ollama"),
 )}
-
-KNOWN_PROVIDERS = KNOWN     # the name config.py imports
 
 LOCAL_DEFAULT_URLS: tuple[str, ...] = tuple(p.base_url for p in KNOWN.values() if p.local)

@@ -20,7 +20,7 @@ import httpx2
 
 from .anthropic import AnthropicProvider
 from .base import Provider, ProviderError, ProviderSpec, Timeouts
-from .known import KNOWN, KNOWN_PROVIDERS, LOCAL_DEFAULT_URLS, KnownProvider  # noqa: F401  (re-exported)
+from .known import KNOWN, LOCAL_DEFAULT_URLS
 from .openai_compat import HTTPProvider, OpenAICompatProvider
 
 log = logging.getLogger(__name__)
