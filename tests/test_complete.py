@@ -52,8 +52,7 @@ class Fixed:
     name = "fixed"
 
     def classify(self, item):
-        # wtp ~0: the bill dial takes the cheapest eligible model, whatever the policy's calibration
-        return Classification("bugfix", 1, 0.9, 0.9, 0.9, classifier="fixed", wtp_usd=1e-9)
+        return Classification("bugfix", 1, 0.9, 0.9, 0.9, classifier="fixed")
 
 
 def forwarder(fake: FakeProviderServer, tmp_path, **settings_kw) -> Forwarder:

@@ -64,9 +64,6 @@ class Classification:
     classifier: str = ""           # name and version of the classifier that answered
     #: P(tier = 1..4); empty means "a one-hot of ``difficulty``" (classifiers without probabilities).
     tier_probabilities: tuple[float, ...] = ()
-    #: Willingness to pay (USD per solved task) the ``bill`` dial trades cost against expected success
-    #: with, calibrated with this classifier's probabilities; 0 = derive it from the leaderboard.
-    wtp_usd: float = 0.0
     #: P(type) in taxonomy.TASK_TYPES order; empty when the classifier gives only its answer.
     type_probabilities: tuple[float, ...] = ()
     #: In a conversation: P(the turn continues its task) and P(it says the previous answer failed).
@@ -81,14 +78,6 @@ class Classification:
             return (p[0] / s, p[1] / s, p[2] / s, p[3] / s)
         d = min(max(int(self.difficulty), 1), 4)
         return tuple(1.0 if t == d else 0.0 for t in (1, 2, 3, 4))  # type: ignore[return-value]
-
-
-def most_likely_tier(probs: tuple[float, ...]) -> int:
-    """1..4: the argmax of P(tier), tiers 3 and 4 counted together (the leaderboard pools them)."""
-    p1, p2, p34 = probs[0], probs[1], probs[2] + probs[3]
-    if p34 > 0 and p34 >= p2 and p34 >= p1:
-        return 4 if probs[3] > probs[2] else 3
-    return 2 if p2 >= p1 and p2 > 0 else 1
 
 
 class Classifier(Protocol):
