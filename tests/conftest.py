@@ -34,17 +34,3 @@ def fake_models_server():
     httpd.server_close()
 
 
-#: Tests of the task-type and difficulty models the sidecar no longer ships (their modules,
-#: kilo_lsp/classify/task_type.py and learned.py, are gone). The same properties are checked on the
-#: editor classifier's blocks in test_editor_classifier.py; these are skipped until they leave their file.
-RETIRED_MODEL_TESTS = frozenset({
-    "test_route_fast_paths.py::test_cached_character_ngrams_equal_the_filtered_ngrams_of_the_text",
-    "test_route_fast_paths.py::test_task_type_block_scores_equal_the_term_by_term_reference",
-    "test_route_fast_paths.py::test_difficulty_block_scores_equal_the_sums_of_the_scaled_rows",
-})
-
-
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if f"{item.path.name}::{item.name}" in RETIRED_MODEL_TESTS:
-            item.add_marker(pytest.mark.skip(reason="tests a model the sidecar no longer ships"))

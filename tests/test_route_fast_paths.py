@@ -4,7 +4,7 @@ import random
 
 from kilo_lsp import context
 from kilo_lsp.classify.base import Classification
-from kilo_lsp.classify.tfidf import char_wb_ngrams, word_ngrams
+from kilo_lsp.classify.tfidf import char_wb_ngrams
 from kilo_lsp.config import RoutingSettings
 from kilo_lsp.leaderboard.model import parse
 from kilo_lsp.routing.availability import Reach
@@ -96,79 +96,3 @@ def test_char_wb_ngrams_equal_the_reference_on_any_whitespace():
         text = "".join(rnd.choice(alphabet) for _ in range(rnd.randrange(0, 24)))
         for ngram in ((3, 5), (2, 5), (1, 1), (2, 2), (4, 6)):
             assert char_wb_ngrams(text, ngram) == char_wb_reference(text, ngram), (text, ngram)
-
-
-def test_cached_character_ngrams_equal_the_filtered_ngrams_of_the_text(monkeypatch):
-    """The char block's per-word cache gives the same n-grams, in the same order (the order of the
-    sums), as filtering the text's n-grams, also across a cache clear."""
-    from kilo_lsp.classify import task_type, tfidf
-    model = task_type.load()
-    if model is None:
-        return
-    block = next(b for b in model.blocks if b.analyzer == "char_wb")
-    monkeypatch.setattr(tfidf, "WORD_CACHE_SIZE", 50)
-    block._word_grams.clear()
-    rnd = random.Random(16)
-    words = ["fix", "Parser", "PARSER", "the", "KeyError:", "user_id", "é", "a", "tests", "refactor", "x" * 40]
-    spaces = [" ", "  ", "\t", "\n", "\u00a0", "\u2003"]
-    for _ in range(2000):
-        text = "".join(rnd.choice(words + [f"fix{rnd.randrange(300)}"]) + rnd.choice(spaces)
-                       for _ in range(rnd.randrange(0, 30)))
-        want = [g for g in char_wb_ngrams(text, block.ngram) if g in block.table]
-        assert block._char_grams(text) == want, text
-    assert len(block._word_grams) <= 50
-
-
-def block_scores_reference(block, text, explain=True):
-    """A block's scores and reasons, one term at a time (the form each model was checked against
-    scikit-learn with): a term seen c times adds f = 1 + log c (1 when c == 1) times the kept weights,
-    times the idf too when the idf is not in them; the squares of f x idf make the norm."""
-    import math
-    from collections import Counter
-    text = text[:block.max_chars] if block.max_chars else text
-    gen = word_ngrams if block.analyzer == "word" else char_wb_ngrams
-    counts = Counter(g for g in gen(text, block.ngram) if g in block.table)
-    if not counts:
-        return None, []
-    rows, parts, sq = [], [], 0.0
-    for t, c in counts.items():
-        idf, w = block.table[t]
-        f = 1.0 if c == 1 else 1.0 + math.log(c)
-        v = idf if c == 1 else f * idf
-        g = f if block.idf_in_weights else v
-        rows.append([g * x for x in w])
-        sq += v * v
-        if explain and block.analyzer == "word":
-            parts.append((t, g, w))
-    inv = 1.0 / (math.sqrt(sq) or 1.0)
-    return [inv * sum(col) for col in zip(*rows)], [(t, g * inv, w) for t, g, w in parts]
-
-
-def test_task_type_block_scores_equal_the_term_by_term_reference():
-    from kilo_lsp.classify import task_type
-    model = task_type.load()
-    if model is None:
-        return
-    rnd = random.Random(17)
-    words = "fix the bug bug in parser parser when input is empty add tests docs refactor x".split()
-    for _ in range(600):
-        text = " ".join(rnd.choice(words) for _ in range(rnd.randrange(0, 80)))
-        for block in model.blocks:
-            assert block.idf_in_weights
-            assert block.scores(text, explain=True) == block_scores_reference(block, text), text
-
-
-def test_difficulty_block_scores_equal_the_sums_of_the_scaled_rows():
-    from kilo_lsp.classify.base import ClassifyInput
-    from kilo_lsp.classify.learned import LearnedClassifier, weights_available
-    if not weights_available():
-        return
-    clf = LearnedClassifier()
-    clf.classify(ClassifyInput("warm up"))
-    rnd = random.Random(15)
-    words = "fix the bug bug in parser parser parser when input is empty add tests refactor migrate schema".split()
-    for block in clf._diff.blocks:
-        assert not block.idf_in_weights
-        for _ in range(300):
-            text = " ".join(rnd.choice(words) for _ in range(rnd.randrange(0, 60)))
-            assert block.scores(text) == block_scores_reference(block, text, explain=False)

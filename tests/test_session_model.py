@@ -52,7 +52,7 @@ CLF = EditorClassifier()
 
 
 def turn(text: str, state: TaskState | None = None, **signals) -> Classification:
-    return CLF.classify(ClassifyInput(text, EditorSignals(**signals), state.text if state else "", state))
+    return CLF.classify(ClassifyInput(text, EditorSignals(**signals), state))
 
 
 def state_of(text: str, c: Classification) -> TaskState:

@@ -250,7 +250,7 @@ def route(ctx: Context) -> None:
 
 def classifier(ctx: Context) -> None:
     """The classifier alone, in-process, on the same requests with realistic editor signals."""
-    from kilo_lsp.classify.base import ClassifyInput, EditorSignals
+    from kilo_lsp.classify.base import ClassifyInput, EditorSignals, TaskState
     from kilo_lsp.context import read_context
     import msgspec
 
@@ -267,8 +267,9 @@ def classifier(ctx: Context) -> None:
     for i in range(len(workload.REQUESTS) * 3):
         params = msgspec.convert(workload.route_params(i, uris, WORKSPACE, history, diags), RouteParams)
         rc = read_context(params, docs.get, 20)
-        inputs.append(ClassifyInput(params.text, rc.signals, rc.previous_text))
-    inputs.append(ClassifyInput("x" * 20_000, EditorSignals(), "y" * 5_000))   # a pasted wall of text
+        previous = TaskState("explain", 1, rc.previous_text) if rc.previous_text else None
+        inputs.append(ClassifyInput(params.text, rc.signals, previous))
+    inputs.append(ClassifyInput("x" * 20_000, EditorSignals(), TaskState("bugfix", 2, "y" * 5_000)))   # a pasted wall
     pc = time.perf_counter
     for inp in inputs * 20:
         clf.classify(inp)

@@ -39,8 +39,7 @@ class TaskState:
 class ClassifyInput:
     text: str                                   # the request as the user typed it
     signals: EditorSignals = field(default_factory=EditorSignals)
-    previous_text: str = ""                     # the previous user turn, if any (for follow-ups)
-    state: TaskState | None = None              # the task the conversation is on, if any
+    state: TaskState | None = None              # the task the conversation is on (its last turn's text too)
 
 
 @dataclass(slots=True)

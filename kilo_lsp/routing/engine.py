@@ -61,7 +61,7 @@ STATUS_REASONS = {
 
 
 def default_classifier() -> Classifier:
-    """The learned classifier when its weights ship with the package, else the hand-built one."""
+    """The editor classifier when its weights ship with the package, else the hand-built one."""
     # imported at the first request: the classifiers' modules and data stay off the start-up path
     from ..classify import editor
     if editor.weights_available():
@@ -222,7 +222,7 @@ class Engine:
         ctx = read_context(params, document_text, session.turns if session else 0)
         selection = self._selection(params)
         state = self._task_state(session, ctx, selection)
-        classification = self.classifier.classify(ClassifyInput(params.text, ctx.signals, ctx.previous_text, state))
+        classification = self.classifier.classify(ClassifyInput(params.text, ctx.signals, state))
         on_task = (session is not None and bool(session.model) and session.tier == r.tier
                    and session.model in board.models)
         turn_now = self._turn_evidence(params, ctx, document_text)
@@ -266,11 +266,6 @@ class Engine:
                            ctx.signals.has_stack_trace, ctx.active_uri, turn_now, selection)
         self._trace(settings, card)
         return card
-
-    def route_text(self, text: str, conversation_id: str | None = None, workspace: str | None = None,
-                   **kwargs: Any) -> DecisionCard:
-        """Route a bare request (benchmarks, the CLI)."""
-        return self.route(RouteParams(text=text, conversation_id=conversation_id, workspace_uri=workspace, **kwargs))
 
     def last_card(self, workspace: str | None, conversation_id: str | None) -> DecisionCard | None:
         session = self.sessions.get(workspace or DEFAULT_WORKSPACE, conversation_id or DEFAULT_CONVERSATION)
