@@ -57,7 +57,7 @@ bench: setup
 leaderboard: bench-deps
 	$(BIN)/python training/build_leaderboard.py
 
-# The editor classifier: train_editor.py writes kilo_lsp/data/editor.json and its cross-validated
+# The editor classifier: train_editor.py writes kilo_lsp/data/editor.json.gz and its cross-validated
 # figures (bench/results/editor_classifier.*).
 bench-classifier: bench-deps
 	$(BIN)/python training/train_editor.py

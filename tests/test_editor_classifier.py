@@ -1,8 +1,9 @@
-"""The editor classifier the sidecar routes with (kilo_lsp/data/editor.json, served in pure Python by
+"""The editor classifier the sidecar routes with (kilo_lsp/data/editor.json.gz, served in pure Python by
 classify/editor.py and classify/tfidf.py), and the hand-built classifier it falls back to."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import random
@@ -50,7 +51,7 @@ def clf() -> EditorClassifier:
 
 @pytest.fixture(scope="module")
 def raw_blocks() -> tuple[int, list[dict]]:
-    raw = json.loads(resources.files("kilo_lsp.data").joinpath(editor.WEIGHTS_FILE).read_text(encoding="utf-8"))
+    raw = json.loads(gzip.decompress(resources.files("kilo_lsp.data").joinpath(editor.WEIGHTS_FILE).read_bytes()))
     return int(raw["request"]["outputs"]), raw["request"]["blocks"]
 
 

@@ -1,6 +1,6 @@
 """Train the editor classifier offline and write its weights and its evaluation.
 
-    python -m training.train_editor [--no-eval] [--out kilo_lsp/data/editor.json]
+    python -m training.train_editor [--no-eval] [--out kilo_lsp/data/editor.json.gz]
 
 Three models, served in pure Python by kilo_lsp/classify/editor.py and kilo_lsp/classify/session.py:
 
@@ -22,7 +22,7 @@ Three models, served in pure Python by kilo_lsp/classify/editor.py and kilo_lsp/
   type models that never saw that turn (out of fold).
 
 Evaluation: 5-fold cross-validation; the written conversations are split by their first turn, so a
-conversation and its opener never sit on both sides. Writes kilo_lsp/data/editor.json,
+conversation and its opener never sit on both sides. Writes kilo_lsp/data/editor.json.gz,
 bench/results/editor_classifier.md and .json.
 """
 
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gzip
 import hashlib
 import json
 import random
@@ -60,7 +61,7 @@ from training.export import export_block, fit_temperature  # noqa: E402
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 RESULTS = datasets.REPO_ROOT / "bench" / "results"
-OUT = datasets.REPO_ROOT / "kilo_lsp" / "data" / "editor.json"
+OUT = datasets.REPO_ROOT / "kilo_lsp" / "data" / "editor.json.gz"
 
 WORD = dict(analyzer="word", ngram_range=(1, 2), min_df=2, max_features=20000, sublinear_tf=True)
 CHAR = dict(analyzer="char_wb", ngram_range=(2, 5), min_df=3, max_features=15000, sublinear_tf=True)
@@ -418,7 +419,8 @@ def main(argv: list[str] | None = None) -> int:
         (RESULTS / "editor_classifier.json").write_text(json.dumps(metrics, indent=1), encoding="utf-8")
         write_report(metrics, RESULTS / "editor_classifier.md")
     weights = fit_all(rows, turns, oof)
-    args.out.write_text(json.dumps(weights, separators=(",", ":")) + "\n", encoding="utf-8")
+    body = (json.dumps(weights, separators=(",", ":")) + "\n").encode("utf-8")
+    args.out.write_bytes(gzip.compress(body, mtime=0) if args.out.suffix == ".gz" else body)   # mtime 0: same weights, same bytes
     print(json.dumps({k: v for k, v in metrics.items() if k != "type"}, indent=1)[:3000])
     print("type", {k: metrics["type"][k] for k in ("accuracy", "macro_f1")}, f"wrote {args.out}")
     return 0

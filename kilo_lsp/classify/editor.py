@@ -1,7 +1,7 @@
 """The classifier the sidecar routes with: what a developer typed into an editor, read in its context.
 
 Linear models trained offline by ``training/train_editor.py`` (scikit-learn) and served here in pure
-Python from ``kilo_lsp/data/editor.json``:
+Python from ``kilo_lsp/data/editor.json.gz``:
 
 - the task type (11 classes) and the difficulty (P(tier >= 2), >= 3, >= 4) of the request, from TF-IDF
   word and character n-grams of its text and the dense features of its editor context
@@ -12,6 +12,7 @@ Python from ``kilo_lsp/data/editor.json``:
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import threading
@@ -25,7 +26,7 @@ from .features import REQUEST_FEATURES, request_features
 from .session import SessionModel, in_conversation, sigmoid
 from .tfidf import Block
 
-WEIGHTS_FILE = "editor.json"
+WEIGHTS_FILE = "editor.json.gz"     # the weights as JSON, gzipped (a third of the size)
 TIER_HEADS = 3               # P(tier >= 2), P(tier >= 3), P(tier >= 4), after the type scores
 
 
@@ -46,9 +47,9 @@ class EditorClassifier:
                 return
             raw = self._raw
             if raw is None:
-                text = (Path(self._path).read_text(encoding="utf-8") if self._path else
-                        resources.files("kilo_lsp.data").joinpath(WEIGHTS_FILE).read_text(encoding="utf-8"))
-                raw = json.loads(text)
+                data = (Path(self._path).read_bytes() if self._path else
+                        resources.files("kilo_lsp.data").joinpath(WEIGHTS_FILE).read_bytes())
+                raw = json.loads(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
             req = raw["request"]
             if list(req["classes"]) != list(TASK_TYPES) or list(req["dense"]) != list(REQUEST_FEATURES):
                 raise ValueError("editor.json does not match this version's task types or features")

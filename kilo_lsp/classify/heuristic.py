@@ -1,6 +1,6 @@
 """A hand-built classifier: keyword cues for the task type, editor signals for the difficulty.
 
-It is the fallback when the editor classifier's weights (``kilo_lsp/data/editor.json``) are not
+It is the fallback when the editor classifier's weights (``kilo_lsp/data/editor.json.gz``) are not
 installed: no data file, no dependency. Editor signals (stack traces, files involved, selection size,
 diagnostics, conversation depth) move its difficulty by hand-set amounts.
 """
