@@ -107,6 +107,27 @@ def _redact_url(url: str) -> str:
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
 
 
+def local_lines(engine: Engine, settings: Any, timeout: float = 1.0) -> list[str]:
+    """Ask the local servers the settings name what they serve (as the sidecar does), make their
+    models known to ``engine``, and say what was found, server by server."""
+    if not settings.local.discover:
+        return ["local servers: not asked (local.discover is false)"]
+    import asyncio
+
+    from .providers.local import probe_servers   # httpx2: only when there is something to ask
+    servers, models = asyncio.run(probe_servers(settings, timeout))
+    engine.local_models = models
+    if not servers:
+        return ["local servers: none named (local.ollamaUrl, local.lmstudioUrl, local.endpoints)"]
+    lines = ["local servers:"]
+    for server in servers:
+        state = (f"{len(server.models)} model{'s' if len(server.models) != 1 else ''}" if server.reachable
+                 else "not answering")
+        lines.append(f"  {server.name} {server.url}: {state}")
+    lines.append("local models: " + (", ".join(m.id for m in models) if models else "none"))
+    return lines
+
+
 def check(config: ConfigStore) -> int:
     """Print the effective configuration; exit 1 with a clear message when something is wrong."""
     settings = config.effective()
@@ -117,11 +138,14 @@ def check(config: ConfigStore) -> int:
     status = 0
     try:
         board = engine.leaderboard(settings)
-        reach = engine.reachable(board, settings)
         print(f"leaderboard: {board.version} ({board.path}), {len(board.models)} models, {len(board.classes)} classes")
         keyed = sorted(settings.credentialed_providers())
-        print(f"providers with credentials: {', '.join(keyed) if keyed else 'none (what-if mode: decisions are shown, not callable)'}")
-        print(f"callable models: {len(reach)}")
+        print(f"providers with credentials: {', '.join(keyed) if keyed else 'none'}")
+        for line in local_lines(engine, settings):
+            print(line)
+        board = engine.leaderboard(settings)
+        reach = engine.reachable(board, settings)
+        print(f"callable models: {len(reach)}" + ("" if reach else " (what-if mode: decisions are shown, not callable)"))
         env = config.env
         proxy = env.get("HTTPS_PROXY") or env.get("https_proxy") or "(none)"
         print(f"network: HTTPS_PROXY={_redact_url(proxy)} NO_PROXY={env.get('NO_PROXY') or env.get('no_proxy') or '(none)'} "
@@ -142,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stdio", action="store_true", help="serve LSP on stdin/stdout (the default)")
     parser.add_argument("--tcp", metavar="HOST:PORT", help="serve LSP on TCP, for debugging")
     parser.add_argument("--check", action="store_true", help="print the effective configuration and exit")
+    parser.add_argument("--stderr-level", choices=["debug", "info", "warning", "error", "off"],
+                        help="the least severe log records also written to stderr while serving (default: "
+                        "log.level); they always go to the editor as window/logMessage with their level")
     sub = parser.add_subparsers(dest="command")
     route = sub.add_parser("route", help="route one request and print the decision card")
     route.add_argument("text")
@@ -166,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     from .lsp.server import build_server
     level = config.effective().log.level.upper()
     logging.getLogger("kilo_lsp").setLevel(level)
+    if args.stderr_level:     # an editor that files all of stderr under one level asks for less of it
+        for handler in logging.getLogger().handlers:
+            handler.setLevel(logging.CRITICAL + 1 if args.stderr_level == "off" else args.stderr_level.upper())
     ls = build_server(config)
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")

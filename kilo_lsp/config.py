@@ -77,7 +77,7 @@ def is_loopback_url(url: str) -> bool:
 
 
 class LocalSettings(Section):
-    discover: Annotated[bool, Meta(description="ask local servers for their models on first use")] = True
+    discover: Annotated[bool, Meta(description="ask local servers for their models while the sidecar runs")] = True
     ollama_url: str = "http://127.0.0.1:11434/v1"
     lmstudio_url: str = "http://127.0.0.1:1234/v1"
     endpoints: Annotated[list[str], Meta(description="more OpenAI-compatible servers on loopback")] = []
@@ -283,9 +283,13 @@ class _Merge:
             typed = msgspec.convert(candidate, SECTIONS[section])
         except msgspec.ValidationError as exc:
             field, message = error_path(exc, SECTIONS[section])
-            kept = self.sources.get(name, "the default")
+            kept = self.values[section].get(key, msgspec.to_builtins(self.typed[section]).get(key))
+            source = self.sources.get(name)
+            got = repr(value) if len(repr(value)) <= 80 else repr(value)[:79] + "…"
+            if "got " not in message:
+                message += f", got {got}"
             self.problems.append(f"{layer.name}: invalid setting {section}.{field or key}: {message}; "
-                                 f"keeping the value from {kept}")
+                                 f"keeping {kept!r} " + (f"from {source}" if source else "(the default)"))
             return
         self.values[section], self.typed[section] = candidate, typed
         self.sources[name] = layer.name

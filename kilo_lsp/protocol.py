@@ -24,11 +24,13 @@ COMPLETE = "kilo/complete"
 USAGE = "kilo/usage"
 SET_CREDENTIALS = "kilo/setCredentials"
 RESET_OUTCOMES = "kilo/resetOutcomes"
+SERVER_STATUS = "kilo/serverStatus"
 STATUS = "kilo/status"            # server -> client notification: the session's model changed
 CHUNK = "kilo/chunk"              # server -> client notification: one streamed text delta
 FEEDBACK = "kilo/feedback"        # client -> server notification: how an answer worked out
 
-REQUESTS: tuple[str, ...] = (ROUTE, LEADERBOARD, EXPLAIN, COMPLETE, USAGE, SET_CREDENTIALS, RESET_OUTCOMES)
+REQUESTS: tuple[str, ...] = (ROUTE, LEADERBOARD, EXPLAIN, COMPLETE, USAGE, SET_CREDENTIALS, RESET_OUTCOMES,
+                            SERVER_STATUS)
 NOTIFICATIONS: tuple[str, ...] = (STATUS, CHUNK)          # server -> client
 CLIENT_NOTIFICATIONS: tuple[str, ...] = (FEEDBACK,)       # client -> server
 
@@ -144,7 +146,8 @@ class SetCredentialsParams(Wire):
         if not self.provider.strip():
             raise ValueError("provider: must not be empty")
         if self.provider not in KNOWN:
-            raise ValueError(f"provider: unknown provider {self.provider!r}; known: {', '.join(sorted(KNOWN))}")
+            takes = ", ".join(sorted(n for n, k in KNOWN.items() if not k.local))
+            raise ValueError(f"provider: unknown provider {self.provider!r}; keys are taken for: {takes}")
         if KNOWN[self.provider].local:
             raise ValueError(f"provider: {self.provider} is a local server and takes no key")
 
@@ -455,6 +458,41 @@ class UsageResult(UsageTotals):
     by_workspace: list[WorkspaceUsage]
 
 
+# -- the sidecar's state --------------------------------------------------------------------------
+class ServerStatusParams(Wire):
+    """kilo/serverStatus takes no params (an empty object or null)."""
+
+
+class ProviderKeyView(Wire):
+    """A provider kilo/setCredentials takes a key for."""
+
+    name: Annotated[str, Doc("what kilo/setCredentials' provider names it")]
+    label: Annotated[str, Doc("a name to show a person")]
+    key_env: Annotated[str | None, Doc("the environment variable the sidecar reads its key from")]
+    key_set: Annotated[bool, Doc("the sidecar has a key for it")]
+    key_source: Annotated[str | None, Doc('where the key comes from: "env", "user-file", "editor"; None without a key')]
+
+
+class LocalServerView(Wire):
+    """A local model server, as last probed."""
+
+    name: Annotated[str, Doc('its provider name: "ollama", "lmstudio", "local:127.0.0.1:8080"')]
+    url: str
+    reachable: Annotated[bool, Doc("it answered the last probe")]
+    models: Annotated[list[str], Doc("the model ids it serves (kilo's ids are name/model)")]
+
+
+class ServerStatusResult(Wire):
+    providers: Annotated[list[ProviderKeyView], Doc("every provider kilo/setCredentials accepts, in a stable order")]
+    local_discovery: Annotated[Literal["off", "starting", "probing", "idle"], Doc(
+        "off: local.discover is false; starting: before the first probe; probing: a probe is under way")]
+    local_servers: Annotated[list[LocalServerView], Doc("the local servers the settings name, as last probed")]
+    local_checked_seconds_ago: Annotated[float | None, Doc("since the last probe finished; None before the first")]
+    callable_models: Annotated[int, Doc("models callable now, across all providers and local servers")]
+    settings_problems: Annotated[list[str], Doc("the settings problems in force (each also sent once with "
+                                                "window/showMessage)")]
+
+
 # -- executeCommand results (kilo.route, kilo.explain, kilo.ask) ---------------------------------
 class CommandResult(Wire):
     """What kilo.route and kilo.explain answer (kilo.explain: null before the session's first route)."""
@@ -506,6 +544,7 @@ METHOD_TYPES: dict[str, tuple[type, Any]] = {
     USAGE: (UsageParams, UsageResult),
     SET_CREDENTIALS: (SetCredentialsParams, CredentialsResult),
     RESET_OUTCOMES: (ResetOutcomesParams, ResetOutcomesResult),
+    SERVER_STATUS: (ServerStatusParams, ServerStatusResult),
 }
 NOTIFICATION_TYPES: dict[str, type] = {STATUS: SessionStatus, CHUNK: Chunk}
 CLIENT_NOTIFICATION_TYPES: dict[str, type] = {FEEDBACK: FeedbackParams}

@@ -62,6 +62,18 @@ class Recorded:
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.open_connections: set[socket.socket] = set()   # dropped by stop(), as a stopped server does
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.open_connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        self.open_connections.discard(request)
+        super().shutdown_request(request)
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         # a client that drops a kept-alive connection is normal here, not worth a traceback
         import sys
@@ -70,16 +82,17 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class FakeProviderServer:
-    def __init__(self, tls: "ssl.SSLContext | None" = None) -> None:
+    def __init__(self, tls: "ssl.SSLContext | None" = None, port: int = 0) -> None:
         self.requests: list[Recorded] = []
         self.client_closed = threading.Event()   # set when a client dropped a stream early
         self.models = ["fake-small", "fake-large"]
+        self.models_delay = 0.0                  # seconds before GET /models answers
         self._queue: list[Script] = []
         self._by_model: dict[str, Script] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         handler = type("Handler", (_Handler,), {"fake": self})
-        self.httpd = _QuietServer(("127.0.0.1", 0), handler)
+        self.httpd = _QuietServer(("127.0.0.1", port), handler)
         if tls is not None:                      # HTTPS with the caller's (self-signed) certificate
             self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
         self.scheme = "https" if tls is not None else "http"
@@ -98,6 +111,11 @@ class FakeProviderServer:
         self._stop.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+        for conn in list(self.httpd.open_connections):   # kept-alive connections end with the server
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def enqueue(self, *scripts: Script) -> None:
         with self._lock:
@@ -167,6 +185,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         self._record(None)
         if self.path.split("?")[0] in ("/v1/models", "/models"):
+            if self.fake.models_delay:
+                time.sleep(self.fake.models_delay)
             self._send_json(200, {"object": "list",
                                   "data": [{"id": m, "object": "model"} for m in self.fake.models]})
         else:

@@ -32,7 +32,7 @@ def test_an_invalid_value_is_ignored_and_the_value_below_it_stays(tmp_path):
     assert e.budget.daily_usd_per_workspace == 3
     problem = next(p for p in e.problems if "routing.tier" in p)
     assert problem.startswith("client-settings:") and "'gold'" in problem and "'frontier'" in problem
-    assert "keeping the value from user-file:" in problem
+    assert "keeping 'frontier' from user-file:" in problem
     assert e.sources["routing.tier"].startswith("user-file:")
 
 

@@ -1,6 +1,8 @@
 """Lifecycle, capabilities, document sync and error answers, through the real process."""
 
 import asyncio
+import sys
+from pathlib import Path
 
 import pytest
 from lsprotocol import types
@@ -76,3 +78,22 @@ async def test_stdout_carries_only_protocol(tmp_path):
         await asyncio.sleep(0.2)
         assert any("routing.tier" in m.message for m in client.messages)
         assert any("routing.tier" in m.message for m in client.log_messages)
+
+
+@pytest.mark.parametrize("args, on_stderr", [(("--stdio",), True), (("--stdio", "--stderr-level", "error"), False)])
+def test_stderr_level_keeps_warnings_off_stderr_but_not_off_the_log(tmp_path, args, on_stderr):
+    """An editor that files every stderr line as an error (Neovim) starts the sidecar with
+    --stderr-level error: a warning then reaches it only as window/logMessage, with its own level."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "reliability"))
+    from rawlsp import RawSidecar, wait_until
+
+    side = RawSidecar(tmp_path, env={"KILO_TIER": "platinum"}, args=args)
+    try:
+        side.initialize()
+        assert wait_until(lambda: any("routing.tier" in n["message"] for n in side.notifications("window/logMessage")), 10)
+        logged = next(n for n in side.notifications("window/logMessage") if "routing.tier" in n["message"])
+        assert logged["type"] == 2     # Warning, not Error
+        side.shutdown()
+    finally:
+        side.close()
+    assert ("routing.tier" in side.stderr_bytes.decode()) is on_stderr

@@ -69,12 +69,13 @@ ROUTER_KEY = "sk-or-v1-recorded.000000000000000000KEY"
 class Normaliser:
     """Replaces what changes between runs (ids, times, today's date, the temporary home)."""
 
-    TIMES = {"ttftMs", "totalMs", "ms"}
+    TIMES = {"ttftMs", "totalMs", "ms", "localCheckedSecondsAgo"}
 
     def __init__(self, home: Path) -> None:
         self.home = str(home)
         self.today = datetime.date.today().isoformat()
         self.ids: dict[str, str] = {}
+        self.aliases: dict[str, str] = {}     # e.g. a local server's random port -> a fixed one
 
     def _id(self, match: re.Match[str]) -> str:
         value = match.group(0)
@@ -84,12 +85,14 @@ class Normaliser:
 
     def __call__(self, obj: Any) -> Any:
         if isinstance(obj, dict):
-            return {k: (0 if k in self.TIMES and isinstance(v, (int, float)) and not isinstance(v, bool)
+            return {self(k) if isinstance(k, str) else k: (0 if k in self.TIMES and isinstance(v, (int, float)) and not isinstance(v, bool)
                         else self(v)) for k, v in obj.items()}
         if isinstance(obj, list):
             return [self(v) for v in obj]
         if isinstance(obj, str):
             obj = re.sub(r"\bd-[0-9a-f]{12}\b", self._id, obj)
+            for value, stable in self.aliases.items():
+                obj = obj.replace(value, stable)
             return obj.replace(self.home, "/home/me").replace(self.today, "2000-01-01")
         return obj
 
@@ -252,6 +255,16 @@ async def open_orders(rec: Recorder) -> None:
         "uri": ORDERS, "languageId": "python", "version": 1, "text": ORDERS_TEXT}}, settle=0.05)
 
 
+async def local_probed(rec: Recorder) -> None:
+    """Wait until the sidecar has asked the local servers (not recorded: an editor would not ask)."""
+    for _ in range(100):
+        status = await rec.client.protocol.send_request_async("kilo/serverStatus", {})
+        if status["localDiscovery"] == "idle":
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the local servers were never probed")
+
+
 def chunks_of(exchange: dict[str, Any]) -> list[dict[str, Any]]:
     return [n["params"] for n in exchange["notifications"] if n["method"] == "kilo/chunk"]
 
@@ -371,10 +384,14 @@ async def test_record_leaderboard(tmp_path) -> None:
 
 async def test_record_no_key_then_set_credentials(fake, tmp_path) -> None:
     async with recording(tmp_path, "no-key", "without any key: kilo/route is a what-if decision, kilo/complete "
-                         "fails with -32001 (data.code no_model); kilo/setCredentials with a key from the editor's "
+                         "fails with -32001 (data.code no_model) and a message naming the editor's own command "
+                         "(initializationOptions.editorCommands); kilo/setCredentials with a key from the editor's "
                          "secret store (answered masked); then kilo/complete answers; a key for a provider the "
                          "server does not take is -32602",
-                         env={"KILO_OPENROUTER_BASE_URL": fake.url("")}) as rec:
+                         env={"KILO_OPENROUTER_BASE_URL": fake.url("")},
+                         init_options={"editorPluginInfo": {"name": "kilo-lsp-vscode", "version": "0.1.0"},
+                                       "editorCommands": {"setKey": "Kilo: Set API key",
+                                                          "settings": "Settings › Extensions › Kilo"}}) as rec:
         fake.enqueue(Script(chunk_delay=0.05))
         whatif = await rec.request("kilo/route", {"text": "rename checkout to place_order", "conversationId": "chat-1",
                                                   "workspaceUri": WORKSPACE, "dryRun": True})
@@ -386,6 +403,7 @@ async def test_record_no_key_then_set_credentials(fake, tmp_path) -> None:
         refused = await rec.request("kilo/setCredentials", {"provider": "ollama", "apiKey": "not-a-key"})
     assert whatif["result"]["whatIf"] and not whatif["result"]["callable"]
     assert failed["error"]["code"] == -32001 and failed["error"]["data"]["code"] == "no_model"
+    assert "Kilo: Set API key" in failed["error"]["message"] and "kilo/" not in failed["error"]["message"]
     assert creds["result"]["apiKey"] != ROUTER_KEY and creds["result"]["callableModels"] > 0
     assert answered["result"]["text"] == "Hello, world!"
     assert refused["error"]["code"] == -32602
@@ -415,3 +433,52 @@ async def test_record_bad_params(tmp_path) -> None:
             "start": {"line": "3", "character": 0}, "end": {"line": 4, "character": 0}}}})
         dry = await rec.request("kilo/complete", {"text": "x", "dryRun": True})
     assert all(x["error"]["code"] == -32602 for x in (empty, typed, dry))
+
+
+async def test_record_server_status(fake, tmp_path) -> None:
+    server = FakeProviderServer().start()
+    server.models = ["qwen2.5-coder-7b"]
+    try:
+        local = {"local": {"endpoints": [server.url("/v1")], "ollamaUrl": "", "lmstudioUrl": ""}}
+        async with recording(tmp_path, "server-status", "kilo/serverStatus: the providers kilo/setCredentials takes "
+                             "(with whether a key is set and where it came from), a local server and its models, the "
+                             "settings problems in force; again after a key is set from the editor",
+                             env={**keyed_env(fake), "KILO_LOCAL_DISCOVER": "1"},
+                             init_options={**local, "routing": {"dial": "fast"}}) as rec:
+            rec.normalise.aliases[f"127.0.0.1:{server.port}"] = "127.0.0.1:8080"
+            await local_probed(rec)
+            before = await rec.request("kilo/serverStatus", {})
+            await rec.request("kilo/setCredentials", {"provider": "anthropic", "apiKey": "sk-ant-recorded-00000KEY"})
+            after = await rec.request("kilo/serverStatus", {})
+    finally:
+        server.stop()
+    status = before["result"]
+    assert status["localDiscovery"] == "idle" and status["localServers"][0]["models"] == ["qwen2.5-coder-7b"]
+    assert {p["name"]: p["keySource"] for p in status["providers"]}["openrouter"] == "env"
+    assert len(status["settingsProblems"]) == 1 and "routing.dial" in status["settingsProblems"][0]
+    assert {p["name"]: p["keySource"] for p in after["result"]["providers"]}["anthropic"] == "editor"
+
+
+async def test_record_local_model(tmp_path) -> None:
+    server = FakeProviderServer().start()
+    server.models = ["qwen2.5-coder-7b"]
+    server.enqueue(Script(texts=("It ", "returns ", "the total."), chunk_delay=0.05, usage=None))
+    try:
+        local = {"local": {"endpoints": [server.url("/v1")], "ollamaUrl": "", "lmstudioUrl": ""}}
+        async with recording(tmp_path, "local-model", "no key, one local server (the fake provider): the route goes "
+                             "to the local model, free; the answer streams from it with usage estimated (the server "
+                             "sent none) and cost 0; kilo/usage counts it", env={"KILO_LOCAL_DISCOVER": "1"},
+                             init_options=local) as rec:
+            rec.normalise.aliases[f"127.0.0.1:{server.port}"] = "127.0.0.1:8080"
+            await local_probed(rec)
+            routed = await rec.request("kilo/route", {"text": "what does checkout return?", "conversationId": "chat-1",
+                                                      "workspaceUri": WORKSPACE, "dryRun": True})
+            answered = await rec.request("kilo/complete", {"text": "what does checkout return?",
+                                                           "conversationId": "chat-1", "workspaceUri": WORKSPACE,
+                                                           "streamId": "chat-1-1"})
+            await rec.request("kilo/usage", {"workspaceUri": WORKSPACE})
+    finally:
+        server.stop()
+    name = f"local:127.0.0.1:{server.port}"
+    assert routed["result"]["callable"] and routed["result"]["model"] == f"{name}/qwen2.5-coder-7b"
+    assert answered["result"]["costUsd"] == 0 and answered["result"]["usage"]["estimated"]

@@ -29,6 +29,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from ..forwarding.errors import CompletionError
+from .completion import forward
 from ..lsp.overrides import current_request_future
 from ..lsp.progress import Progress
 from ..protocol import (AskResult, Chunk, CommandResult, CompleteParams, CompleteResult, DecisionCard,
@@ -92,7 +93,7 @@ async def ask(ls: Any, params: CompleteParams, on_chunk: Callable[[Chunk], None]
     error code (no_model, budget, all_failed, refused) when no model answered. Cancelling the calling
     task closes the upstream stream."""
     try:
-        result = await ls.forwarder.complete(params, ls.document_text, on_chunk)
+        result = await forward(ls, params, on_chunk)
     except CompletionError as exc:
         card = exc.card
         message = f"Kilo: no answer ({exc.code}). {exc.message}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import settings
 from ..forwarding.errors import CompletionError
 from ..lsp.progress import Progress
 from ..lsp.requests import RequestError, kilo_request
@@ -30,6 +31,22 @@ def outcome_of(result: CompleteResult) -> str:
     if result.error is not None:
         return f"{result.model_name}: stopped ({result.error.kind})"
     return f"{result.model_name}: {result.usage.output_tokens} tokens, ${result.cost_usd:.4f}"
+
+
+async def forward(ls: Any, params: CompleteParams, on_chunk: Any) -> CompleteResult:
+    """The forwarder's answer, with the local servers kept in view: the request waits for a probe
+    under way; when it gets no answer and the local servers serve something else now (started,
+    stopped, restarted), it is routed once more; a failed local call has them probed again."""
+    await settings.local_ready(ls)
+    try:
+        result = await ls.forwarder.complete(params, ls.document_text, on_chunk)
+    except CompletionError as exc:
+        if not await settings.local_changed_after_failure(ls, exc.code, exc.attempts):
+            raise
+        result = await ls.forwarder.complete(params, ls.document_text, on_chunk)
+    if ls.local_discovery is not None and settings.local_call_failed(result.attempts):
+        ls.local_discovery.poke()
+    return result
 
 
 def register(server: Any) -> None:
@@ -52,7 +69,7 @@ def register(server: Any) -> None:
 
         outcome = "cancelled"
         try:
-            result = await ls.forwarder.complete(params, ls.document_text, on_chunk)
+            result = await forward(ls, params, on_chunk)
             outcome = outcome_of(result)
             return result
         except CompletionError as exc:

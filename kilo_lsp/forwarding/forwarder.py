@@ -28,7 +28,7 @@ from ..providers.known import KNOWN
 from ..providers.local import local_endpoints
 from ..providers.registry import ProviderPool
 from ..routing.engine import Engine
-from .errors import CompletionError
+from .errors import CompletionError, no_model_advice
 from .failover import MAX_ATTEMPTS, MODEL_SCOPED, Route, failover_plan
 from .prompt import build_prompt
 
@@ -100,6 +100,8 @@ class Forwarder:
         self.pool = pool
         self._pool_key: tuple[object, ...] | None = None
         self.clock = clock
+        #: what to do when nothing is callable, in the editor's words (the server sets it; see errors.py)
+        self.no_model_advice: Callable[[], str] = lambda: no_model_advice({}, None, True)
         if engine.spent_today is None:      # daily budgets read the ledger (opened only when a budget is set)
             engine.spent_today = lambda workspace: self.ledger.spent_today(workspace)
 
@@ -139,8 +141,7 @@ class Forwarder:
         settings = self.engine.settings(card.workspace)
         board = self.engine.leaderboard(settings)
         if not card.callable:
-            raise CompletionError("no_model", "No model can be called: add a provider key (kilo/setCredentials) "
-                                  "or start a local server. " + card.reason, card=card)
+            raise CompletionError("no_model", "No model can be called. " + self.no_model_advice(), card=card)
         if card.reason_code == "budget_exhausted_no_free":
             raise CompletionError("budget", card.reason, card=card)
         pool = await self.sync_pool(settings)

@@ -39,6 +39,8 @@ def structure(raw: Any, cls: type, method: str) -> Any:
         return msgspec.convert(raw if raw is not None else {}, cls)
     except msgspec.ValidationError as exc:
         raise JsonRpcInvalidParams(f"{method}: invalid params: {describe(exc, cls)}") from None
+    except UnicodeError:     # msgspec meets a lone surrogate (valid JSON, not valid UTF-8) in a string
+        raise JsonRpcInvalidParams(f"{method}: invalid params: a string holds an unpaired UTF-16 surrogate") from None
 
 
 def _failure(method: str, exc: Exception) -> JsonRpcException:

@@ -25,6 +25,8 @@ from .overrides import KiloProtocol, PatchedServer, dict_params_converter
 log = logging.getLogger("kilo_lsp")
 
 TIERS = ["efficient", "balanced", "frontier", "free"]
+#: initializationOptions members about the client itself, not settings.
+CLIENT_OPTIONS = ("editorPluginInfo", "editorCommands")
 DIALS = ["bill", "bar"]
 
 
@@ -41,6 +43,10 @@ class Sidecar(PatchedServer):
         self._forwarder: Any = None
         self._ledger: Any = None
         self._ledger_lock = threading.Lock()
+        self.local_discovery: Any = None  # providers.discovery.LocalDiscovery, after `initialized`
+        self.editor_commands: dict[str, str] = {}   # initializationOptions.editorCommands
+        self.starting: asyncio.Task[None] | None = None  # settings pulled and local servers first probed
+        self._shown_problems: set[str] = set()
 
     def kilo_capabilities(self) -> dict[str, Any]:
         """What the sidecar announces under ServerCapabilities.experimental.kilo."""
@@ -74,8 +80,12 @@ class Sidecar(PatchedServer):
         needs it."""
         if self._forwarder is None:
             # httpx stays off the start-up path: the editor waits for `initialize`
+            from ..forwarding.errors import no_model_advice
             from ..forwarding.forwarder import Forwarder
             self._forwarder = Forwarder(self.engine, self.ledger)
+            self._forwarder.no_model_advice = lambda: no_model_advice(
+                self.editor_commands, self.local_discovery.servers if self.local_discovery else None,
+                self.config.effective().local.discover)
         return self._forwarder
 
     @property
@@ -88,11 +98,12 @@ class Sidecar(PatchedServer):
             return self._ledger
 
     # -- plumbing the features share ------------------------------------------------------------
-    def spawn(self, coro: Any) -> None:
+    def spawn(self, coro: Any) -> asyncio.Task[None]:
         """Run a coroutine in the background; its failure is logged, never lost."""
         task = asyncio.get_running_loop().create_task(coro)
         self.background_tasks.add(task)
         task.add_done_callback(self._background_done)
+        return task
 
     def _background_done(self, task: asyncio.Task[None]) -> None:
         self.background_tasks.discard(task)
@@ -117,10 +128,23 @@ class Sidecar(PatchedServer):
     def show(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
         self.window_show_message(types.ShowMessageParams(type=kind, message=f"kilo-lsp: {message}"))
 
-    def report_problems(self, folder: str | None = None) -> None:
-        for problem in self.config.effective(folder).problems:
-            log.warning("%s", problem)
-            self.show(problem)
+    def settings_problems(self) -> list[str]:
+        """The settings problems in force: of the global settings and of every workspace folder."""
+        problems = list(self.config.effective().problems)
+        for folder in self.config.folder_settings:
+            problems += [p for p in self.config.effective(folder).problems if p not in problems]
+        return problems
+
+    def report_problems(self) -> None:
+        """Show each settings problem once while it lasts (a problem fixed and made again is shown
+        again), not at every settings change."""
+        current = self.settings_problems()
+        self._shown_problems &= set(current)
+        for problem in current:
+            if problem not in self._shown_problems:
+                self._shown_problems.add(problem)
+                log.warning("%s", problem)
+                self.show(problem)
 
 
 class LogMessageHandler(logging.Handler):
@@ -149,9 +173,12 @@ def register_lifecycle(ls: Sidecar) -> None:
         ls.client_name = params.client_info.name if params.client_info else ""
         options = params.initialization_options if isinstance(params.initialization_options, dict) else {}
         ls.plugin_info = options.get("editorPluginInfo")
+        commands = options.get("editorCommands")
+        ls.editor_commands = ({k: v for k, v in commands.items() if isinstance(k, str) and isinstance(v, str)}
+                              if isinstance(commands, dict) else {})
         if ls._engine is not None:   # built early (by an embedding host): tell it who the client is
             ls._engine.client.editor, ls._engine.client.plugin_info = ls.client_name, ls.plugin_info
-        ls.config.set_init_options({k: v for k, v in options.items() if k != "editorPluginInfo"})
+        ls.config.set_init_options({k: v for k, v in options.items() if k not in CLIENT_OPTIONS})
 
     @ls.feature(types.INITIALIZED)
     def on_initialized(ls: Sidecar, params: types.InitializedParams) -> None:
@@ -159,7 +186,7 @@ def register_lifecycle(ls: Sidecar) -> None:
         loop.run_in_executor(None, ls.engine.warm_up)
         loop.run_in_executor(None, outcomes.load, ls)
         ls.report_problems()
-        ls.spawn(settings.after_initialized(ls))
+        ls.starting = ls.spawn(settings.after_initialized(ls))
 
 
 def build_server(config: ConfigStore | None = None) -> Sidecar:

@@ -6,6 +6,7 @@ servers with the same model stay apart. No key is ever sent to them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from ..config import Settings
@@ -43,10 +44,27 @@ def models_from_discovery(found: dict[str, list[str]], settings: Settings) -> li
     return models
 
 
-async def discover_models(settings: Settings, timeout: float = 0.3) -> list[Model]:
-    """Ask every local server for its model list (all at once, short timeout, never raises)."""
+@dataclass(frozen=True)
+class LocalServer:
+    """What one local server answered when it was last asked."""
+
+    name: str                    # provider name: "ollama", "lmstudio", "local:127.0.0.1:8080"
+    url: str
+    reachable: bool
+    models: list[str] = field(default_factory=list)
+
+
+async def probe_servers(settings: Settings, timeout: float = 0.3) -> tuple[list[LocalServer], list[Model]]:
+    """Ask every local server the settings name for its model list (all at once, short timeout, never
+    raises): each server's state, and the catalog entries of what they serve."""
     endpoints = local_endpoints(settings)
     if not endpoints:
-        return []
+        return [], []
     found = await discover_local(list(endpoints.values()), timeout=timeout)
-    return models_from_discovery(found, settings)
+    servers = [LocalServer(name, url, url in found, list(found.get(url, []))) for name, url in endpoints.items()]
+    return servers, models_from_discovery(found, settings)
+
+
+async def discover_models(settings: Settings, timeout: float = 0.3) -> list[Model]:
+    """Ask every local server for its model list (all at once, short timeout, never raises)."""
+    return (await probe_servers(settings, timeout))[1]

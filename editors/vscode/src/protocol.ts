@@ -346,6 +346,17 @@ export interface LeaderboardResult {
   classes: { [key: string]: ClassView };
 }
 
+/** A local model server, as last probed. */
+export interface LocalServerView {
+  /** its provider name: "ollama", "lmstudio", "local:127.0.0.1:8080" */
+  name: string;
+  url: string;
+  /** it answered the last probe */
+  reachable: boolean;
+  /** the model ids it serves (kilo's ids are name/model) */
+  models: string[];
+}
+
 /** What kilo.feedback answers. */
 export interface MessageResult {
   /** the one-line summary also shown with window/showMessage */
@@ -401,6 +412,20 @@ export interface PromptInfo {
   trimmed: string[];
 }
 
+/** A provider kilo/setCredentials takes a key for. */
+export interface ProviderKeyView {
+  /** what kilo/setCredentials' provider names it */
+  name: string;
+  /** a name to show a person */
+  label: string;
+  /** the environment variable the sidecar reads its key from */
+  keyEnv: string | null;
+  /** the sidecar has a key for it */
+  keySet: boolean;
+  /** where the key comes from: "env", "user-file", "editor"; None without a key */
+  keySource: string | null;
+}
+
 export interface Range {
   start: Position;
   end: Position;
@@ -440,6 +465,25 @@ export interface RungView {
   /** tasks it solved: rung 1 of all the tasks the ladder was chosen on, each rung above of the tasks every rung below it failed (expected counts over trials) */
   solved: number;
   tried: number;
+}
+
+/** kilo/serverStatus takes no params (an empty object or null). */
+export interface ServerStatusParams {
+}
+
+export interface ServerStatusResult {
+  /** every provider kilo/setCredentials accepts, in a stable order */
+  providers: ProviderKeyView[];
+  /** off: local.discover is false; starting: before the first probe; probing: a probe is under way */
+  localDiscovery: "idle" | "off" | "probing" | "starting";
+  /** the local servers the settings name, as last probed */
+  localServers: LocalServerView[];
+  /** since the last probe finished; None before the first */
+  localCheckedSecondsAgo: number | null;
+  /** models callable now, across all providers and local servers */
+  callableModels: number;
+  /** the settings problems in force (each also sent once with window/showMessage) */
+  settingsProblems: string[];
 }
 
 /** The kilo/status notification: the model of a session changed. */
@@ -578,6 +622,7 @@ export interface KiloRequests {
   "kilo/leaderboard": { params: LeaderboardParams; result: LeaderboardResult };
   "kilo/resetOutcomes": { params: ResetOutcomesParams; result: ResetOutcomesResult };
   "kilo/route": { params: RouteParams; result: DecisionCard };
+  "kilo/serverStatus": { params: ServerStatusParams; result: ServerStatusResult };
   "kilo/setCredentials": { params: SetCredentialsParams; result: CredentialsResult };
   "kilo/usage": { params: UsageParams; result: UsageResult };
 }
@@ -589,7 +634,7 @@ export interface KiloNotifications {
   "kilo/status": SessionStatus;
 }
 
-export const KILO_REQUESTS = ["kilo/complete", "kilo/explain", "kilo/leaderboard", "kilo/resetOutcomes", "kilo/route", "kilo/setCredentials", "kilo/usage"] as const;
+export const KILO_REQUESTS = ["kilo/complete", "kilo/explain", "kilo/leaderboard", "kilo/resetOutcomes", "kilo/route", "kilo/serverStatus", "kilo/setCredentials", "kilo/usage"] as const;
 export const KILO_NOTIFICATIONS = ["kilo/chunk", "kilo/feedback", "kilo/status"] as const;
 export const SERVER_TO_CLIENT_NOTIFICATIONS = ["kilo/chunk", "kilo/status"] as const;
 export type KiloRequest = keyof KiloRequests;
