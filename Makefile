@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 EDITORS_STAMP := $(VENV)/.editors-installed
 VSCODE_STAMP  := editors/vscode/node_modules/.installed
 
-.PHONY: setup demo test test-python test-vscode package-vscode bench bench-deps leaderboard \
+.PHONY: setup demo test test-python test-vscode package-vscode dist bench bench-deps leaderboard \
         bench-classifier bench-routing bench-reliability bench-sessions soak schema clean
 
 $(STAMP): pyproject.toml
@@ -46,6 +46,16 @@ test-vscode: $(VSCODE_STAMP)
 # The installable .vsix.
 package-vscode: test-vscode
 	cd editors/vscode && npx vsce package --allow-missing-repository --out kilo-lsp-vscode.vsix
+
+# The wheel and the sdist (dist/), built by `python -m build` in a throwaway environment of its own,
+# so that it needs nothing but Python; README "Install" installs the wheel.
+dist:
+	rm -rf dist build/dist-env
+	$(PYTHON) -m venv build/dist-env
+	build/dist-env/bin/python -m pip install -q 'build>=1.2'
+	build/dist-env/bin/python -m build --outdir dist .
+	rm -rf build/dist-env
+	ls dist
 
 bench-deps: setup
 	$(BIN)/pip install -q -e '.[bench]'
