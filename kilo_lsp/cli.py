@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import re
 import sys
 from typing import Any
@@ -17,6 +18,9 @@ from .leaderboard.errors import LeaderboardError
 from .leaderboard.view import leaderboard_view
 from .protocol import DecisionCard, RouteParams
 from .routing.engine import Engine
+
+
+STDERR_LEVELS = ("debug", "info", "warning", "error", "off")
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -166,9 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stdio", action="store_true", help="serve LSP on stdin/stdout (the default)")
     parser.add_argument("--tcp", metavar="HOST:PORT", help="serve LSP on TCP, for debugging")
     parser.add_argument("--check", action="store_true", help="print the effective configuration and exit")
-    parser.add_argument("--stderr-level", choices=["debug", "info", "warning", "error", "off"],
+    parser.add_argument("--stderr-level", choices=STDERR_LEVELS,
+                        default=os.environ.get("KILO_STDERR_LEVEL") or None,
                         help="the least severe log records also written to stderr while serving (default: "
-                        "log.level); they always go to the editor as window/logMessage with their level")
+                        "$KILO_STDERR_LEVEL, else log.level); they always go to the editor as window/logMessage "
+                        "with their level")
     sub = parser.add_subparsers(dest="command")
     route = sub.add_parser("route", help="route one request and print the decision card")
     route.add_argument("text")
@@ -193,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     from .lsp.server import build_server
     level = config.effective().log.level.upper()
     logging.getLogger("kilo_lsp").setLevel(level)
-    if args.stderr_level:     # an editor that files all of stderr under one level asks for less of it
+    if args.stderr_level in STDERR_LEVELS:   # an editor that files all of stderr under one level asks for less
         for handler in logging.getLogger().handlers:
             handler.setLevel(logging.CRITICAL + 1 if args.stderr_level == "off" else args.stderr_level.upper())
     ls = build_server(config)

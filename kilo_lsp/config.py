@@ -252,6 +252,7 @@ class _Merge:
         self.providers: dict[str, dict[str, Any]] = {}
         self.sources: dict[str, str] = {}
         self.problems: list[str] = []
+        self._rejected: set[tuple[str, str]] = set()   # (setting, value): said once, whichever layers send it
 
     def add(self, layer: Layer) -> None:
         values = _normalise(layer.values or {})
@@ -282,6 +283,9 @@ class _Merge:
         try:
             typed = msgspec.convert(candidate, SECTIONS[section])
         except msgspec.ValidationError as exc:
+            if (name, repr(value)) in self._rejected:   # an editor may send its settings twice
+                return
+            self._rejected.add((name, repr(value)))
             field, message = error_path(exc, SECTIONS[section])
             kept = self.values[section].get(key, msgspec.to_builtins(self.typed[section]).get(key))
             source = self.sources.get(name)

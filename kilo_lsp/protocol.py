@@ -482,6 +482,15 @@ class LocalServerView(Wire):
     models: Annotated[list[str], Doc("the model ids it serves (kilo's ids are name/model)")]
 
 
+class ModelChoice(Wire):
+    """A model routing.pin takes."""
+
+    id: str
+    name: str
+    callable: Annotated[bool, Doc("a key or a local server makes it usable now")]
+    local: Annotated[bool, Doc("served by a local server")]
+
+
 class ServerStatusResult(Wire):
     providers: Annotated[list[ProviderKeyView], Doc("every provider kilo/setCredentials accepts, in a stable order")]
     local_discovery: Annotated[Literal["off", "starting", "probing", "idle"], Doc(
@@ -489,6 +498,8 @@ class ServerStatusResult(Wire):
     local_servers: Annotated[list[LocalServerView], Doc("the local servers the settings name, as last probed")]
     local_checked_seconds_ago: Annotated[float | None, Doc("since the last probe finished; None before the first")]
     callable_models: Annotated[int, Doc("models callable now, across all providers and local servers")]
+    models: Annotated[list[ModelChoice], Doc("every model id routing.pin takes: the catalog and the local models, "
+                                             "callable ones first")]
     settings_problems: Annotated[list[str], Doc("the settings problems in force (each also sent once with "
                                                 "window/showMessage)")]
 

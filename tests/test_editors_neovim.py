@@ -10,6 +10,7 @@ this test installs nothing and skips only when no nvim exists at all.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -20,9 +21,9 @@ import pytest
 from lsp_harness import isolated_env
 
 try:
-    from tests.fake_provider import local_llm_url  # noqa: F401
+    from tests.fake_provider import Script, fake, fake_server, local_llm_url  # noqa: F401
 except ImportError:  # tests/ on sys.path (conftest)
-    from fake_provider import local_llm_url  # type: ignore[no-redef]  # noqa: F401
+    from fake_provider import Script, fake, fake_server, local_llm_url  # type: ignore[no-redef]  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "editors" / "neovim" / "tests"
@@ -66,8 +67,11 @@ def test_neovim_runs_every_conformance_fixture_through_the_plugin(tmp_path):
 def test_neovim_plugin_commands_statusline_and_health(tmp_path):
     lines = run_nvim(TESTS / "plugin.lua", tmp_path)
     checks = {x["check"] for x in lines if "check" in x}
-    for name in (":KiloRoute opens a float with the card", "statusline shows the session's model and tier",
-                 ":KiloTier frontier reaches the server", ":KiloPin pins the model", ":KiloPin! unpins",
+    for name in (":KiloRoute opens a float with the card", "a preview changes no session (no kilo/status)",
+                 ":KiloTier frontier reaches the server", ":KiloTier checks the tier against the server's",
+                 ":KiloPin pins the model", ":KiloPin refuses a model the server does not know", ":KiloPin! unpins",
+                 "a rejected setting is shown as a warning naming the value",
+                 "Neovim's LSP log files the sidecar's warning as WARN, never as ERROR",
                  ":checkhealth kilo finds the server and its version"):
         assert name in checks
     screens = {x["screen"]: x["lines"] for x in lines if "screen" in x}
@@ -95,3 +99,60 @@ def test_neovim_ask_streams_from_a_real_local_model_and_cancels(tmp_path, local_
           f"ttft {answer['ttftMs']} ms, total {answer['totalMs']} ms); cancel after "
           f"{timings['cancel acknowledged']['chunks_at_cancel']} chunks acknowledged in "
           f"{timings['cancel acknowledged']['ms']} ms")
+
+
+CHAT_KEY = "sk-or-v1-nvim-chat.0000000000000000KEY7"
+
+
+def test_neovim_chat_context_turns_keys_usage_and_a_dead_sidecar(tmp_path, fake):
+    """The chat path of the plugin (editors/neovim/tests/chat.lua) against the real sidecar and the
+    scripted provider: what reached the provider is checked here, and that the key typed at
+    :KiloSetKey's prompt was written nowhere."""
+    fake.enqueue(*[Script(texts=("Because ", "CODES[None] ", "raises KeyError."), chunk_delay=0.02,
+                          usage=(900, 0, 40)) for _ in range(4)])
+    lines = run_nvim(TESTS / "chat.lua", tmp_path, {"KILO_OPENROUTER_BASE_URL": fake.url(""),
+                                                     "KILO_TEST_KEY": CHAT_KEY}, timeout=120)
+    assert lines[-1] == {"summary": True, "failed": 0}
+    asks = [r for r in fake.requests if r.method == "POST"]
+    assert len(asks) == 4 and all(r.headers["authorization"] == f"Bearer {CHAT_KEY}" for r in asks)
+    first = json.dumps(asks[0].body)
+    # the selection and the diagnostic of the file the user was in reached the model's prompt
+    assert "def checkout(order, code=None):" in first and "return apply_discount(total, code)" in first
+    assert "KeyError: None is not in CODES" in first
+    second = asks[1].body["messages"]
+    assert any(m["role"] == "assistant" and "CODES[None]" in str(m["content"]) for m in second)
+    assert not any(m["role"] == "assistant" for m in asks[3].body["messages"]), ":KiloNew sends no turns"
+    # the key: in no file the editor or the sidecar wrote (config, state, LSP log, ledger)
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert CHAT_KEY.encode() not in path.read_bytes(), path
+    screens = {x["screen"]: x["lines"] for x in lines if "screen" in x}
+    print("\n" + "\n".join(screens["the chat after three questions"]))
+
+
+def _path_without_kilo_lsp() -> str:
+    """PATH with no directory that holds a kilo-lsp command (this checkout's venv, an install)."""
+    return os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
+                           if p and not (Path(p) / "kilo-lsp").exists())
+
+
+def test_neovim_missing_or_dying_sidecar_is_said_once(tmp_path):
+    lines = run_nvim(TESTS / "missing.lua", tmp_path, {"PATH": _path_without_kilo_lsp()})
+    checks = {x["check"] for x in lines if "check" in x}
+    assert "a missing sidecar is said once, with :KiloInstall" in checks and "a sidecar that dies is said once" in checks
+
+
+def test_neovim_formats_what_the_real_sidecar_answered(tmp_path):
+    """card.lua on editors/recorded/*.json (which tests/test_recorded_responses.py writes)."""
+    lines = run_nvim(TESTS / "recorded.lua", tmp_path)
+    assert lines[-1] == {"summary": True, "failed": 0} and sum("check" in x for x in lines) >= 12
+
+
+def test_neovim_kilo_install_from_the_plugins_checkout(tmp_path):
+    """:KiloInstall makes the environment from this checkout (pip, from the package index) and the
+    plugin starts the sidecar from it."""
+    lines = run_nvim(TESTS / "install.lua", tmp_path, {"PATH": _path_without_kilo_lsp(),
+                                                        "PIP_CACHE_DIR": str(Path.home() / ".cache" / "pip")},
+                     timeout=900)
+    timing = next(x for x in lines if x.get("timing") == ":KiloInstall")
+    print(f"\n:KiloInstall took {timing['seconds']} s")

@@ -16,7 +16,7 @@ from typing import Any
 from lsprotocol import types
 
 from ..lsp.requests import kilo_request
-from ..protocol import SERVER_STATUS, LocalServerView, ProviderKeyView, ServerStatusParams, ServerStatusResult
+from ..protocol import SERVER_STATUS, LocalServerView, ModelChoice, ProviderKeyView, ServerStatusParams, ServerStatusResult
 from ..providers.known import KNOWN
 from ..routing.availability import is_local_provider
 
@@ -155,9 +155,11 @@ def server_status(ls: Any) -> ServerStatusResult:
         servers = [LocalServerView(s.name, s.url, s.reachable, list(s.models)) for s in discovery.servers]
         ago = round(discovery.clock() - discovery.checked_at, 3) if discovery.checked_at is not None else None
     board = ls.engine.leaderboard(settings)
+    reach = ls.engine.reachable(board, settings)
+    models = sorted((ModelChoice(m.id, m.name, m.id in reach, m.local) for m in board.models.values()),
+                    key=lambda m: (not m.callable, not m.local, m.id))
     return ServerStatusResult(providers=providers, local_discovery=state, local_servers=servers,
-                              local_checked_seconds_ago=ago,
-                              callable_models=len(ls.engine.reachable(board, settings)),
+                              local_checked_seconds_ago=ago, callable_models=len(reach), models=models,
                               settings_problems=ls.settings_problems())
 
 

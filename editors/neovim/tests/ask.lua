@@ -56,7 +56,7 @@ out({ timing = "callable", ms = ms() })
 local ask_win = vim.api.nvim_get_current_win()
 vim.cmd("KiloAsk Say hello in five words.")
 local s1 = kilo.state.last_stream
-check(":KiloAsk opens a scratch buffer for the stream", s1 ~= nil and vim.api.nvim_get_current_buf() == s1.buf)
+check(":KiloAsk opens a chat split for the stream", s1 ~= nil and vim.api.nvim_get_current_buf() == s1.chat.buf)
 local t1 = vim.uv.hrtime()
 local done = vim.wait(60000, function() return s1.done end, 10)
 out({ timing = "first answer", ms = math.floor((vim.uv.hrtime() - t1) / 1e6), chunks = #s1.chunks })
@@ -67,11 +67,14 @@ check("kilo/chunk notifications arrived for the stream", #s1.chunks >= 2 and s1.
   { chunks = #s1.chunks, seq = s1.seq })
 check("final text equals the concatenated chunks", streamed ~= "" and r.text == streamed, { text = r.text, chunks = streamed })
 check("chunks name the model that answered", s1.model ~= nil and s1.model == r.model, { chunk = s1.model, result = r.model })
-local lines1 = vim.api.nvim_buf_get_lines(s1.buf, 0, -1, false)
-local body1 = table.concat(vim.list_slice(lines1, 2, #lines1 - 2), "\n")
+-- the chat: the question, what it is about, a blank line, the answer, a blank line, the footer, a blank line
+local lines1 = vim.api.nvim_buf_get_lines(s1.chat.buf, 0, -1, false)
+local body1 = table.concat(vim.list_slice(lines1, 4, #lines1 - 3), "\n")
+check("the chat names the file asked about", lines1[1] == "> Say hello in five words." and lines1[2] == "> [app.py]", lines1)
 check("the buffer holds the streamed text once", body1 == streamed, { buffer = body1 })
-check("the footer names the model and the cost", lines1[#lines1]:find("-- " .. r.model .. " via ", 1, true) == 1
-  and lines1[#lines1]:find("$0.0000", 1, true) ~= nil, lines1[#lines1])
+local footer1 = lines1[#lines1 - 1]
+check("the footer names the model and the cost", footer1:find("-- " .. r.model .. " via ", 1, true) == 1
+  and footer1:find("$0.0000", 1, true) ~= nil, footer1)
 check("the answer's decision becomes the last card", kilo.state.last_card and kilo.state.last_card.decisionId == r.decisionId)
 out({ screen = ":KiloAsk Say hello in five words.", lines = lines1, ttftMs = r.ttftMs, totalMs = r.totalMs,
   usage = r.usage })
@@ -82,7 +85,7 @@ vim.api.nvim_set_current_win(ask_win)
 vim.lsp.log.set_level("debug") -- Neovim logs the server's -32800 ("Received cancellation ack"), nothing else sees it
 kilo.state.opts.complete = { maxTokens = 400, temperature = 0 }
 messages = {}
-vim.cmd("KiloAsk Write a long story about a robot who learns to paint, in at least twenty sentences.")
+vim.cmd("KiloNew Write a long story about a robot who learns to paint, in at least twenty sentences.")
 local s2 = kilo.state.last_stream
 local got = vim.wait(60000, function() return #s2.chunks >= 3 or s2.done end, 5)
 check("the second answer is streaming", got and not s2.done and #s2.chunks >= 3, { chunks = #s2.chunks, outcome = s2.outcome })
@@ -104,12 +107,13 @@ end
 check("the sidecar answered the cancelled request with -32800", ack == "-32800", ack)
 check("the plugin reports the cancel", #messages >= 1 and messages[#messages].msg:find("cancelled", 1, true) ~= nil,
   messages[#messages] and messages[#messages].msg)
-local lines2 = vim.api.nvim_buf_get_lines(s2.buf, 0, -1, false)
-local body2 = table.concat(vim.list_slice(lines2, 2, #lines2 - 2), "\n")
+local lines2 = vim.api.nvim_buf_get_lines(s2.chat.buf, 0, -1, false)
+local body2 = table.concat(vim.list_slice(lines2, 4, #lines2 - 3), "\n")
 check("the buffer keeps the partial text", #s2.chunks >= 3 and body2 == table.concat(s2.chunks)
-  and lines2[#lines2] == "(cancelled)", { buffer = body2, last = lines2[#lines2] })
+  and lines2[#lines2 - 1] == "(cancelled)", { buffer = body2, last = lines2[#lines2 - 1] })
+check(":KiloNew asked in a chat of its own", s2.chat ~= s1.chat and s2.params.turns == nil)
 vim.wait(1000) -- late chunks of the cancelled stream, if any, must not show up
-check("nothing is added after the cancel", #vim.api.nvim_buf_get_lines(s2.buf, 0, -1, false) == #lines2)
+check("nothing is added after the cancel", #vim.api.nvim_buf_get_lines(s2.chat.buf, 0, -1, false) == #lines2)
 out({ screen = ":KiloAsk (cancelled)", lines = lines2 })
 
 client:stop()

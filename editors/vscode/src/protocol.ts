@@ -363,6 +363,16 @@ export interface MessageResult {
   message: string;
 }
 
+/** A model routing.pin takes. */
+export interface ModelChoice {
+  id: string;
+  name: string;
+  /** a key or a local server makes it usable now */
+  callable: boolean;
+  /** served by a local server */
+  local: boolean;
+}
+
 export interface ModelShare {
   requests: number;
   /** of the answered requests */
@@ -482,6 +492,8 @@ export interface ServerStatusResult {
   localCheckedSecondsAgo: number | null;
   /** models callable now, across all providers and local servers */
   callableModels: number;
+  /** every model id routing.pin takes: the catalog and the local models, callable ones first */
+  models: ModelChoice[];
   /** the settings problems in force (each also sent once with window/showMessage) */
   settingsProblems: string[];
 }

@@ -47,30 +47,73 @@ function M.lines(card)
   return out
 end
 
---- The statusline text from the last kilo/status notification (and usage, when known).
-function M.status(status, usage)
-  if status == nil then return "kilo" end
-  local text = string.format("kilo: %s · %s", status.model, status.tier)
-  if usage and s(usage.todayUsd) then text = text .. " · " .. usd(usage.todayUsd, 2) end
-  return text
+--- The statusline text: the session's model and tier (the last kilo/status) and today's spend
+--- (kilo/usage for today: costUsd), e.g. "kilo: gpt-5-mini · efficient · $0.12 today".
+function M.status(status, today)
+  local parts = {}
+  if status ~= nil and status ~= vim.NIL then
+    table.insert(parts, string.format("%s · %s", status.model, status.tier))
+  end
+  if today ~= nil and today ~= vim.NIL and s(today.costUsd) then
+    table.insert(parts, usd(today.costUsd, 2) .. " today")
+  end
+  if #parts == 0 then return "kilo" end
+  return "kilo: " .. table.concat(parts, " · ")
 end
 
---- Lines of a usage summary (kilo/usage): spend and savings, with a small bar chart per day.
-function M.usage_lines(usage)
-  if usage == nil or usage == vim.NIL then return { "No usage recorded yet." } end
+local function totals_line(label, u)
+  local saved = s(u.savedVsBalancedUsd) or 0
+  return string.format("%-10s %s spent · %d request%s · saved %s vs Balanced, %s vs Frontier", label,
+    usd(u.costUsd), u.requests or 0, (u.requests or 0) == 1 and "" or "s", usd(saved),
+    usd(s(u.savedVsFrontierUsd) or 0))
+end
+
+--- Lines of a usage summary, from kilo/usage answers (UsageResult): `today` (params day = today)
+--- and `all` (no day), both optional. Spend, requests and savings; each model's share; outcomes;
+--- tokens; a bar per day.
+function M.usage_lines(all, today, day)
+  if (all == nil or all == vim.NIL) and (today == nil or today == vim.NIL) then return { "No usage recorded yet." } end
   local out = {}
-  if s(usage.todayUsd) then table.insert(out, "Today     " .. usd(usage.todayUsd, 4)) end
-  if s(usage.totalUsd) then table.insert(out, "Total     " .. usd(usage.totalUsd, 4)) end
-  if s(usage.savedUsd) then table.insert(out, "Saved     " .. usd(usage.savedUsd, 4) .. " vs Balanced") end
-  local days = usage.days or {}
-  local max = 0
-  for _, d in ipairs(days) do max = math.max(max, d.costUsd or 0) end
-  for _, d in ipairs(days) do
-    local n = max > 0 and math.floor(20 * (d.costUsd or 0) / max + 0.5) or 0
-    table.insert(out, string.format("%s %s %s", d.day or "?", string.rep("#", n) .. string.rep(".", 20 - n), usd(d.costUsd, 4)))
+  if today and today ~= vim.NIL then table.insert(out, totals_line("Today", today) .. (day and ("  (" .. day .. ")") or "")) end
+  if all and all ~= vim.NIL then
+    table.insert(out, totals_line("All time", all))
+    if (all.requests or 0) == 0 then return out end
+    table.insert(out, string.format("%-10s %d in (%d cached), %d out%s", "Tokens", all.inputTokens or 0,
+      all.cachedInputTokens or 0, all.outputTokens or 0,
+      (all.estimatedRows or 0) > 0 and string.format(" (%d estimated)", all.estimatedRows) or ""))
+    local models = {}
+    for id, m in pairs(all.models or {}) do table.insert(models, { id = id, m = m }) end
+    table.sort(models, function(a, b) return (a.m.share or 0) > (b.m.share or 0) end)
+    for i, x in ipairs(models) do
+      table.insert(out, string.format("%-10s %-28s %3d%% of answers  %s", i == 1 and "Models" or "", x.id,
+        math.floor(100 * (x.m.share or 0) + 0.5), usd(x.m.costUsd)))
+    end
+    local outcomes = {}
+    for k, n in pairs(all.outcomes or {}) do table.insert(outcomes, k .. " " .. n) end
+    table.sort(outcomes)
+    if #outcomes > 0 then table.insert(out, string.format("%-10s %s", "Calls", table.concat(outcomes, " · "))) end
+    local days = all.byDay or {}
+    local max = 0
+    for _, d in ipairs(days) do max = math.max(max, d.costUsd or 0) end
+    if #days > 0 then table.insert(out, "") end
+    for _, d in ipairs(days) do
+      local n = max > 0 and math.floor(20 * (d.costUsd or 0) / max + 0.5) or 0
+      table.insert(out, string.format("%s %s %s  saved %s", d.day or "?", string.rep("#", n) .. string.rep(".", 20 - n),
+        usd(d.costUsd), usd(s(d.savedVsBalancedUsd) or 0)))
+    end
   end
-  if #out == 0 then table.insert(out, vim.inspect(usage)) end
   return out
+end
+
+--- The line under an answer (a kilo/complete result): who answered, the cost, the saving.
+function M.footer(result)
+  local saved = (tonumber(result.balancedCostUsd) or 0) - (tonumber(result.costUsd) or 0)
+  local tail = string.format("-- %s via %s · %s (Balanced %s, saved %s) · %s", result.model or "?",
+    result.provider or "?", usd(result.costUsd), usd(result.balancedCostUsd), usd(saved), result.finishReason or "")
+  if type(result.error) == "table" then
+    tail = tail .. " · " .. (result.error.kind or "") .. ": " .. (result.error.message or "")
+  end
+  return tail
 end
 
 return M
