@@ -526,6 +526,8 @@ class AskResult(Wire, omit_defaults=True):
     message: Annotated[str, Doc("the summary also shown with window/showMessage")]
     result: Annotated[CompleteResult | None, Doc("when answered")] = None
     reason: Annotated[str | None, Doc("when not answered: no_model | budget | all_failed | refused | cancelled")] = None
+    document: Annotated[str | None, Doc("when answered and the client can show documents: the file URI of the "
+                                        "whole answer, opened with window/showDocument")] = None
 
 
 #: Each request's params and result types, by method: what the handlers structure and answer, and

@@ -121,9 +121,9 @@ async def test_code_action_on_a_selection_runs_ask_kilo(server):
 
 # -- kilo.ask answering for real: the sidecar, and llama.cpp with SmolLM2-135M (session fixture) --------------
 try:
-    from tests.fake_provider import local_llm_url  # noqa: F401,E402
+    from tests.fake_provider import Script, fake, fake_server, local_llm_url  # noqa: F401,E402
 except ImportError:  # tests/ on sys.path (conftest)
-    from fake_provider import local_llm_url  # type: ignore[no-redef]  # noqa: F401,E402
+    from fake_provider import Script, fake, fake_server, local_llm_url  # type: ignore[no-redef]  # noqa: F401,E402
 
 
 async def wait_for(predicate, seconds: float = 30.0, step: float = 0.05):
@@ -231,6 +231,48 @@ async def test_ask_answers_from_a_real_local_model_with_progress_and_cancels(tmp
         print(f"\nkilo.ask via local model: callable after {callable_ms:.0f} ms; answer {ask_ms:.0f} ms "
               f"(ttft {result['ttftMs']} ms, {result['usage']['outputTokens']} tokens); "
               f"$/cancelRequest answered after {cancel_ms:.0f} ms")
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+
+
+async def test_ask_opens_the_whole_answer_as_a_document_with_the_selection_and_diagnostics(tmp_path, fake):
+    """A client that can show documents (LSP4IJ can) gets the whole answer in an editor tab: kilo.ask
+    writes it to the user's data directory and sends window/showDocument. The code action carries
+    the diagnostics at the selection into the question's context."""
+    long_answer = "x" * (commands.PREVIEW_CHARS * 3)
+    fake.enqueue(Script(texts=("The loop ", "sums xs. ", long_answer)))
+    config = ClientServerConfig(server_command=[sys.executable, "-c", SERVER], client_factory=make_client,
+                                server_env=isolated_env(tmp_path, {"OPENROUTER_API_KEY": "sk-or-v1-doc-test-0000KEY",
+                                                                   "KILO_OPENROUTER_BASE_URL": fake.url("")}))
+    client = await config.start()
+    shown = client.shown_documents        # pytest-lsp answers window/showDocument and keeps it
+    await client.initialize_session(types.InitializeParams(
+        capabilities=pytest_lsp.client_capabilities("visual-studio-code"),
+        client_info=types.ClientInfo(name="LSP4IJ", version="0.x")))
+    try:
+        client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(
+            uri=DOC, language_id="python", version=1, text=TEXT)))
+        diag = types.Diagnostic(range=types.Range(types.Position(3, 8), types.Position(3, 14)),
+                                message="s may be undefined", severity=types.DiagnosticSeverity.Warning)
+        params = types.CodeActionParams(text_document=types.TextDocumentIdentifier(uri=DOC),
+                                        range=types.Range(types.Position(1, 0), types.Position(4, 0)),
+                                        context=types.CodeActionContext(diagnostics=[diag]))
+        wire = client.protocol._converter.unstructure(commands.code_actions(FakeLs(), params))
+        ask = wire[0]["command"]
+        assert ask["arguments"][0]["context"]["diagnostics"] == [
+            {"message": "s may be undefined", "severity": 2,
+             "range": {"start": {"line": 3, "character": 8}, "end": {"line": 3, "character": 14}}}]
+        result = await execute(client, ask["command"], *ask["arguments"])
+        assert result["answered"] and result["result"]["text"].endswith(long_answer)
+        assert "s may be undefined" in str(fake.requests[-1].body["messages"])
+        assert await wait_for(lambda: bool(shown), 5)
+        assert shown[0].uri == result["document"] and shown[0].take_focus
+        path = __import__("pathlib").Path(__import__("urllib.parse").parse.urlparse(result["document"]).path)
+        assert path.is_relative_to(tmp_path / "data" / "kilo-lsp" / "answers")
+        text = path.read_text()
+        assert text.startswith(f"> {commands.DEFAULT_ASK}\n> [app.py, lines 2-4]\n")
+        assert result["result"]["text"] in text and f"via openrouter · ${result['result']['costUsd']:.4f}" in text
     finally:
         await client.shutdown_session()
         await client.stop()

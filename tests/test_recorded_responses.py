@@ -10,8 +10,9 @@ them always see the answers of the current server. The format is described in ed
 
 Values that change from run to run are normalised so that a file changes only when the server's
 answers do: decision ids become ``d-000000000001``, ``d-000000000002``, ... in order of appearance
-(the same id stays the same everywhere), times (``ttftMs``, ``totalMs``, ``ms``) become 0, today's
-date becomes ``2000-01-01`` and the temporary home becomes ``/home/me``.
+(the same id stays the same everywhere), times (``ttftMs``, ``totalMs``, ``ms``, the seconds in a
+kilo.ask summary) become 0, progress tokens end in ``-0``, today's date becomes ``2000-01-01`` and the
+temporary home becomes ``/home/me``.
 """
 
 from __future__ import annotations
@@ -91,6 +92,8 @@ class Normaliser:
             return [self(v) for v in obj]
         if isinstance(obj, str):
             obj = re.sub(r"\bd-[0-9a-f]{12}\b", self._id, obj)
+            obj = re.sub(r"\bkilo\.ask-(\d+)-\d+\b", r"kilo.ask-\1-0", obj)    # work-done progress tokens
+            obj = re.sub(r"\b(tokens in )\d+\.\d s\b", r"\g<1>0.0 s", obj)       # kilo.ask's summary
             for value, stable in self.aliases.items():
                 obj = obj.replace(value, stable)
             return obj.replace(self.home, "/home/me").replace(self.today, "2000-01-01")
@@ -126,6 +129,13 @@ class Recorder:
             return params
         return self.client.protocol._converter.structure(params, entry[2])
 
+    def _typed_request(self, method: str, params: Any) -> Any:
+        """Standard LSP request params as lsprotocol types; kilo/* params as they are."""
+        entry = types.METHOD_TO_TYPES.get(method)
+        if entry is None or entry[2] is None or method.startswith("kilo/"):
+            return params
+        return self.client.protocol._converter.structure(params, entry[2])
+
     def _since(self, mark: int, until_id: str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         notes: list[dict[str, Any]] = []
         for msg in self.inbox[mark:]:
@@ -144,7 +154,8 @@ class Recorder:
         self._ids += 1
         msg_id = f"rec-{self._ids}"
         mark = len(self.inbox)
-        task = asyncio.ensure_future(self.client.protocol.send_request_async(method, params, msg_id=msg_id))
+        task = asyncio.ensure_future(self.client.protocol.send_request_async(method, self._typed_request(method, params),
+                                                                             msg_id=msg_id))
         if cancel_after is not None:
             for _ in range(500):
                 if await cancel_after() or task.done():
@@ -482,3 +493,26 @@ async def test_record_local_model(tmp_path) -> None:
     name = f"local:127.0.0.1:{server.port}"
     assert routed["result"]["callable"] and routed["result"]["model"] == f"{name}/qwen2.5-coder-7b"
     assert answered["result"]["costUsd"] == 0 and answered["result"]["usage"]["estimated"]
+
+
+async def test_record_execute_ask(fake, tmp_path) -> None:
+    fake.enqueue(Script(texts=("checkout sums the items, ", "then applies the discount code."), one_write=True,
+                        usage=(640, 0, 14)))
+    async with recording(tmp_path, "execute-ask", "what a generic client (an LSP4IJ template) does: the code actions "
+                         "on a selection with a diagnostic, then workspace/executeCommand kilo.ask from the 'Ask "
+                         "Kilo' action: work-done progress, the whole answer in window/logMessage, a summary in "
+                         "window/showMessage, and window/showDocument opening the answer's Markdown document",
+                         env=keyed_env(fake)) as rec:
+        await open_orders(rec)
+        actions = await rec.request("textDocument/codeAction", {
+            "textDocument": {"uri": ORDERS}, "range": SELECTION,
+            "context": {"diagnostics": [{"range": DIAGNOSTICS[0]["range"], "message": DIAGNOSTICS[0]["message"],
+                                         "severity": 2}]}})
+        command = actions["result"][0]["command"]
+        asked = await rec.request("workspace/executeCommand", command)
+    assert command["command"] == "kilo.ask" and asked["result"]["answered"]
+    sent = [n["method"] for n in asked["notifications"]]
+    assert sent[0] == "window/workDoneProgress/create" and sent[-1] == "window/showDocument"
+    assert "window/showMessage" in sent and "window/logMessage" in sent
+    assert asked["result"]["document"].startswith((tmp_path / "data" / "kilo-lsp" / "answers").as_uri())
+    assert "file:///home/me/data/kilo-lsp/answers/kilo-answer-d-" in (RECORDED / "execute-ask.json").read_text()

@@ -5,8 +5,10 @@ user-defined servers, generic LSP clients): ``workspace/executeCommand`` command
 - ``kilo.ask``    — answers a request (usually from a selection) through the forwarder, the code path
   of ``kilo/complete``: it streams as work-done progress (cancellable), then shows the model, the
   cost, the saving against Balanced and the start of the answer with ``window/showMessage`` and logs
-  the whole answer with ``window/logMessage``. ``$/cancelRequest`` or cancelling the progress closes
-  the upstream stream (-32800). No callable model: the decision and why, as a warning.
+  the whole answer with ``window/logMessage``; a client that can show documents also gets the whole
+  answer as a Markdown document it opens (``window/showDocument``, ``answers.py``).
+  ``$/cancelRequest`` or cancelling the progress closes the upstream stream (-32800). No callable
+  model: the decision and why, as a warning.
 - ``kilo.explain`` — the last decision card of a session.
 - ``kilo.feedback`` — how an answer worked out (the kilo/feedback params: ``decisionId``, ``outcome``
   accepted, rejected or failed, ``reason``), for clients that cannot send a custom notification.
@@ -22,6 +24,7 @@ summary is shown with ``window/showMessage`` because generic clients do not disp
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, Callable
 
 import msgspec
@@ -36,6 +39,8 @@ from ..protocol import (AskResult, Chunk, CommandResult, CompleteParams, Complet
                         ExplainParams, FeedbackParams, MessageResult, ResetOutcomesParams, ResetOutcomesResult, RouteParams)
 from . import outcomes
 from ..validation import describe
+
+log = logging.getLogger("kilo_lsp")
 
 ROUTE = "kilo.route"
 ASK = "kilo.ask"
@@ -145,9 +150,48 @@ async def run_ask(ls: Any, params: CompleteParams) -> AskResult:
         ls.window_log_message(types.LogMessageParams(type=types.MessageType.Info, message=(
             f"kilo.ask answered by {answer.model} via {answer.provider} "
             f"(decision {answer.decision_id}):\n{answer.text}")))
+        document = await show_answer(ls, params, answer)
+        if document is not None:
+            result = msgspec.structs.replace(result, document=document)
     ls.window_show_message(types.ShowMessageParams(
         type=types.MessageType.Info if result.answered else types.MessageType.Warning, message=result.message))
     return result
+
+
+def can_show_documents(ls: Any) -> bool:
+    caps = ls.client_capabilities
+    window = caps.window if caps is not None else None
+    return bool(window and window.show_document and window.show_document.support)
+
+
+async def show_answer(ls: Any, params: CompleteParams, answer: CompleteResult) -> str | None:
+    """The whole answer as a document the client opens (window/showDocument), for a client that
+    shows no answer of its own (an LSP4IJ template); its URI, or None when the client cannot."""
+    if not can_show_documents(ls):
+        return None
+    from ..answers import write_answer
+    try:
+        path = await asyncio.get_running_loop().run_in_executor(None, write_answer, params, answer)
+    except OSError as exc:
+        log.warning("the answer's document could not be written: %s", exc)
+        return None
+    uri = path.as_uri()
+    ls.spawn(open_document(ls, uri))
+    return uri
+
+
+async def open_document(ls: Any, uri: str) -> None:
+    result = await ls.window_show_document_async(types.ShowDocumentParams(uri=uri, take_focus=True))
+    if not getattr(result, "success", False):
+        log.info("the client did not open the answer's document %s", uri)
+
+
+def lsp_diagnostics(diagnostics: list[types.Diagnostic] | None) -> list[dict[str, Any]]:
+    """The diagnostics a code action request carries (those at the selection), as EditorContext's."""
+    return [{"message": d.message, "severity": int(d.severity or 1),
+             "range": {"start": {"line": d.range.start.line, "character": d.range.start.character},
+                       "end": {"line": d.range.end.line, "character": d.range.end.character}}}
+            for d in (diagnostics or [])[:50]]
 
 
 def code_actions(ls: Any, params: types.CodeActionParams) -> list[types.CodeAction]:
@@ -158,10 +202,13 @@ def code_actions(ls: Any, params: types.CodeActionParams) -> list[types.CodeActi
     uri = params.text_document.uri
     selection = {"start": {"line": rng.start.line, "character": rng.start.character},
                  "end": {"line": rng.end.line, "character": rng.end.character}}
-    context = {"activeUri": uri, "selection": selection}
+    context: dict[str, Any] = {"activeUri": uri, "selection": selection}
     doc = ls.workspace.text_documents.get(uri)
     if doc is not None:
         context["languageId"] = doc.language_id
+    diagnostics = lsp_diagnostics(params.context.diagnostics if params.context else None)
+    if diagnostics:
+        context["diagnostics"] = diagnostics
     ask_args = {"text": DEFAULT_ASK, "context": context}
     route_args = {"text": DEFAULT_ASK, "context": context, "dryRun": True}
     return [

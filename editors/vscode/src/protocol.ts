@@ -14,6 +14,8 @@ export interface AskResult {
   result?: CompleteResult | null;
   /** when not answered: no_model | budget | all_failed | refused | cancelled */
   reason?: string | null;
+  /** when answered and the client can show documents: the file URI of the whole answer, opened with window/showDocument */
+  document?: string | null;
 }
 
 export interface Attempt {
