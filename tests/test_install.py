@@ -83,8 +83,8 @@ def test_install_from_a_fresh_clone_as_the_readme_says(tmp_path) -> None:
     wheel = next((clone / "dist").glob("kilo_lsp-*-py3-none-any.whl"))
     sdist = next((clone / "dist").glob("kilo_lsp-*.tar.gz"))
     names = zipfile.ZipFile(wheel).namelist()
-    for data in ("classifier.json", "editor.json", "leaderboard.json", "task_type.json"):
-        assert f"kilo_lsp/data/{data}" in names
+    shipped = [p.name for p in (clone / "kilo_lsp" / "data").iterdir() if p.is_file() and p.suffix != ".py"]
+    assert shipped and all(f"kilo_lsp/data/{name}" in names for name in shipped), (shipped, names)
     assert "kilo-lsp = kilo_lsp.cli:main" in zipfile.ZipFile(wheel).read(
         next(n for n in names if n.endswith("entry_points.txt"))).decode()
     with tarfile.open(sdist) as tar:
