@@ -3,7 +3,7 @@
 -- and the sidecar starts from there and answers. Then the blocking form a lazy.nvim `build` step
 -- uses runs again (an upgrade). Same output as plugin.lua.
 --
---   XDG_DATA_HOME=/tmp/x nvim --headless --clean -u NONE -l editors/neovim/tests/install.lua
+--   XDG_DATA_HOME=$(mktemp -d) nvim --headless --clean -u NONE -l editors/neovim/tests/install.lua
 local here = vim.fn.fnamemodify(debug.getinfo(1, "S").source:sub(2), ":p:h")
 vim.opt.rtp:prepend(vim.fn.fnamemodify(here, ":h"))
 
