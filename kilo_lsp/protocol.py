@@ -256,6 +256,7 @@ class SessionStatus(Wire):
     tier: str
     reason_code: str
     reason: Annotated[str, Doc("why, in a few words (e.g. \"escalated after a failed answer\")")] = ""
+    callable: Annotated[bool, Doc("False in what-if mode: the model the router would use with a key for it")] = True
 
 
 # -- the leaderboard ----------------------------------------------------------------------------

@@ -331,7 +331,7 @@ class Engine:
         self._decisions[card.decision_id] = _DecisionRef(workspace, conversation, card.task_class, card.model)
         if (changed or card.failed_reason) and self.on_status is not None:
             self.on_status(SessionStatus(workspace, conversation, card.model, tier, card.reason_code,
-                                         self._status_reason(card)))
+                                         self._status_reason(card), card.callable))
 
     @staticmethod
     def _status_reason(card: DecisionCard) -> str:

@@ -509,6 +509,8 @@ export interface SessionStatus {
   reasonCode: string;
   /** why, in a few words (e.g. "escalated after a failed answer") (default "") */
   reason?: string;
+  /** False in what-if mode: the model the router would use with a key for it (default true) */
+  callable?: boolean;
 }
 
 export interface SetCredentialsParams {
