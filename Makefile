@@ -7,7 +7,7 @@ EDITORS_STAMP := $(VENV)/.editors-installed
 VSCODE_STAMP  := editors/vscode/node_modules/.installed
 
 .PHONY: setup demo test test-python test-vscode package-vscode dist bench bench-deps leaderboard \
-        bench-classifier bench-routing bench-reliability bench-sessions soak schema clean
+        bench-classifier bench-routing bench-reliability bench-sessions soak schema screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -87,6 +87,10 @@ bench-sessions: setup
 # Long load and soak run (minutes): memory levels off, sessions stay bounded.
 soak: setup
 	$(BIN)/python bench/soak.py
+
+# The dashboard's screenshots (light and dark) from its browser test, for the README (bench/results/dashboard-*.png).
+screenshots: setup
+	DASHBOARD_SCREENSHOTS=bench/results $(BIN)/python -m pytest -q tests/test_dashboard_browser.py -k figures
 
 # The protocol and settings schemas and the VS Code types generated from them (a test checks they are current).
 schema: setup

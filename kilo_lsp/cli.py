@@ -1,4 +1,5 @@
-"""Command line: serve LSP (stdio by default), check the configuration, route and read the leaderboard."""
+"""Command line: serve LSP (stdio by default), check the configuration, route, read the leaderboard, and
+serve the dashboard."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
 from typing import Any
 
@@ -186,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     board.add_argument("--json", action="store_true")
     board.add_argument("--type", dest="task_type")
     board.add_argument("--difficulty", type=int)
+    dash = sub.add_parser("dashboard", help="serve the dashboard on 127.0.0.1 and open it in the browser")
+    dash.add_argument("--no-browser", action="store_true", help="only print the URL")
     args = parser.parse_args(argv)
 
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="kilo-lsp %(levelname)s %(message)s")
@@ -194,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         return check(config)
     if args.command in ("route", "leaderboard"):
         return _offline(args, config)
+    if args.command == "dashboard":
+        return dashboard(config, open_browser=not args.no_browser)
 
     # pygls and lsprotocol: imported only to serve
     from .lsp.server import build_server
@@ -209,6 +215,31 @@ def main(argv: list[str] | None = None) -> int:
     else:
         ls.start_io()
     return ls.exit_code
+
+
+def dashboard(config: ConfigStore, open_browser: bool = True) -> int:
+    """`kilo-lsp dashboard`: serve the dashboard on the user's ledger and config file until interrupted.
+    A running sidecar picks up a dial or tier changed here within a second."""
+    from .dashboard.server import DashboardServer, Host
+    from .ledger.store import default_path
+    server = DashboardServer(Host(Engine(config=config), default_path()))
+    url = server.url()
+    print(f"kilo-lsp dashboard: {url}", flush=True)
+    print("(this machine only; the token in the URL is needed for every request. Ctrl-C stops it.)", flush=True)
+    if open_browser:
+        import webbrowser
+        webbrowser.open(url)
+
+    def stop(*_: Any) -> None:
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()
+    return 0
 
 
 def _offline(args: argparse.Namespace, config: ConfigStore) -> int:

@@ -11,6 +11,12 @@ Credentials and the hosts they go to (``providers.*``) are taken only from user-
 defaults, the user config file, the environment and keys the editor pushes from its secret store.
 Anything an editor or a workspace sends under ``providers`` is ignored with a warning, so a
 cloned repository's settings can never send a key to another host.
+
+The user config file may also hold settings for one workspace folder, in a table
+``[workspaces."<folder URI>"]`` (e.g. ``[workspaces."file:///home/me/shop".routing]``, what the
+dashboard writes): they apply to that folder above the file's own top-level values and below the
+environment (``providers`` is not taken there). A running sidecar re-reads the file when it changes
+(``ConfigStore.file_stamp`` / ``read_file`` off the event loop, ``use_file`` on it).
 """
 
 from __future__ import annotations
@@ -348,25 +354,93 @@ def describe(settings: Settings) -> dict[str, Any]:
     return out
 
 
+#: The user config file's table of per-workspace-folder settings.
+WORKSPACES = "workspaces"
+
+
+def file_stamp(path: Path) -> tuple[int, int, int] | None:
+    """What changes when the file does (modification time, size, inode); None when there is none."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+@dataclass(frozen=True)
+class UserFile:
+    """The user config file as read: its top-level settings, its per-workspace tables, its problems."""
+
+    values: dict[str, Any]
+    workspaces: dict[str, dict[str, Any]]
+    problems: tuple[str, ...]
+    stamp: tuple[int, int, int] | None
+
+
+def load_user_file(path: Path) -> UserFile:
+    """Read the user config file (never raises; a missing file is an empty one)."""
+    stamp = file_stamp(path)
+    data, problems = read_user_file(path)
+    data = dict(data)
+    tables = data.pop(WORKSPACES, {})
+    workspaces: dict[str, dict[str, Any]] = {}
+    if not isinstance(tables, dict):
+        problems.append(f"config file {path}: '{WORKSPACES}' must be a table of workspace folder URIs")
+        tables = {}
+    for uri, body in tables.items():
+        if not isinstance(body, dict):
+            problems.append(f"config file {path}: [{WORKSPACES}.{uri!r}] must be a table")
+        elif "providers" in body:
+            problems.append(f"config file {path}: 'providers' ignored in [{WORKSPACES}.{uri!r}]: keys are set "
+                            "once, at the top of the file")
+            workspaces[workspace_key(uri)] = {k: v for k, v in body.items() if k != "providers"}
+        else:
+            workspaces[workspace_key(uri)] = body
+    return UserFile(data, workspaces, tuple(problems), stamp)
+
+
+def workspace_key(uri: str) -> str:
+    """A workspace folder URI as the user file's tables are matched (without a trailing slash)."""
+    return uri.rstrip("/") or uri
+
+
 class ConfigStore:
     """Holds the layers for one sidecar and answers the effective settings of a workspace folder."""
 
     def __init__(self, env: dict[str, str] | None = None, user_file: Path | None = None):
         self.env = dict(os.environ if env is None else env)
         self.user_file = user_file or user_config_path(self.env)
-        file_values, self.file_problems = read_user_file(self.user_file)
-        self.base: list[Layer] = [
-            Layer(f"user-file:{self.user_file}", file_values, True),
-            Layer("env", env_layer(self.env), True),
-        ]
         self.secret_store: dict[str, str] = {}        # provider -> key pushed by the editor
         self.init_options: dict[str, Any] = {}
         self.client_settings: dict[str, Any] = {}
         self.folder_settings: dict[str, dict[str, Any]] = {}
         self._cache: dict[str, Settings] = {}
+        self.use_file(load_user_file(self.user_file))
+
+    def use_file(self, read: UserFile) -> None:
+        """Take the user config file as read (``read_file``); the next settings asked for follow it."""
+        self.file = read
+        self.file_problems = list(read.problems)
+        self.base: list[Layer] = [
+            Layer(f"user-file:{self.user_file}", read.values, True),
+            Layer("env", env_layer(self.env), True),
+        ]
+        self.changed()
+
+    def read_file(self) -> UserFile:
+        """The user config file read again (blocking: call it off the event loop)."""
+        return load_user_file(self.user_file)
+
+    def file_changed(self) -> bool:
+        """Whether the user config file differs from the one in use (a stat: call it off the event loop)."""
+        return file_stamp(self.user_file) != self.file.stamp
 
     def _layers(self, folder: str | None) -> list[Layer]:
         layers = list(self.base)
+        mine = self.file.workspaces.get(workspace_key(folder)) if folder else None
+        if mine:
+            layers.insert(1, Layer(f"user-file:{self.user_file} [{WORKSPACES}.\"{workspace_key(folder or '')}\"]",
+                                   mine, True))
         if self.secret_store:
             layers.append(Layer("editor-secret-store",
                                 {"providers": {n: {"apiKey": k} for n, k in self.secret_store.items()}}, True))

@@ -25,12 +25,13 @@ USAGE = "kilo/usage"
 SET_CREDENTIALS = "kilo/setCredentials"
 RESET_OUTCOMES = "kilo/resetOutcomes"
 SERVER_STATUS = "kilo/serverStatus"
+DASHBOARD = "kilo/dashboard"
 STATUS = "kilo/status"            # server -> client notification: the session's model changed
 CHUNK = "kilo/chunk"              # server -> client notification: one streamed text delta
 FEEDBACK = "kilo/feedback"        # client -> server notification: how an answer worked out
 
 REQUESTS: tuple[str, ...] = (ROUTE, LEADERBOARD, EXPLAIN, COMPLETE, USAGE, SET_CREDENTIALS, RESET_OUTCOMES,
-                            SERVER_STATUS)
+                             SERVER_STATUS, DASHBOARD)
 NOTIFICATIONS: tuple[str, ...] = (STATUS, CHUNK)          # server -> client
 CLIENT_NOTIFICATIONS: tuple[str, ...] = (FEEDBACK,)       # client -> server
 
@@ -550,6 +551,20 @@ class ResetOutcomesResult(Wire):
     removed: Annotated[int, Doc("outcomes forgotten")]
 
 
+# -- the dashboard ------------------------------------------------------------------------------
+class DashboardParams(Wire):
+    page: Annotated[Literal["usage", "leaderboard", "decisions", "settings"] | None,
+                    Doc("the page to open (default: usage and savings)")] = None
+    workspace_uri: Annotated[Annotated[str, Meta(max_length=2048)] | None,
+                             Doc("with conversationId: open that conversation's decisions")] = None
+    conversation_id: Annotated[str, Meta(max_length=2048)] | None = None
+
+
+class DashboardResult(Wire):
+    url: Annotated[str, Doc("http://127.0.0.1:<port>/...?token=...: the dashboard the sidecar serves while it runs; "
+                            "open it in a browser or a webview")]
+
+
 METHOD_TYPES: dict[str, tuple[type, Any]] = {
     ROUTE: (RouteParams, DecisionCard),
     LEADERBOARD: (LeaderboardParams, LeaderboardResult),
@@ -559,6 +574,7 @@ METHOD_TYPES: dict[str, tuple[type, Any]] = {
     SET_CREDENTIALS: (SetCredentialsParams, CredentialsResult),
     RESET_OUTCOMES: (ResetOutcomesParams, ResetOutcomesResult),
     SERVER_STATUS: (ServerStatusParams, ServerStatusResult),
+    DASHBOARD: (DashboardParams, DashboardResult),
 }
 NOTIFICATION_TYPES: dict[str, type] = {STATUS: SessionStatus, CHUNK: Chunk}
 CLIENT_NOTIFICATION_TYPES: dict[str, type] = {FEEDBACK: FeedbackParams}

@@ -7,6 +7,16 @@ table keeps how each decision's answer worked out (accepted, rejected or failed;
 or read from the next turn, with the reason the user gave), for the per-class figures of the
 user's own results.
 
+A third table, ``decisions``, keeps each decision the sidecar made (``kilo/route`` and
+``kilo/complete``, not dry runs) for the dashboard's decision cards and its replay under the other
+dial: time, workspace, conversation, turn, the chosen model, tier, dial, reason code, whether it
+escalated, the task class, and as JSON (``record``) the card's routing fields (the reason, task type,
+tier and confidence, the ladder and rung, each candidate's evidence and estimated cost, the Balanced
+and Frontier estimates) and what the policy read besides (the conversation's model before it, the
+models that could be called, the routing settings, your own results on the class). Never the request
+text, the classifier's signals, file names or the words given with a failed answer
+(``routing/replay.py``). Rows older than ``DECISIONS_KEPT_DAYS`` are deleted as new ones are written.
+
 - The file is opened on first use, never at import or start-up, in WAL mode (readers never block
   the writer; a crash loses at most the last transaction).
 - ``(decision_id, attempt)`` is unique: recording the same attempt twice is a no-op, so a request
@@ -21,8 +31,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time as _time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +42,7 @@ import platformdirs
 from ..config import APP_NAME
 from ..protocol import DayUsage, ModelShare, UsageResult, WorkspaceUsage
 from ..routing.outcomes import OUTCOMES as ANSWER_OUTCOMES, SOURCES, OutcomeRecord
+from ..routing.replay import DecisionRecord, Spent, decode as decode_decision, encode as encode_decision
 
 OUTCOMES = ("ok", "cancelled", "error")
 
@@ -69,8 +81,28 @@ CREATE TABLE IF NOT EXISTS outcomes (
     reason TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS outcomes_class ON outcomes (task_class, model);
+CREATE TABLE IF NOT EXISTS decisions (
+    decision_id TEXT PRIMARY KEY,
+    time TEXT NOT NULL,
+    day TEXT NOT NULL,
+    workspace TEXT NOT NULL DEFAULT '',
+    conversation TEXT NOT NULL DEFAULT '',
+    turn INTEGER NOT NULL DEFAULT 0,
+    model TEXT NOT NULL,
+    tier TEXT NOT NULL,
+    dial TEXT NOT NULL,
+    reason_code TEXT NOT NULL,
+    escalated INTEGER NOT NULL DEFAULT 0,
+    task_class TEXT NOT NULL DEFAULT '',
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS decisions_conversation ON decisions (workspace, conversation, time);
+CREATE INDEX IF NOT EXISTS decisions_day ON decisions (day);
 """
-_SCHEMA_VERSION = 2
+_SCHEMA_VERSION = 3
+#: Decisions are kept this long (the dashboard's recent conversations and replays).
+DECISIONS_KEPT_DAYS = 90
+_PRUNE_EVERY_SECONDS = 3600.0
 
 
 def default_path() -> Path:
@@ -103,6 +135,7 @@ class Ledger:
         self.path = Path(path).expanduser() if path else default_path()
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+        self._pruned_at: float | None = None
 
     # ----------------------------------------------------------------- connection
 
@@ -267,3 +300,131 @@ class Ledger:
             else:
                 cur = self._connect().execute("DELETE FROM outcomes WHERE task_class = ?", (task_class,))
             return cur.rowcount
+
+
+    # ----------------------------------------------------------------- decisions
+
+    def record_decision(self, record: DecisionRecord) -> bool:
+        """Keep one decision (see the module docstring); False when it was kept already. Decisions
+        older than DECISIONS_KEPT_DAYS are deleted at most once an hour, in the same call."""
+        when = datetime.fromisoformat(record.time)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        row = (record.decision_id, when.astimezone(timezone.utc).isoformat(timespec="milliseconds"),
+               when.astimezone().date().isoformat(), record.workspace, record.conversation, int(record.turn),
+               record.model, record.tier, record.dial, record.reason_code, int(record.escalated), record.task_class,
+               encode_decision(record).decode())
+        now = _time.monotonic()
+        with self._lock:
+            conn = self._connect()
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO decisions (decision_id, time, day, workspace, conversation, turn, model, tier,"
+                " dial, reason_code, escalated, task_class, record) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
+            if self._pruned_at is None or now - self._pruned_at >= _PRUNE_EVERY_SECONDS:
+                self._pruned_at = now
+                self._prune(conn, DECISIONS_KEPT_DAYS)
+            return cur.rowcount == 1
+
+    def prune_decisions(self, days: int = DECISIONS_KEPT_DAYS) -> int:
+        """Delete the decisions older than ``days``; how many went."""
+        with self._lock:
+            return self._prune(self._connect(), days)
+
+    @staticmethod
+    def _prune(conn: sqlite3.Connection, days: int) -> int:
+        cutoff = (datetime.now(timezone.utc) - timedelta(days=days)).isoformat(timespec="milliseconds")
+        return conn.execute("DELETE FROM decisions WHERE time < ?", (cutoff,)).rowcount
+
+    def decisions(self, workspace: str, conversation: str, limit: int = 200) -> list[DecisionRecord]:
+        """A conversation's latest decisions, oldest first."""
+        with self._lock:
+            rows = self._connect().execute(
+                "SELECT record FROM (SELECT record, time, rowid AS n FROM decisions WHERE workspace = ? AND"
+                " conversation = ? ORDER BY time DESC, n DESC LIMIT ?) ORDER BY time, n",
+                (workspace, conversation, limit)).fetchall()
+        return [decode_decision(r[0]) for r in rows]
+
+    def decisions_since(self, day: str, limit: int = 5000) -> list[DecisionRecord]:
+        """Every decision from ``day`` (local date) on, oldest first, at most ``limit`` (the latest)."""
+        with self._lock:
+            rows = self._connect().execute(
+                "SELECT record FROM (SELECT record, time, rowid AS n FROM decisions WHERE day >= ?"
+                " ORDER BY time DESC, n DESC LIMIT ?) ORDER BY time, n", (day, limit)).fetchall()
+        return [decode_decision(r[0]) for r in rows]
+
+    def conversations(self, since_day: str, limit: int = 100) -> list[dict[str, Any]]:
+        """The conversations with decisions from ``since_day`` on, latest first: workspace, conversation,
+        decisions, escalations, first and last time, the models chosen, and what its requests cost from
+        ``since_day`` on."""
+        with self._lock:
+            rows = self._connect().execute(
+                "SELECT d.workspace, d.conversation, COUNT(*), SUM(d.escalated), MIN(d.time), MAX(d.time),"
+                " GROUP_CONCAT(DISTINCT d.model),"
+                " (SELECT COALESCE(SUM(r.cost_usd), 0) FROM requests r WHERE r.conversation = d.conversation"
+                "  AND r.workspace = d.workspace AND r.day >= ?)"
+                " FROM decisions d WHERE d.day >= ? GROUP BY d.workspace, d.conversation ORDER BY MAX(d.time) DESC"
+                " LIMIT ?", (since_day, since_day, limit)).fetchall()
+        return [{"workspace": w, "conversation": c, "decisions": n, "escalations": int(e or 0), "first": a,
+                 "last": b, "models": sorted(set((m or "").split(","))), "cost_usd": float(cost)}
+                for w, c, n, e, a, b, m, cost in rows]
+
+    def spent_on(self, decision_ids: list[str]) -> dict[str, Spent]:
+        """Per decision: the tokens of the attempt that answered (else of its last attempt) and the cost
+        of all its attempts. Decisions never forwarded are left out."""
+        out: dict[str, Spent] = {}
+        with self._lock:
+            conn = self._connect()
+            for i in range(0, len(decision_ids), 500):
+                part = decision_ids[i:i + 500]
+                rows = conn.execute(
+                    f"SELECT decision_id, attempt, outcome, input_tokens, cached_input_tokens, output_tokens, cost_usd"
+                    f" FROM requests WHERE decision_id IN ({','.join('?' * len(part))}) ORDER BY decision_id, attempt",
+                    part).fetchall()
+                by: dict[str, list[tuple[Any, ...]]] = {}
+                for r in rows:
+                    by.setdefault(r[0], []).append(r)
+                for did, attempts in by.items():
+                    used = next((a for a in attempts if a[2] == "ok"), attempts[-1])
+                    out[did] = Spent(int(used[3]), int(used[4]), int(used[5]), float(sum(a[6] for a in attempts)))
+        return out
+
+    def daily_spend(self, since_day: str) -> list[dict[str, Any]]:
+        """From ``since_day`` on, per day, workspace and model: requests it answered, attempts, failed
+        attempts, cost, and what the answered requests would have cost on Balanced and Frontier."""
+        with self._lock:
+            rows = self._connect().execute(
+                "SELECT day, workspace, model, COUNT(DISTINCT CASE WHEN outcome = 'ok' THEN decision_id END), COUNT(*),"
+                " SUM(outcome = 'error'),"
+                " COALESCE(SUM(cost_usd), 0),"
+                " COALESCE(SUM(CASE WHEN outcome = 'ok' THEN balanced_cost_usd END), 0),"
+                " COALESCE(SUM(CASE WHEN outcome = 'ok' THEN frontier_cost_usd END), 0)"
+                " FROM requests WHERE day >= ? GROUP BY day, workspace, model ORDER BY day, workspace, model",
+                (since_day,)).fetchall()
+        return [{"day": d, "workspace": w, "model": m, "answered": n, "attempts": a, "errors": int(e or 0),
+                 "cost_usd": float(c), "balanced_cost_usd": float(b), "frontier_cost_usd": float(f)}
+                for d, w, m, n, a, e, c, b, f in rows]
+
+    def daily_answers(self, since_day: str) -> dict[str, dict[str, int]]:
+        """From ``since_day`` on, per local day: decisions, escalations, and answers that did not work
+        (rejected or failed) and that did (accepted)."""
+        out: dict[str, dict[str, int]] = {}
+        with self._lock:
+            conn = self._connect()
+            for day, n, esc in conn.execute(
+                    "SELECT day, COUNT(*), SUM(escalated) FROM decisions WHERE day >= ? GROUP BY day", (since_day,)):
+                out.setdefault(day, {}).update(decisions=n, escalations=int(esc or 0))
+            for day, bad, good in conn.execute(
+                    "SELECT date(time, 'localtime') AS d, SUM(outcome != 'accepted'), SUM(outcome = 'accepted')"
+                    " FROM outcomes WHERE d >= ? GROUP BY d", (since_day,)):
+                out.setdefault(day, {}).update(failed=int(bad or 0), accepted=int(good or 0))
+        for counts in out.values():
+            for key in ("decisions", "escalations", "failed", "accepted"):
+                counts.setdefault(key, 0)
+        return out
+
+    def workspaces(self) -> list[str]:
+        """Every workspace the ledger has requests or decisions of."""
+        with self._lock:
+            rows = self._connect().execute(
+                "SELECT workspace FROM requests UNION SELECT workspace FROM decisions ORDER BY 1").fetchall()
+        return [r[0] for r in rows if r[0]]

@@ -17,7 +17,7 @@ from lsprotocol import types
 
 from .. import PROTOCOL_VERSION, __version__
 from ..config import ConfigStore
-from ..features import commands, completion, outcomes, routing, settings
+from ..features import commands, completion, config_file, dashboard, outcomes, routing, settings
 from ..protocol import CLIENT_NOTIFICATIONS, NOTIFICATIONS, REQUESTS, STATUS, SessionStatus
 from ..routing.engine import Engine
 from .overrides import KiloProtocol, PatchedServer, dict_params_converter
@@ -47,6 +47,8 @@ class Sidecar(PatchedServer):
         self.editor_commands: dict[str, str] = {}   # initializationOptions.editorCommands
         self.starting: asyncio.Task[None] | None = None  # settings pulled and local servers first probed
         self._shown_problems: set[str] = set()
+        self.dashboard: Any = None          # dashboard.server.DashboardServer, at the first kilo/dashboard
+        self.dashboard_lock: asyncio.Lock | None = None
 
     def kilo_capabilities(self) -> dict[str, Any]:
         """What the sidecar announces under ServerCapabilities.experimental.kilo."""
@@ -69,6 +71,7 @@ class Sidecar(PatchedServer):
             engine.folder_of = self.folder_of
             engine.on_status = self.send_status
             engine.on_outcome = lambda record: outcomes.keep(self, record)
+            engine.on_decision = lambda record: dashboard.keep_decision(self, record)
             engine.client.editor = self.client_name
             engine.client.plugin_info = self.plugin_info
             self._engine = engine
@@ -187,12 +190,13 @@ def register_lifecycle(ls: Sidecar) -> None:
         loop.run_in_executor(None, outcomes.load, ls)
         ls.report_problems()
         ls.starting = ls.spawn(settings.after_initialized(ls))
+        ls.spawn(config_file.watch(ls))
 
 
 def build_server(config: ConfigStore | None = None) -> Sidecar:
     ls = Sidecar(config)
     register_lifecycle(ls)
-    for feature in (routing, completion, commands, settings, outcomes):
+    for feature in (routing, completion, commands, settings, outcomes, dashboard):
         feature.register(ls)
     logging.getLogger("kilo_lsp").addHandler(LogMessageHandler(ls))
     return ls

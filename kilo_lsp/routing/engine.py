@@ -11,13 +11,14 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 import msgspec
 from cachetools import TTLCache
 
 from ..classify.base import ClassifyInput, Classifier, EditorSignals, TaskState
-from ..config import ConfigStore, Settings
+from ..config import ConfigStore, RoutingSettings, Settings
 from ..context import DocumentText, RequestContext, has_stack_trace, read_context
 from ..leaderboard.model import Leaderboard, Model, load as load_leaderboard
 from ..protocol import (Candidate, CostView, DecisionCard, FeedbackParams, RouteParams, RungView, SessionStatus,
@@ -28,6 +29,7 @@ from .compat import single_model_reason
 from .failure import TurnEvidence, diagnostic_errors, error_lines, failure_reason
 from .outcomes import OutcomeCounts, OutcomeRecord, is_failure
 from .policy import Incumbent, Policy, PolicyInput, PolicyOutcome, Scored
+from .replay import DecisionRecord, PolicyInputs, policy_settings, record_of
 from .session import Session, SessionStore
 
 log = logging.getLogger("kilo_lsp.engine")
@@ -141,6 +143,9 @@ class Engine:
         self.outcomes = OutcomeCounts()  # the user's own answers per class and model
         self.on_outcome: Callable[[OutcomeRecord], None] | None = None   # keeps them (the ledger)
         self._decisions: TTLCache = TTLCache(DECISIONS_KEPT, DECISION_TTL_SECONDS)
+        #: keeps each decision the sidecar makes (the ledger's decisions; not dry runs)
+        self.on_decision: Callable[[DecisionRecord], None] | None = None
+        self._reach_ids: Any = None      # (reachable models, their ids sorted) for kept decisions
 
     def warm_up(self) -> None:
         """Load the leaderboard and the classifier ahead of the first request (run off the event loop)."""
@@ -247,10 +252,11 @@ class Engine:
         budget_hit = False
         if settings.budget.daily_usd_per_workspace > 0 and self.spent_today is not None:
             budget_hit = self.spent_today(workspace) >= settings.budget.daily_usd_per_workspace
+        reach = self.reachable(board, settings)
+        single = single_model_reason(self.client.plugin_info, r.single_model)
         outcome = self.policy.decide(PolicyInput(
-            classification=classification, board=board, settings=r, reach=self.reachable(board, settings),
-            input_tokens=ctx.input_tokens, incumbent=incumbent,
-            single_model_reason=single_model_reason(self.client.plugin_info, r.single_model),
+            classification=classification, board=board, settings=r, reach=reach,
+            input_tokens=ctx.input_tokens, incumbent=incumbent, single_model_reason=single,
             budget_exhausted=budget_hit, continues=continues and on_task, failed=failed,
             yours=self.outcomes.of_class,
         ))
@@ -264,8 +270,25 @@ class Engine:
                 self._read_outcome(session.last_card.decision_id, failed, continues)
             self._remember(session, card, outcome, workspace, conversation, ctx.input_tokens, params.text,
                            ctx.signals.has_stack_trace, ctx.active_uri, turn_now, selection)
+            if self.on_decision is not None:
+                self.on_decision(record_of(card, datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                                           self._policy_inputs(r, incumbent, reach, budget_hit, single, card)))
         self._trace(settings, card)
         return card
+
+    def _policy_inputs(self, r: RoutingSettings, incumbent: Incumbent | None, reach: dict[str, Reach],
+                       budget_hit: bool, single: str | None, card: DecisionCard) -> PolicyInputs:
+        """What a kept decision needs to be decided again (``replay.py``)."""
+        cached = self._reach_ids
+        if cached is None or cached[0] is not reach:
+            cached = self._reach_ids = (reach, tuple(sorted(reach)))
+        inc = incumbent
+        return PolicyInputs(
+            on_task=inc is not None, incumbent=inc.model if inc else "",
+            incumbent_context_tokens=inc.context_tokens if inc else 0, incumbent_class=inc.task_class if inc else "",
+            incumbent_ladder=inc.ladder if inc else (), incumbent_rung=inc.rung if inc else 0,
+            callable=cached[1], budget_exhausted=budget_hit, single_model_reason=single or "",
+            routing=policy_settings(r), yours=self.outcomes.of_class(card.task_class) if card.task_class else {})
 
     def last_card(self, workspace: str | None, conversation_id: str | None) -> DecisionCard | None:
         session = self.sessions.get(workspace or DEFAULT_WORKSPACE, conversation_id or DEFAULT_CONVERSATION)

@@ -49,6 +49,7 @@ TEMPLATES: dict[str, dict] = {
     "kilo/usage": {"workspaceUri": FOLDER, "conversationId": "c1", "day": "2026-01-31"},
     "kilo/resetOutcomes": {"taskClass": "bugfix:2"},
     "kilo/serverStatus": {},     # no params: anything sent is ignored, and still answered
+    "kilo/dashboard": {"page": "decisions", "workspaceUri": FOLDER, "conversationId": "c1"},
     # No keys and no local servers here, so a valid request ends in -32001 (no callable model)
     # without any network traffic; the fuzzer checks every other shape is answered.
     "kilo/complete": {"text": "fix the failing test", "conversationId": "c2", "workspaceUri": FOLDER,

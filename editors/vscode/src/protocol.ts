@@ -183,6 +183,19 @@ export interface CredentialsResult {
   callableModels: number;
 }
 
+export interface DashboardParams {
+  /** the page to open (default: usage and savings) */
+  page?: ("decisions" | "leaderboard" | "settings" | "usage") | null;
+  /** with conversationId: open that conversation's decisions */
+  workspaceUri?: string | null;
+  conversationId?: string | null;
+}
+
+export interface DashboardResult {
+  /** http://127.0.0.1:<port>/...?token=...: the dashboard the sidecar serves while it runs; open it in a browser or a webview */
+  url: string;
+}
+
 export interface DayUsage {
   /** requests (distinct decisions) */
   requests: number;
@@ -634,6 +647,7 @@ export interface WorkspaceUsage {
 /** Every kilo/* request: its params and its result. */
 export interface KiloRequests {
   "kilo/complete": { params: CompleteParams; result: CompleteResult };
+  "kilo/dashboard": { params: DashboardParams; result: DashboardResult };
   "kilo/explain": { params: ExplainParams; result: DecisionCard | null };
   "kilo/leaderboard": { params: LeaderboardParams; result: LeaderboardResult };
   "kilo/resetOutcomes": { params: ResetOutcomesParams; result: ResetOutcomesResult };
@@ -650,7 +664,7 @@ export interface KiloNotifications {
   "kilo/status": SessionStatus;
 }
 
-export const KILO_REQUESTS = ["kilo/complete", "kilo/explain", "kilo/leaderboard", "kilo/resetOutcomes", "kilo/route", "kilo/serverStatus", "kilo/setCredentials", "kilo/usage"] as const;
+export const KILO_REQUESTS = ["kilo/complete", "kilo/dashboard", "kilo/explain", "kilo/leaderboard", "kilo/resetOutcomes", "kilo/route", "kilo/serverStatus", "kilo/setCredentials", "kilo/usage"] as const;
 export const KILO_NOTIFICATIONS = ["kilo/chunk", "kilo/feedback", "kilo/status"] as const;
 export const SERVER_TO_CLIENT_NOTIFICATIONS = ["kilo/chunk", "kilo/status"] as const;
 export type KiloRequest = keyof KiloRequests;
