@@ -415,6 +415,7 @@ class ConfigStore:
         self.client_settings: dict[str, Any] = {}
         self.folder_settings: dict[str, dict[str, Any]] = {}
         self._cache: dict[str, Settings] = {}
+        self._generation = 0
         self.use_file(load_user_file(self.user_file))
 
     def use_file(self, read: UserFile) -> None:
@@ -454,13 +455,16 @@ class ConfigStore:
         key = folder or ""
         settings = self._cache.get(key)
         if settings is None:
+            generation = self._generation
             settings = merge(self._layers(folder))
             if self.file_problems:
                 settings = msgspec.structs.replace(settings, problems=tuple(self.file_problems) + settings.problems)
-            self._cache[key] = settings
+            if generation == self._generation:     # not built from layers changed meanwhile (the dashboard's
+                self._cache[key] = settings         # thread reads settings while the loop takes a new file)
         return settings
 
     def changed(self) -> None:
+        self._generation += 1
         self._cache.clear()
 
     def set_init_options(self, options: Any) -> None:

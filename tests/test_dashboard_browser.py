@@ -41,6 +41,7 @@ SHOP, BILLING, HOSTILE = WORKSPACES
 
 @pytest.fixture(scope="module")
 def browser():
+    pytest.importorskip("selenium", reason="needs the test extras (pip install -e '.[test]')")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     options = webdriver.ChromeOptions()
@@ -74,9 +75,16 @@ def usd(text: str) -> float:
 
 
 def cells(driver, table_id: str) -> list[list[str]]:
-    from selenium.webdriver.common.by import By
-    return [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
-            for tr in driver.find_elements(By.CSS_SELECTOR, f"#{table_id} tbody tr")]
+    """A table's rows as the page shows them (one round trip to the browser)."""
+    return driver.execute_script("return [...document.querySelectorAll(arguments[0])].map("
+                                 "tr => [...tr.cells].map(td => td.innerText.trim()))", f"#{table_id} tbody tr")
+
+
+def marks(driver, selector: str, *names: str) -> list[dict[str, str]]:
+    """The given attributes of every element the selector finds (one round trip)."""
+    return driver.execute_script("return [...document.querySelectorAll(arguments[0])].map("
+                                 "e => Object.fromEntries(arguments[1].map(n => [n, e.getAttribute(n)])))",
+                                 selector, list(names))
 
 
 class Ledger:
@@ -133,18 +141,16 @@ async def test_the_pages_carry_the_ledgers_figures(tmp_path, browser):
             assert int(failed) == db.one("SELECT COUNT(*) FROM outcomes WHERE outcome != 'accepted'"
                                          " AND date(time, 'localtime') = ?", day)
             assert int(failovers) == db.one("SELECT COUNT(*) FROM requests WHERE day = ? AND outcome = 'error'", day)
-        bars = browser.find_elements(By.CSS_SELECTOR, "#spend-plot rect.bar")
+        bars = marks(browser, "#spend-plot rect.bar", "data-day", "data-model", "data-usd")
         stacked: dict[str, float] = {}
         for bar in bars:
-            stacked[bar.get_attribute("data-day")] = stacked.get(bar.get_attribute("data-day"), 0.0) + float(
-                bar.get_attribute("data-usd"))
+            stacked[bar["data-day"]] = stacked.get(bar["data-day"], 0.0) + float(bar["data-usd"])
         assert stacked == pytest.approx({d: c for d, (c, _, _) in per_day.items() if c > 0}, abs=1e-5)
         by_model = dict(db.all("SELECT model, SUM(cost_usd) FROM requests WHERE day >= ? GROUP BY model", since))
         top = max(by_model, key=by_model.get)
-        assert sum(float(b.get_attribute("data-usd")) for b in bars if b.get_attribute("data-model") == top) == \
-            pytest.approx(by_model[top], abs=1e-5)
-        dots = {d.get_attribute("data-day"): float(d.get_attribute("data-usd"))
-                for d in browser.find_elements(By.CSS_SELECTOR, "#spend-plot circle[data-line=frontier]")}
+        assert sum(float(b["data-usd"]) for b in bars if b["data-model"] == top) == pytest.approx(by_model[top], abs=1e-5)
+        dots = {d["data-day"]: float(d["data-usd"])
+                for d in marks(browser, "#spend-plot circle[data-line=frontier]", "data-day", "data-usd")}
         assert len(dots) == 28 and {d: v for d, v in dots.items() if v} == pytest.approx(
             {d: f for d, (_, _, f) in per_day.items() if f}, abs=1e-5)
 
@@ -195,8 +201,8 @@ async def test_the_pages_carry_the_ledgers_figures(tmp_path, browser):
                 assert row[8].startswith(f"{a} worked, {f} did not: {100 * mine.rate:.0f}%"), row
             else:
                 assert row[8] == "-"
-        points = {p.get_attribute("data-model"): (float(p.get_attribute("data-rate")), float(p.get_attribute("data-cost")))
-                  for p in browser.find_elements(By.CSS_SELECTOR, "#board-plot circle[data-model]")}
+        points = {p["data-model"]: (float(p["data-rate"]), float(p["data-cost"]))
+                  for p in marks(browser, "#board-plot circle[data-model]", "data-model", "data-rate", "data-cost")}
         assert set(points) == {e["model"] for e in cls["models"]}
         for e in cls["models"]:
             assert points[e["model"]] == pytest.approx((e["rate"], e["costPerRequest"]), abs=1e-4)
@@ -221,13 +227,12 @@ async def test_the_pages_carry_the_ledgers_figures(tmp_path, browser):
                                                         conversation=longest[1]))
         kept = db.all("SELECT decision_id, model FROM decisions WHERE workspace = ? AND conversation = ?"
                       " ORDER BY time DESC", *longest)
-        cards = browser.find_elements(By.CSS_SELECTOR, "article.card")
-        assert [(c.get_attribute("data-decision"), c.get_attribute("data-model")) for c in cards] == kept
-        steps = browser.find_elements(By.CSS_SELECTOR, "#replay tbody tr")
+        cards = marks(browser, "article.card", "data-decision", "data-model")
+        assert [(c["data-decision"], c["data-model"]) for c in cards] == kept
+        steps = marks(browser, "#replay tbody tr", "data-decision", "data-cost")
         cost = dict(db.all("SELECT decision_id, SUM(cost_usd) FROM requests WHERE workspace = ? AND conversation = ?"
                            " GROUP BY decision_id", *longest))
-        assert {s.get_attribute("data-decision"): float(s.get_attribute("data-cost")) for s in steps} == \
-            pytest.approx(cost, abs=1e-6)
+        assert {s["data-decision"]: float(s["data-cost"]) for s in steps} == pytest.approx(cost, abs=1e-6)
         assert usd(browser.find_element(By.ID, "actual-cost").text) == pytest.approx(sum(cost.values()), abs=5e-5)
         assert "Replay on bar" in browser.page_source
         assert not re.search(r"pool exhausted|tests still fail", browser.page_source)   # never kept
