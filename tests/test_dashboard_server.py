@@ -162,6 +162,8 @@ async def test_a_change_made_by_the_dashboard_command_reaches_a_running_sidecar(
                                                                              "scope": SHOP, "dial": "bar"},
                                                    {"Origin": origin(settings)})
             assert status == 303
+            board = (await asyncio.to_thread(fetch, with_token(url, "/leaderboard", **{"class": "bugfix:2"})))[2]
+            assert " did not: " in board                  # your own results, read from the ledger
             written = time.monotonic()
             while (await request(client, "kilo/route", route))["dial"] != "bar":
                 assert time.monotonic() - written < 5, "the sidecar did not pick up the config file"

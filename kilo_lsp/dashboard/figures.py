@@ -37,11 +37,23 @@ class BoardFigures:
     rows: list[Any]                 # EvidenceView rows shown (only the callable ones when asked)
 
 
-def board_figures(engine: Engine, class_key: str | None, callable_only: bool) -> BoardFigures:
+def outcomes_of(ledger: Ledger | None) -> Callable[[str], dict[str, tuple[int, int]]]:
+    """The user's own results per class as the ledger keeps them (``kilo-lsp dashboard`` has no sidecar
+    that counts them as they come)."""
+    counts = ledger.outcome_counts() if ledger is not None else {}
+    by_class: dict[str, dict[str, tuple[int, int]]] = {}
+    for (task_class, model), (accepted, failed) in counts.items():
+        if accepted + failed:
+            by_class.setdefault(task_class, {})[model] = (accepted, failed)
+    return lambda key: by_class.get(key, {})
+
+
+def board_figures(engine: Engine, class_key: str | None, callable_only: bool,
+                  yours: Callable[[str], dict[str, tuple[int, int]]] | None = None) -> BoardFigures:
     settings = engine.settings()
     board = engine.leaderboard(settings)
     via = {mid: r.provider for mid, r in engine.reachable(board, settings).items()}
-    view = leaderboard_view(board, via, yours=engine.outcomes.of_class)
+    view = leaderboard_view(board, via, yours=yours or engine.outcomes.of_class)
     key = class_key if class_key in view.classes else (DEFAULT_CLASS if DEFAULT_CLASS in view.classes
                                                        else next(iter(view.classes)))
     models = {m.id: m for m in view.models}

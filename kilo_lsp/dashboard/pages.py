@@ -5,7 +5,6 @@ script (filters are GET forms, settings a POST form)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 from ..routing.replay import DecisionRecord, other_dial
 from .figures import (PERIODS, BoardFigures, ConversationFigures, PeriodReplay, ScopeSettings, UsageFigures)
@@ -310,5 +309,3 @@ def settings_page(ctx: Context, scopes: list[ScopeSettings], config_file: str, m
 def error_page(ctx: Context, title: str, message: str) -> bytes:
     return page(ctx, "", title, el("p", message, class_="error"))
 
-
-Render = Callable[..., bytes]

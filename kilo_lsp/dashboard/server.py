@@ -56,6 +56,8 @@ class Host:
     folders: Callable[[], list[str]] = field(default=lambda: [])
     #: takes the user config file as re-read after a change (the sidecar does it on its event loop)
     use_file: Callable[[UserFile], None] | None = None
+    #: the engine counts your outcomes as they come (a sidecar); else they are read from the ledger
+    live_outcomes: bool = False
 
 
 class DashboardServer:
@@ -106,7 +108,8 @@ class DashboardServer:
                 u = figures.usage_figures(ledger, engine.settings, days, self._folders())
                 return 200, pages.usage_page(ctx, u, figures.period_replay(ledger, engine, u.since))
             if path == "/leaderboard":
-                b = figures.board_figures(engine, q.get("class"), q.get("callable") == "1")
+                yours = None if self.host.live_outcomes else figures.outcomes_of(ledger)
+                b = figures.board_figures(engine, q.get("class"), q.get("callable") == "1", yours)
                 return 200, pages.leaderboard_page(ctx, b)
             if path == "/decisions":
                 ws, conv = q.get("workspace"), q.get("conversation")

@@ -56,7 +56,8 @@ def _start(ls: Any, engine: Any, ledger_path: Any, loop: asyncio.AbstractEventLo
     def use_file(read: UserFile) -> None:     # from the dashboard's thread: on the loop, and wait for it
         asyncio.run_coroutine_threadsafe(take(read), loop).result(APPLY_TIMEOUT)
 
-    server = DashboardServer(Host(engine, ledger_path, "the sidecar", lambda: _folders(ls), use_file)).start()
+    server = DashboardServer(Host(engine, ledger_path, "the sidecar", lambda: _folders(ls), use_file,
+                                  live_outcomes=True)).start()
     log.info("dashboard on http://127.0.0.1:%d", server.port)
     return server
 
