@@ -263,6 +263,15 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         d = self.server.dashboard
         path, q = self._split()
+        try:
+            length = int(self.headers.get("Content-Length") or "0")
+        except ValueError:
+            self.close_connection = True
+            return self._refuse(400, "bad Content-Length")
+        if length < 0 or length > MAX_BODY:
+            self.close_connection = True        # its body is left unread
+            return self._refuse(413, "request too large")
+        raw = self.rfile.read(length) if length else b""      # read first: a refusal then reaches the browser
         if not self._host_ok():
             return self._refuse(403, "forbidden: unknown host")
         origin = self.headers.get("Origin")
@@ -270,13 +279,6 @@ class _Handler(BaseHTTPRequestHandler):
             return self._refuse(403, "forbidden: cross-origin request")
         if (self.headers.get("Sec-Fetch-Site") or "same-origin") not in ("same-origin", "none"):
             return self._refuse(403, "forbidden: cross-site request")
-        try:
-            length = int(self.headers.get("Content-Length") or "0")
-        except ValueError:
-            return self._refuse(400, "bad Content-Length")
-        if length < 0 or length > MAX_BODY:
-            return self._refuse(413, "request too large")
-        raw = self.rfile.read(length) if length else b""
         if (self.headers.get("Content-Type") or "").split(";")[0].strip() != "application/x-www-form-urlencoded":
             return self._refuse(415, "a form is expected")
         try:
