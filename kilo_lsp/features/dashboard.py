@@ -18,25 +18,12 @@ from typing import Any
 from ..config import UserFile
 from ..lsp.requests import kilo_request
 from ..protocol import DASHBOARD, DashboardParams, DashboardResult
-from ..routing.replay import DecisionRecord
 
 log = logging.getLogger("kilo_lsp.dashboard")
 
 PAGES = {None: "/", "usage": "/", "leaderboard": "/leaderboard", "decisions": "/decisions", "settings": "/settings"}
 APPLY_TIMEOUT = 10.0
 
-
-def keep_decision(ls: Any, record: DecisionRecord) -> None:
-    """Write a decision to the ledger in the background."""
-    def write() -> None:
-        try:
-            ls.ledger.record_decision(record)
-        except Exception as exc:  # noqa: BLE001 - a ledger problem must not break routing
-            log.warning("decision not written to the ledger: %s", exc)
-    try:
-        ls.spawn(asyncio.to_thread(write))
-    except RuntimeError:        # no event loop (an embedding host calling the engine directly)
-        write()
 
 
 def _folders(ls: Any) -> list[str]:

@@ -21,18 +21,6 @@ from ..lsp.requests import kilo_request
 log = logging.getLogger("kilo_lsp.outcomes")
 
 
-def keep(ls: Any, record: OutcomeRecord) -> None:
-    """Write an outcome to the ledger in the background (the engine has already counted it)."""
-    def write() -> None:
-        try:
-            ls.ledger.record_outcome(record)
-        except Exception as exc:  # noqa: BLE001 - a ledger problem must not break routing
-            log.warning("outcome not written to the ledger: %s", exc)
-    try:
-        ls.spawn(asyncio.to_thread(write))
-    except RuntimeError:        # no event loop (an embedding host calling the engine directly)
-        write()
-
 
 def load(ls: Any) -> None:
     """Count the outcomes an existing ledger keeps (run off the event loop)."""

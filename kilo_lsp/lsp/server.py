@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -70,8 +71,9 @@ class Sidecar(PatchedServer):
             engine = Engine(config=self.config)
             engine.folder_of = self.folder_of
             engine.on_status = self.send_status
-            engine.on_outcome = lambda record: outcomes.keep(self, record)
-            engine.on_decision = lambda record: dashboard.keep_decision(self, record)
+            engine.on_outcome = lambda record: self.write_to_ledger("outcome", lambda book: book.record_outcome(record))
+            engine.on_decision = lambda record: self.write_to_ledger("decision",
+                                                                     lambda book: book.record_decision(record))
             engine.client.editor = self.client_name
             engine.client.plugin_info = self.plugin_info
             self._engine = engine
@@ -107,6 +109,19 @@ class Sidecar(PatchedServer):
         self.background_tasks.add(task)
         task.add_done_callback(self._background_done)
         return task
+
+    def write_to_ledger(self, what: str, write: Callable[[Any], None]) -> None:
+        """Run ``write(ledger)`` on a worker thread (SQLite waits on the disk); a ledger problem is
+        logged and never breaks the routing that produced the row."""
+        def run() -> None:
+            try:
+                write(self.ledger)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("%s not written to the ledger: %s", what, exc)
+        try:
+            self.spawn(asyncio.to_thread(run))
+        except RuntimeError:        # no event loop (an embedding host calling the engine directly)
+            run()
 
     def _background_done(self, task: asyncio.Task[None]) -> None:
         self.background_tasks.discard(task)
