@@ -4,7 +4,9 @@ It opens a small sample workspace, then plays a multi-turn session (a rename, a 
 fix with a stack trace, the same error again after the fix, a migration plan, a follow-up, and a
 plan the user marks as failed) and prints each decision card: a new task starts on the first rung
 of its ladder, a follow-up stays, a failed answer moves the task one rung up. No API key is needed:
-without credentials the cards show what the router would choose (what-if mode).
+without credentials the cards show what the router would choose (what-if mode). The sidecar runs
+with a data and config directory of its own, in a temporary folder: the demo never reads your
+config or writes to your ledger.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import msgspec
@@ -97,7 +100,11 @@ async def main() -> int:
     client.feature("kilo/status")(lambda params: statuses.append(params))
     client.feature("window/logMessage")(lambda params: None)
     client.feature("window/showMessage")(lambda params: print(f"[server] {params.message}"))
-    await client.start_io(sys.executable, "-m", "kilo_lsp", "--stdio")
+    home = tempfile.TemporaryDirectory(prefix="kilo-demo-")
+    env = {**os.environ, "XDG_DATA_HOME": f"{home.name}/data", "XDG_CONFIG_HOME": f"{home.name}/config",
+           "XDG_STATE_HOME": f"{home.name}/state", "XDG_CACHE_HOME": f"{home.name}/cache",
+           "KILO_CONFIG": f"{home.name}/config/kilo-lsp/config.toml"}
+    await client.start_io(sys.executable, "-m", "kilo_lsp", "--stdio", env=env)
     result = await client.initialize_async(types.InitializeParams(
         capabilities=types.ClientCapabilities(),
         client_info=types.ClientInfo(name="kilo-demo", version="0.1"),
@@ -130,6 +137,7 @@ async def main() -> int:
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()
+    home.cleanup()
     return 0
 
 

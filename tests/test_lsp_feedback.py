@@ -6,7 +6,11 @@ import asyncio
 
 from lsprotocol import types
 
+from kilo_lsp.providers.known import KNOWN
 from lsp_harness import request, sidecar
+
+#: A key for every provider: every model is callable (routing needs no network), so answers can be counted.
+KEYS = {p.key_env: f"sk-{p.name}-feedback-0000000000000000000000" for p in KNOWN.values() if p.key_env}
 
 STACK = ('Traceback (most recent call last):\n  File "app/db.py", line 42, in connect\n'
          '    pool.acquire()\nTimeoutError: pool exhausted')
@@ -22,7 +26,7 @@ def row(board, task_class, model):
 
 
 async def test_failed_feedback_moves_the_next_turn_up_and_is_kept(tmp_path):
-    async with sidecar(tmp_path) as client:
+    async with sidecar(tmp_path, env=KEYS) as client:
         first = await route(client, "fix this bug: " + STACK, conversationId="c")
         assert first["rung"] == 1 and len(first["ladder"]) >= 2 and not first["failedReason"]
         client.protocol.notify("kilo/feedback", {"decisionId": first["decisionId"], "outcome": "failed",
@@ -51,6 +55,22 @@ async def test_failed_feedback_moves_the_next_turn_up_and_is_kept(tmp_path):
         assert reset == {"removed": 1}
         board = await request(client, "kilo/leaderboard", {})
         assert row(board, first["taskClass"], first["model"])["yours"] is None
+
+
+async def test_a_what_if_answer_moves_the_task_up_but_is_never_counted(tmp_path):
+    """No key: the card is a what-if (no model could answer), so the user's word moves the task up its
+    ladder but says nothing about the model: nothing is counted, nothing reaches the ledger."""
+    async with sidecar(tmp_path) as client:
+        first = await route(client, "fix this bug: " + STACK, conversationId="w")
+        assert first["callable"] is False
+        client.protocol.notify("kilo/feedback", {"decisionId": first["decisionId"], "outcome": "failed"})
+        retry = await route(client, "try again", conversationId="w")
+        assert (retry["reasonCode"], retry["rung"]) == ("escalated", 2)
+        await route(client, "rename a to b in utils.py", conversationId="w")     # moved on: no implicit outcome
+        await asyncio.sleep(0.3)
+        board = await request(client, "kilo/leaderboard", {})
+        assert all(r.get("yours") is None for c in board["classes"].values() for r in c["models"])
+        assert await request(client, "kilo/resetOutcomes", {}) == {"removed": 0}
 
 
 async def test_the_same_error_pasted_again_is_a_failed_answer(tmp_path):
@@ -95,7 +115,7 @@ async def test_bad_or_unknown_feedback_is_logged_and_the_sidecar_goes_on(tmp_pat
 
 
 async def test_feedback_and_reset_as_commands(tmp_path):
-    async with sidecar(tmp_path) as client:
+    async with sidecar(tmp_path, env=KEYS) as client:
         card = await route(client, "rename a to b", conversationId="k")
         said = await client.workspace_execute_command_async(types.ExecuteCommandParams(
             "kilo.feedback", [{"decisionId": card["decisionId"], "outcome": "accepted"}]))

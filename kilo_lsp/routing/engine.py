@@ -103,6 +103,9 @@ class _DecisionRef:
     conversation: str
     task_class: str
     model: str
+    #: whether a model could answer it: a what-if card (nothing callable) may still move its task up the
+    #: ladder, but says nothing about the model, so it is never counted in the user's own results
+    answerable: bool = True
     outcome: str = ""
     source: str = ""
 
@@ -351,7 +354,8 @@ class Engine:
         session.failed = ""
         session.last_errors, session.last_diagnostics, session.last_document = turn_now
         self.sessions.put(session)
-        self._decisions[card.decision_id] = _DecisionRef(workspace, conversation, card.task_class, card.model)
+        self._decisions[card.decision_id] = _DecisionRef(workspace, conversation, card.task_class, card.model,
+                                                             card.callable)
         if (changed or card.failed_reason) and self.on_status is not None:
             self.on_status(SessionStatus(workspace, conversation, card.model, tier, card.reason_code,
                                          self._status_reason(card), card.callable))
@@ -390,12 +394,12 @@ class Engine:
             self._count(decision_id, ref, "accepted", "implicit", "the user moved on to a new task")
 
     def _count(self, decision_id: str, ref: _DecisionRef, outcome: str, source: str, reason: str) -> OutcomeRecord:
-        if ref.task_class:
+        if ref.task_class and ref.answerable:
             self.outcomes.change(ref.task_class, ref.model, outcome, ref.outcome or None)
         ref.outcome, ref.source = outcome, source
         record = OutcomeRecord(decision_id, ref.workspace, ref.conversation, ref.task_class, ref.model, outcome,
                                source, reason)
-        if self.on_outcome is not None:
+        if self.on_outcome is not None and ref.answerable:
             self.on_outcome(record)
         return record
 
