@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 EDITORS_STAMP := $(VENV)/.editors-installed
 VSCODE_STAMP  := editors/vscode/node_modules/.installed
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 
 .PHONY: setup demo test test-python test-vscode package-vscode dist bench bench-deps leaderboard \
         bench-classifier bench-routing bench-reliability bench-sessions soak schema screenshots clean
@@ -39,13 +40,20 @@ test: test-python test-vscode
 test-python: setup
 	$(BIN)/python -m pytest -q
 
-# The VS Code extension: compile and run its unit tests (the VS Code API stubbed at the edge).
-test-vscode: $(VSCODE_STAMP)
-	cd editors/vscode && npm run build && npm test
+# The VS Code extension: compile and run its unit tests (the VS Code API stubbed at the edge; where
+# the sidecar comes from is tested with real processes and the project's Python).
+test-vscode: $(VSCODE_STAMP) $(STAMP)
+	cd editors/vscode && npm run build && KILO_PYTHON=$(abspath $(BIN))/python npm test
 
-# The installable .vsix.
-package-vscode: test-vscode
+# The installable .vsix, with the sidecar's wheel (make dist) under bundled/: the extension sets up
+# its own environment from it on first start when it finds no sidecar.
+package-vscode: dist test-vscode
+	rm -rf editors/vscode/bundled && mkdir -p editors/vscode/bundled
+	cp dist/kilo_lsp-$(VERSION)-*.whl editors/vscode/bundled/
 	cd editors/vscode && npx vsce package --allow-missing-repository --out kilo-lsp-vscode.vsix
+	$(BIN)/python -c "import sys, zipfile; names = zipfile.ZipFile(sys.argv[1]).namelist(); \
+		sys.exit(0 if any(n.startswith('extension/bundled/kilo_lsp-$(VERSION)-') and n.endswith('.whl') for n in names) \
+		else 'the .vsix does not contain the sidecar wheel')" editors/vscode/kilo-lsp-vscode.vsix
 
 # The wheel and the sdist (dist/), built by `python -m build` in a throwaway environment of its own,
 # so that it needs nothing but Python; README "Install" installs the wheel.
@@ -99,4 +107,4 @@ schema: setup
 	$(BIN)/python editors/vscode/scripts/schema_to_ts.py editors/schema/kilo-protocol.schema.json > editors/vscode/src/protocol.ts
 
 clean:
-	rm -rf $(VENV) build *.egg-info editors/vscode/node_modules editors/vscode/out editors/conformance/node/node_modules
+	rm -rf $(VENV) build dist *.egg-info editors/vscode/node_modules editors/vscode/out editors/vscode/bundled editors/conformance/node/node_modules

@@ -1,23 +1,31 @@
-// The extension's behaviour behind a small Host interface, so tests drive it with a stub instead
-// of VS Code (test/controller.test.ts). extension.ts implements Host with the real API.
-import type { Chunk, CompleteParams, CompleteResult, DecisionCard, SessionStatus } from "./protocol";
+// The extension's behaviour behind a small Host interface, so tests drive it with a stub instead of
+// VS Code (test/controller.test.ts). extension.ts implements Host with the real API.
+import { Conversation } from "./conversation";
+import {
+  COMMAND_TITLES, RpcError, StreamBuffer, UsageSummary, answerFooter, askErrorText, cardMarkdown, localDay, previewLine,
+  protocolProblem, statusText, statusTooltip, usageSummary,
+} from "./logic";
+import type { Chunk, CompleteResult, DecisionCard, EditorContext, SessionStatus, UsageResult } from "./protocol";
 import { PROTOCOL_VERSION } from "./protocol";
-import { StreamBuffer, answerFooter, cardMarkdown, protocolProblem, statusText, usageBars, usageTotals } from "./logic";
+import { KiloRpc } from "./rpc";
 
-/** The language client as the controller uses it (vscode-languageclient's LanguageClient fits). */
-export interface Rpc {
-  sendRequest<R>(method: string, params: unknown, token?: unknown): Promise<R>;
-  onNotification(method: string, handler: (params: any) => void): { dispose(): void } | void;
-  initializeResult?: { capabilities?: { experimental?: unknown } };
-}
+/** What the chat webview is sent. */
+export type ChatMessage =
+  | { type: "start"; streamId: string; text: string; contextLabel: string }
+  | { type: "chunk"; text: string; seq: number }
+  | { type: "done"; text: string; footer: string; model: string }
+  | { type: "error"; message: string; action?: CommandKey; actionTitle?: string }
+  | { type: "preview"; text: string }
+  | { type: "cleared"; conversationId: string };
 
-export interface ChatView {
-  post(message: { type: "start" | "chunk" | "done" | "error"; [k: string]: unknown }): void;
-}
+export interface ChatView { post(message: ChatMessage): void }
+
+export type CommandKey = keyof typeof COMMAND_TITLES;
 
 export interface Host {
   setStatus(text: string, tooltip: string): void;
-  showError(message: string): void;
+  /** An error with buttons that run the named commands. */
+  showError(message: string, actions?: CommandKey[]): void;
   showInfo(message: string): void;
   showMarkdown(title: string, markdown: string): void;
   pick(placeholder: string, items: string[]): Promise<string | undefined>;
@@ -26,37 +34,55 @@ export interface Host {
   storeSecret(key: string, value: string): Promise<void>;
   getSecret(key: string): Promise<string | undefined>;
   workspaceUri(): string | undefined;
+  /** The context of the text editor the user was last in (not the webview that has focus now). */
+  editorContext(): EditorContext | null;
 }
 
 export const TIERS = ["efficient", "balanced", "frontier", "free"];
 export const DIALS = ["bill", "bar"];
-export const PROVIDERS = ["openai", "anthropic", "google", "openrouter", "deepseek", "xai", "mistral", "groq", "together"];
+/** The secret holding which providers have a stored key (names only), so they can be pushed again. */
+export const STORED_PROVIDERS_KEY = "kilo.apiKey.providers";
+
+/** One chat panel: its conversation, and the answer streaming into it, if any. */
+export class ChatSession {
+  readonly conversation = new Conversation();
+  busy = false;
+  constructor(readonly view: ChatView) {}
+
+  newConversation(): void {
+    this.conversation.reset();
+    this.view.post({ type: "cleared", conversationId: this.conversation.id });
+  }
+}
+
+const contextLabel = (c: EditorContext | null): string => {
+  if (!c?.activeUri) return "no editor";
+  const file = decodeURIComponent(c.activeUri.split("/").pop() ?? c.activeUri);
+  const sel = c.selection ? `, lines ${c.selection.start.line + 1}-${c.selection.end.line + 1 - (c.selection.end.character === 0 && c.selection.end.line > c.selection.start.line ? 1 : 0)}` : "";
+  const diags = c.diagnostics?.length ? `, ${c.diagnostics.length} diagnostics` : "";
+  return `${file} (${c.languageId ?? "?"}${sel}${diags})`;
+};
 
 export class Controller {
   status: SessionStatus | null = null;
-  todayUsd: number | null = null;
+  today: UsageResult | null = null;
   lastCard: DecisionCard | null = null;
   private streams = new Map<string, { buffer: StreamBuffer; view: ChatView }>();
   private counter = 0;
 
-  constructor(private host: Host, private rpc: Rpc) {
-    rpc.onNotification("kilo/status", (p: SessionStatus) => this.onStatus(p));
-    rpc.onNotification("kilo/chunk", (p: Chunk) => this.onChunk(p));
-  }
-
-  /** experimental.kilo of the running server. */
-  kiloCapabilities(): { protocolVersion?: string; requests?: string[] } | undefined {
-    return (this.rpc.initializeResult?.capabilities?.experimental as any)?.kilo;
+  constructor(private host: Host, private rpc: KiloRpc) {
+    rpc.onNotification("kilo/status", (p) => this.onStatus(p));
+    rpc.onNotification("kilo/chunk", (p) => this.onChunk(p));
   }
 
   supports(method: string): boolean {
-    return (this.kiloCapabilities()?.requests ?? []).includes(method);
+    return (this.rpc.capabilities()?.requests ?? []).includes(method);
   }
 
   /** After start: a clear error when the server is not a kilo-lsp this extension can talk to. */
   checkServer(): boolean {
-    const problem = protocolProblem(this.rpc.initializeResult?.capabilities?.experimental, PROTOCOL_VERSION);
-    if (problem) this.host.showError(problem);
+    const problem = protocolProblem(this.rpc.capabilities()?.protocolVersion, PROTOCOL_VERSION);
+    if (problem) this.host.showError(problem, ["setupEnvironment"]);
     return problem === null;
   }
 
@@ -66,8 +92,7 @@ export class Controller {
   }
 
   render(): void {
-    const tip = this.status ? `Kilo: ${this.status.reasonCode} — click for the last decision` : "Kilo: no decision yet";
-    this.host.setStatus(statusText(this.status, this.todayUsd), tip);
+    this.host.setStatus(statusText(this.status, this.today ? this.today.costUsd : null), statusTooltip(this.status, this.today));
   }
 
   onChunk(p: Chunk): void {
@@ -75,30 +100,37 @@ export class Controller {
     if (s && s.buffer.accept(p)) s.view.post({ type: "chunk", text: p.text, seq: p.seq });
   }
 
-  async explainLast(): Promise<void> {
+  private upgradeNote(what: string): string {
+    return `Kilo: this kilo-lsp has no ${what}: it is older than this extension. Run "${COMMAND_TITLES.setupEnvironment}" ` +
+      "to use the sidecar the extension bundles.";
+  }
+
+  async explainLast(conversationId?: string): Promise<void> {
     try {
-      const card = await this.rpc.sendRequest<DecisionCard | null>("kilo/explain", { workspaceUri: this.host.workspaceUri() ?? null });
+      const card = await this.rpc.request("kilo/explain", { workspaceUri: this.host.workspaceUri() ?? null, conversationId: conversationId ?? null });
       if (card) this.lastCard = card;
       this.host.showMarkdown("Kilo: last decision", cardMarkdown(card ?? this.lastCard));
     } catch (e) {
-      this.host.showError(`Kilo: ${(e as Error).message}`);
+      this.host.showError(`Kilo: ${(e as RpcError).message}`, ["showOutput"]);
     }
   }
 
   async setTier(): Promise<void> {
-    const tier = await this.host.pick("Routing tier", TIERS);
+    const tiers = this.rpc.capabilities()?.tiers;
+    const tier = await this.host.pick("Routing tier", tiers?.length ? tiers : TIERS);
     if (tier) await this.host.updateSetting("routing.tier", tier);
   }
 
   async setDial(): Promise<void> {
-    const dial = await this.host.pick("bill: cheapest model that clears the bar; bar: strongest proven", DIALS);
+    const dials = this.rpc.capabilities()?.dials;
+    const dial = await this.host.pick("bill: cheapest model that clears the bar; bar: strongest proven", dials?.length ? dials : DIALS);
     if (dial) await this.host.updateSetting("routing.dial", dial);
   }
 
   async pin(): Promise<void> {
     let models: string[] = [];
     try {
-      const board = await this.rpc.sendRequest<{ models: Array<{ id: string }> }>("kilo/leaderboard", {});
+      const board = await this.rpc.request("kilo/leaderboard", {});
       models = board.models.map((m) => m.id);
     } catch { /* a free-text pin still works */ }
     const model = models.length ? await this.host.pick("Pin a model (every request goes to it)", models)
@@ -110,71 +142,128 @@ export class Controller {
     await this.host.updateSetting("routing.pin", "");
   }
 
+  /** The providers the running server takes keys for, as it announces them. */
+  keyProviders(): string[] {
+    return this.rpc.capabilities()?.keyProviders ?? [];
+  }
+
   /** Key -> SecretStorage -> kilo/setCredentials. Never written to settings.json. */
   async setApiKey(): Promise<void> {
-    const provider = await this.host.pick("Provider", PROVIDERS);
+    if (!this.supports("kilo/setCredentials")) {
+      this.host.showError(this.upgradeNote("way to take keys from the editor"), ["setupEnvironment"]);
+      return;
+    }
+    const providers = this.keyProviders();
+    const provider = providers.length ? await this.host.pick("Provider", providers)
+      : await this.host.input("Provider (as `kilo-lsp --check` lists them, e.g. openai)");
     if (!provider) return;
     const key = await this.host.input(`API key for ${provider} (kept in the OS keychain; empty removes it)`, true);
     if (key === undefined) return;
+    const ok = await this.pushCredentials(provider, key, true);
+    if (!ok) return;
     await this.host.storeSecret(`kilo.apiKey.${provider}`, key);
-    await this.pushCredentials(provider, key);
+    const stored = new Set(JSON.parse((await this.host.getSecret(STORED_PROVIDERS_KEY)) ?? "[]") as string[]);
+    if (key) stored.add(provider); else stored.delete(provider);
+    await this.host.storeSecret(STORED_PROVIDERS_KEY, JSON.stringify([...stored].sort()));
   }
 
-  async pushCredentials(provider: string, key: string): Promise<void> {
-    if (!this.supports("kilo/setCredentials")) {
-      this.host.showError("Kilo: this kilo-lsp cannot take keys from the editor yet; upgrade with `pip install -U kilo-lsp`, " +
-        "or set the provider's environment variable (e.g. OPENAI_API_KEY).");
-      return;
-    }
+  /** Hands one key to the sidecar; true when it took it. */
+  async pushCredentials(provider: string, key: string, tell = false): Promise<boolean> {
     try {
-      const r = await this.rpc.sendRequest<{ provider: string; apiKey: string; callableModels: number }>(
-        "kilo/setCredentials", { provider, apiKey: key || null });
-      this.host.showInfo(`Kilo: ${r.provider} key ${r.apiKey}; ${r.callableModels} models callable now.`);
+      const r = await this.rpc.request("kilo/setCredentials", { provider, apiKey: key || null });
+      if (tell) this.host.showInfo(`Kilo: ${r.provider} key ${r.apiKey}; ${r.callableModels} models callable now.`);
+      return true;
     } catch (e) {
-      this.host.showError(`Kilo: ${(e as Error).message}`);
+      if (tell) this.host.showError(`Kilo: ${(e as RpcError).message}`);
+      return false;
     }
   }
 
   /** Push every stored key after a (re)start. */
   async restoreCredentials(): Promise<void> {
     if (!this.supports("kilo/setCredentials")) return;
-    for (const p of PROVIDERS) {
+    const stored = JSON.parse((await this.host.getSecret(STORED_PROVIDERS_KEY)) ?? "[]") as string[];
+    for (const p of stored) {
       const key = await this.host.getSecret(`kilo.apiKey.${p}`);
-      if (key) await this.rpc.sendRequest("kilo/setCredentials", { provider: p, apiKey: key }).catch(() => undefined);
+      if (key) await this.pushCredentials(p, key);
     }
   }
 
-  async usage(): Promise<{ totals: ReturnType<typeof usageTotals>; bars: ReturnType<typeof usageBars> } | null> {
+  /** Today's figures for this workspace, for the status bar. */
+  async refreshToday(): Promise<void> {
+    if (!this.supports("kilo/usage")) return;
+    try {
+      this.today = await this.rpc.request("kilo/usage", { workspaceUri: this.host.workspaceUri() ?? null, day: localDay() });
+      this.render();
+    } catch { /* the status bar keeps the last figure */ }
+  }
+
+  /** The usage view's figures for this workspace, all days. */
+  async usage(): Promise<UsageSummary | null> {
     if (!this.supports("kilo/usage")) {
-      this.host.showError("Kilo: this kilo-lsp has no usage ledger yet; upgrade with `pip install -U kilo-lsp`.");
+      this.host.showError(this.upgradeNote("usage ledger"), ["setupEnvironment"]);
       return null;
     }
-    const u = await this.rpc.sendRequest<unknown>("kilo/usage", { workspaceUri: this.host.workspaceUri() ?? null });
-    const totals = usageTotals(u);
-    if (totals.todayUsd !== null) { this.todayUsd = totals.todayUsd; this.render(); }
-    return { totals, bars: usageBars(u) };
+    try {
+      const u = await this.rpc.request("kilo/usage", { workspaceUri: this.host.workspaceUri() ?? null });
+      const summary = usageSummary(u, localDay());
+      await this.refreshToday();
+      return summary;
+    } catch (e) {
+      this.host.showError(`Kilo: ${(e as RpcError).message}`, ["showOutput"]);
+      return null;
+    }
   }
 
-  /** Ask: stream the answer into `view`; returns the final result (or null on error / no support). */
-  async ask(text: string, view: ChatView, token?: unknown, extra: Partial<CompleteParams> = {}): Promise<CompleteResult | null> {
+  /** Which model would answer `text` in this chat, without counting as a turn (dryRun). */
+  async preview(chat: ChatSession, text: string): Promise<DecisionCard | null> {
+    try {
+      const card = await this.rpc.request("kilo/route", {
+        text, conversationId: chat.conversation.id, turns: chat.conversation.history(), workspaceUri: this.host.workspaceUri() ?? null,
+        context: this.host.editorContext(), dryRun: true });
+      chat.view.post({ type: "preview", text: previewLine(card) });
+      return card;
+    } catch (e) {
+      chat.view.post({ type: "error", message: `Error: ${(e as RpcError).message}` });
+      return null;
+    }
+  }
+
+  /** Ask in a chat: the editor's context and the conversation's turns go with the question; the
+   * answer streams into the chat's view; the exchange becomes the conversation's next turns. */
+  async ask(chat: ChatSession, text: string, token?: unknown): Promise<CompleteResult | null> {
+    const view = chat.view;
     if (!this.supports("kilo/complete")) {
-      view.post({ type: "error", message: "This kilo-lsp has no kilo/complete yet: upgrade with `pip install -U kilo-lsp`." });
+      view.post({ type: "error", message: this.upgradeNote("kilo/complete"), action: "setupEnvironment",
+        actionTitle: COMMAND_TITLES.setupEnvironment });
       return null;
     }
     const streamId = `vscode-${Date.now()}-${++this.counter}`;
-    this.streams.set(streamId, { buffer: new StreamBuffer(streamId), view });
-    view.post({ type: "start", streamId, text });
+    const buffer = new StreamBuffer(streamId);
+    this.streams.set(streamId, { buffer, view });
+    const context = this.host.editorContext();
+    view.post({ type: "start", streamId, text, contextLabel: contextLabel(context) });
+    chat.busy = true;
+    const turns = chat.conversation.history();
     try {
-      const params: CompleteParams = { workspaceUri: this.host.workspaceUri() ?? null, ...extra, text, streamId };
-      const result = await this.rpc.sendRequest<CompleteResult>("kilo/complete", params, token);
+      const result = await this.rpc.request("kilo/complete", {
+        text, conversationId: chat.conversation.id, turns, workspaceUri: this.host.workspaceUri() ?? null, context, streamId,
+      }, token);
       this.lastCard = result.card;
+      chat.conversation.record(text, result.text);
       view.post({ type: "done", text: result.text, footer: answerFooter(result), model: result.model });
+      void this.refreshToday();
       return result;
     } catch (e) {
-      const err = e as { code?: number; message?: string };
-      view.post({ type: "error", message: err.code === -32800 ? "Cancelled." : `Error: ${err.message}` });
+      const shown = askErrorText(e as RpcError);
+      // a cancelled or broken answer that had begun is part of the conversation; no answer at all is not
+      if (buffer.text) chat.conversation.record(text, buffer.text);
+      view.post({ type: "error", message: shown.message, action: shown.action,
+        actionTitle: shown.action ? COMMAND_TITLES[shown.action] : undefined });
+      void this.refreshToday();
       return null;
     } finally {
+      chat.busy = false;
       this.streams.delete(streamId);
     }
   }

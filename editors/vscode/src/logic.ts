@@ -1,11 +1,27 @@
-// Plain logic of the extension, with no VS Code API: server command and version checks, settings ->
-// initializationOptions, decision card and usage formatting. Unit-tested in test/logic.test.ts.
-import type { DecisionCard, SessionStatus, CompleteResult } from "./protocol";
+// Plain logic of the extension, with no VS Code API: settings -> initializationOptions, version and
+// protocol checks, decision card, answer footer, usage and status texts. Unit-tested in test/logic.test.ts.
+import type { CompleteResult, CompletionErrorData, DayUsage, DecisionCard, SessionStatus, UsageResult } from "./protocol";
 
 export const PLUGIN_NAME = "kilo-lsp-vscode";
 export const MIN_SERVER_VERSION = "0.1.0";
-export const INSTALL_COMMAND = "pip install kilo-lsp";
-export const UPGRADE_COMMAND = "pip install -U kilo-lsp";
+
+/** The extension's commands as the Command Palette shows them; error texts name these. */
+export const COMMAND_TITLES = {
+  ask: "Kilo: Ask",
+  newConversation: "Kilo: New conversation",
+  previewRoute: "Kilo: Which model would answer?",
+  setApiKey: "Kilo: Set API key",
+  restartServer: "Kilo: Restart server",
+  setupEnvironment: "Kilo: Set up the sidecar",
+  showOutput: "Kilo: Show output",
+  showUsage: "Kilo: Show usage",
+} as const;
+
+/** The command id of each COMMAND_TITLES entry (package.json's contributes.commands). */
+export const COMMAND_IDS: Record<keyof typeof COMMAND_TITLES, string> = {
+  ask: "kilo.ask", newConversation: "kilo.newConversation", previewRoute: "kilo.previewRoute", setApiKey: "kilo.setApiKey",
+  restartServer: "kilo.restartServer", setupEnvironment: "kilo.setupEnvironment", showOutput: "kilo.showOutput", showUsage: "kilo.showUsage",
+};
 
 /** The extension's settings, as read from the `kilo` configuration section. */
 export interface KiloConfig {
@@ -15,35 +31,32 @@ export interface KiloConfig {
   dial: string;
   pin: string;
   dailyUsdPerWorkspace: number;
+  localEndpoints: string[];
 }
 
 export interface ServerCommand { command: string; args: string[] }
-
-/** `kilo.server.command` wins; else `pythonPath -m kilo_lsp --stdio`; else `kilo-lsp --stdio` from PATH. */
-export function serverCommand(cfg: Pick<KiloConfig, "serverCommand" | "pythonPath">): ServerCommand {
-  const custom = (cfg.serverCommand ?? []).filter((s) => s.trim() !== "");
-  if (custom.length > 0) return { command: custom[0], args: custom.slice(1) };
-  if (cfg.pythonPath?.trim()) return { command: cfg.pythonPath.trim(), args: ["-m", "kilo_lsp", "--stdio"] };
-  return { command: "kilo-lsp", args: ["--stdio"] };
-}
 
 /** The same command asking for `--version` instead of serving. */
 export function versionCommand(cmd: ServerCommand): ServerCommand {
   return { command: cmd.command, args: [...cmd.args.filter((a) => a !== "--stdio"), "--version"] };
 }
 
+/** The command that serves over stdio with a Python that has kilo_lsp. */
+export const pythonServerCommand = (python: string): ServerCommand => ({ command: python, args: ["-m", "kilo_lsp", "--stdio"] });
+
 /** What the sidecar receives as initializationOptions: its `kilo` settings plus who we are. */
 export function initializationOptions(cfg: KiloConfig, extensionVersion: string): Record<string, unknown> {
   return {
     routing: { tier: cfg.tier, dial: cfg.dial, pin: cfg.pin },
     budget: { dailyUsdPerWorkspace: cfg.dailyUsdPerWorkspace },
+    local: { endpoints: cfg.localEndpoints.filter((e) => e.trim() !== "") },
     editorPluginInfo: { name: PLUGIN_NAME, version: extensionVersion },
   };
 }
 
 /** Settings whose change needs a server restart (the rest are pushed with didChangeConfiguration). */
 export const RESTART_SETTINGS = ["kilo.server.command", "kilo.server.pythonPath"];
-export const PUSHED_SETTINGS = ["kilo.routing", "kilo.budget"];
+export const PUSHED_SETTINGS = ["kilo.routing", "kilo.budget", "kilo.local"];
 
 export function parseVersion(text: string): [number, number, number] | null {
   const m = /(\d+)\.(\d+)\.(\d+)/.exec(text ?? "");
@@ -57,36 +70,15 @@ export function versionAtLeast(have: string, min: string): boolean {
   return true;
 }
 
-/**
- * The message for a server that cannot be used, or null when it can. `versionOutput` is what
- * `--version` printed; `spawnError` the error code when it could not run at all (ENOENT...).
- */
-export function serverProblem(cmd: ServerCommand, versionOutput: string | null, spawnError?: string): string | null {
-  const shown = [cmd.command, ...cmd.args].join(" ");
-  if (spawnError === "ENOENT") {
-    return `Kilo: the sidecar was not found (${cmd.command}). Install it with \`${INSTALL_COMMAND}\`, ` +
-      "or set kilo.server.pythonPath / kilo.server.command.";
-  }
-  if (spawnError) return `Kilo: could not start \`${shown}\` (${spawnError}). Install or repair it with \`${INSTALL_COMMAND}\`.`;
-  const version = parseVersion(versionOutput ?? "");
-  if (!version) {
-    return `Kilo: \`${shown}\` did not report a kilo-lsp version (${(versionOutput ?? "").trim() || "no output"}). ` +
-      `Install it with \`${INSTALL_COMMAND}\`.`;
-  }
-  if (!versionAtLeast(version.join("."), MIN_SERVER_VERSION)) {
-    return `Kilo: kilo-lsp ${version.join(".")} is too old (this extension needs ${MIN_SERVER_VERSION} or newer). ` +
-      `Upgrade with \`${UPGRADE_COMMAND}\`.`;
-  }
-  return null;
-}
-
 /** The kilo capabilities a server announced, and whether it speaks our protocol major version. */
-export function protocolProblem(experimental: unknown, expectedProtocol: string): string | null {
-  const kilo = (experimental as { kilo?: { protocolVersion?: string } } | undefined)?.kilo;
-  if (!kilo?.protocolVersion) return `Kilo: the server did not announce the kilo protocol. Upgrade with \`${UPGRADE_COMMAND}\`.`;
-  if (kilo.protocolVersion.split(".")[0] !== expectedProtocol.split(".")[0]) {
-    return `Kilo: the server speaks protocol ${kilo.protocolVersion}, this extension ${expectedProtocol}. ` +
-      `Upgrade both (\`${UPGRADE_COMMAND}\` and the extension).`;
+export function protocolProblem(protocolVersion: string | undefined, expectedProtocol: string): string | null {
+  if (!protocolVersion) {
+    return `Kilo: the server did not announce the kilo protocol: it is not kilo-lsp, or a very old one. ` +
+      `Clear kilo.server.command and kilo.server.pythonPath and run "${COMMAND_TITLES.setupEnvironment}".`;
+  }
+  if (protocolVersion.split(".")[0] !== expectedProtocol.split(".")[0]) {
+    return `Kilo: the server speaks protocol ${protocolVersion}, this extension ${expectedProtocol}. ` +
+      `Update the extension, or run "${COMMAND_TITLES.setupEnvironment}" to use the sidecar it bundles.`;
   }
   return null;
 }
@@ -95,14 +87,28 @@ export const usd = (x: number | null | undefined, digits = 4): string =>
   x === null || x === undefined ? "-" : `$${x.toFixed(digits)}`;
 const pct = (x: number | null | undefined): string => (x === null || x === undefined ? "-" : `${Math.round(100 * x)}%`);
 
+/** Today as the ledger writes days: the local date, YYYY-MM-DD. */
+export function localDay(now: Date = new Date()): string {
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${now.getFullYear()}-${two(now.getMonth() + 1)}-${two(now.getDate())}`;
+}
+
 /** The status bar text: `$(zap) model · tier · $0.12 today`. */
 export function statusText(status: SessionStatus | null, todayUsd: number | null): string {
-  if (!status) return "$(zap) Kilo";
   const spend = todayUsd === null ? "" : ` · ${usd(todayUsd, 2)} today`;
+  if (!status) return `$(zap) Kilo${spend}`;
   return `$(zap) ${status.model} · ${status.tier}${spend}`;
 }
 
-/** A decision card as Markdown (hover, webview, notification detail). */
+/** The status bar tooltip: the session's reason, today's spend and saving. */
+export function statusTooltip(status: SessionStatus | null, today: UsageResult | null): string {
+  const head = status ? `Kilo: ${status.model} (${status.reasonCode.replace(/_/g, " ")})` : "Kilo: no decision yet";
+  const spend = today ? `\nToday in this workspace: ${usd(today.costUsd)} for ${today.requests} requests, ` +
+    `saved ${usd(today.savedVsBalancedUsd)} vs Balanced` : "";
+  return `${head}${spend}\nClick for the last decision.`;
+}
+
+/** A decision card as Markdown (webview, notification detail). */
 export function cardMarkdown(card: DecisionCard | null): string {
   if (!card) return "No decision yet in this session.";
   const flags = [card.sticky && "sticky", card.escalated && "escalated", card.fallback && "fallback", card.whatIf && "what-if"]
@@ -126,6 +132,14 @@ export function cardMarkdown(card: DecisionCard | null): string {
   return lines.join("\n");
 }
 
+/** A one-line preview of a decision (dry run): which model would answer, what it would cost, why. */
+export function previewLine(card: DecisionCard): string {
+  const how = card.provider ? ` via ${card.provider}` : "";
+  const whatIf = card.whatIf ? " (what-if: not callable now)" : "";
+  return `${card.modelName}${how} would answer: ${card.taskType.replace(/_/g, " ")}, difficulty ${card.difficulty}, ` +
+    `about ${usd(card.estimatedCostUsd)} (Balanced ${usd(card.balanced.estimatedCostUsd)})${whatIf}. ${card.reason}`;
+}
+
 /** The footer under an answer: who answered, what it cost, how long it took, and why that model. */
 export function answerFooter(result: CompleteResult): string {
   const saved = result.balancedCostUsd - result.costUsd;
@@ -142,43 +156,65 @@ export function answerFooter(result: CompleteResult): string {
     (why ? `\n${why}` : "");
 }
 
-export interface UsageBar { label: string; value: number; heightPct: number }
+/** A JSON-RPC error as the language client rejects with it. */
+export interface RpcError { code?: number; message?: string; data?: unknown }
 
-/**
- * Bars for the usage chart from a kilo/usage answer. Accepts `days: [{day, costUsd}]`, or
- * `byDay`/`perDay` maps of day -> cost (the ledger's shapes), sorted by day; the tallest is 100%.
- */
-export function usageBars(usage: unknown, maxBars = 14): UsageBar[] {
-  const u = (usage ?? {}) as Record<string, unknown>;
-  let rows: Array<[string, number]> = [];
-  if (Array.isArray(u.days)) {
-    rows = (u.days as Array<Record<string, unknown>>).map((d) => [String(d.day ?? d.date ?? "?"), Number(d.costUsd ?? d.cost ?? 0)]);
-  } else {
-    const map = (u.byDay ?? u.perDay) as Record<string, unknown> | undefined;
-    if (map && typeof map === "object") {
-      rows = Object.entries(map).map(([k, v]) =>
-        [k, typeof v === "number" ? v : Number((v as Record<string, unknown>)?.costUsd ?? 0)]);
-    }
-  }
-  rows.sort((a, b) => a[0].localeCompare(b[0]));
-  rows = rows.slice(-maxBars);
-  const max = Math.max(0, ...rows.map((r) => r[1]));
-  return rows.map(([label, value]) => ({ label, value, heightPct: max > 0 ? Math.round((100 * value) / max) : 0 }));
+/** The -32001 error's data (no answer could be had), when it has the documented shape. */
+export function completionErrorData(data: unknown): CompletionErrorData | null {
+  const d = data as Partial<CompletionErrorData> | null | undefined;
+  return d && typeof d === "object" && typeof d.code === "string"
+    ? { code: d.code, retryAfter: typeof d.retryAfter === "number" ? d.retryAfter : null,
+        attempts: Array.isArray(d.attempts) ? d.attempts : [], decisionId: typeof d.decisionId === "string" ? d.decisionId : null }
+    : null;
 }
 
-/** Spend and savings headline numbers from a kilo/usage answer (null when absent). */
-export function usageTotals(usage: unknown): { spentUsd: number | null; savedUsd: number | null; todayUsd: number | null } {
-  const u = (usage ?? {}) as Record<string, unknown>;
-  const num = (...keys: string[]): number | null => {
-    for (const k of keys) if (typeof u[k] === "number") return u[k] as number;
-    const totals = u.totals as Record<string, unknown> | undefined;
-    for (const k of keys) if (totals && typeof totals[k] === "number") return totals[k] as number;
-    return null;
-  };
+/** What to tell the user when kilo/complete gave no answer, naming the command that fixes it. */
+export function askErrorText(err: RpcError): { message: string; action?: keyof typeof COMMAND_TITLES } {
+  if (err.code === -32800) return { message: "Cancelled." };
+  const data = completionErrorData(err.data);
+  const base = err.message ?? "no answer";
+  switch (data?.code) {
+    case "no_model":
+      return { message: `No model can answer yet: ${base} Add a key with "${COMMAND_TITLES.setApiKey}", or start a ` +
+        "local server (Ollama, LM Studio, or one listed in the kilo.local.endpoints setting).", action: "setApiKey" };
+    case "budget":
+      return { message: `${base} Raise kilo.budget.dailyUsdPerWorkspace, or use a local model.` };
+    case "all_failed":
+      return { message: `Every model tried failed: ${base}${data.retryAfter ? ` Retry in ${Math.ceil(data.retryAfter)} s.` : ""}` };
+    default:
+      if (err.code === -32001 || err.code === undefined) return { message: `Error: ${base}` };
+      return { message: `Error: ${base} (see "${COMMAND_TITLES.showOutput}")`, action: "showOutput" };
+  }
+}
+
+/** The usage view's figures, all from a kilo/usage result. */
+export interface UsageSummary {
+  spentUsd: number;
+  savedVsBalancedUsd: number;
+  savedVsFrontierUsd: number;
+  balancedCostUsd: number;
+  requests: number;
+  todayUsd: number;
+  todaySavedUsd: number;
+  days: UsageBar[];
+  models: Array<{ model: string; requests: number; share: number; costUsd: number }>;
+}
+
+export interface UsageBar { day: string; costUsd: number; savedUsd: number; requests: number; heightPct: number }
+
+/** Spend, savings, today's figures and a bar per day (the last `maxBars` days with usage). */
+export function usageSummary(usage: UsageResult, today: string, maxBars = 14): UsageSummary {
+  const days: DayUsage[] = [...usage.byDay].filter((d) => d.day).sort((a, b) => (a.day ?? "").localeCompare(b.day ?? "")).slice(-maxBars);
+  const max = Math.max(0, ...days.map((d) => d.costUsd));
+  const todayRow = usage.byDay.find((d) => d.day === today);
   return {
-    spentUsd: num("costUsd", "totalUsd", "spentUsd"),
-    savedUsd: num("savedUsd", "savingsUsd", "savedVsBalancedUsd"),
-    todayUsd: num("todayUsd", "spentTodayUsd"),
+    spentUsd: usage.costUsd, savedVsBalancedUsd: usage.savedVsBalancedUsd, savedVsFrontierUsd: usage.savedVsFrontierUsd,
+    balancedCostUsd: usage.balancedCostUsd, requests: usage.requests,
+    todayUsd: todayRow?.costUsd ?? 0, todaySavedUsd: todayRow?.savedVsBalancedUsd ?? 0,
+    days: days.map((d) => ({ day: d.day ?? "", costUsd: d.costUsd, savedUsd: d.savedVsBalancedUsd, requests: d.requests,
+      heightPct: max > 0 ? Math.round((100 * d.costUsd) / max) : 0 })),
+    models: Object.entries(usage.models).map(([model, m]) => ({ model, requests: m.requests, share: m.share, costUsd: m.costUsd }))
+      .sort((a, b) => b.requests - a.requests),
   };
 }
 

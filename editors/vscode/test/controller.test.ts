@@ -1,147 +1,209 @@
 // The controller with a stub Host and a fake language client: no VS Code needed.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ChatView, Controller, Host, Rpc } from "../src/controller";
-import { CARD, CHUNKS, RESULT } from "./fixtures";
+import { ChatSession, Controller, STORED_PROVIDERS_KEY } from "../src/controller";
+import { localDay } from "../src/logic";
+import type { EditorContext } from "../src/protocol";
+import { KiloRpc } from "../src/rpc";
+import { CARD, CHUNKS, RESULT, TODAY, USAGE } from "./fixtures";
+import { FakeClient, recordingView, stubHost } from "./harness";
 
-class FakeRpc implements Rpc {
-  handlers = new Map<string, (p: any) => void>();
-  sent: Array<[string, unknown]> = [];
-  answers: Record<string, (params: any) => unknown> = {};
-  initializeResult = { capabilities: { experimental: { kilo: { protocolVersion: "1.0",
-    requests: ["kilo/route", "kilo/explain", "kilo/leaderboard", "kilo/complete", "kilo/usage", "kilo/setCredentials"] } } } };
-  onNotification(method: string, handler: (p: any) => void) { this.handlers.set(method, handler); }
-  async sendRequest<R>(method: string, params: unknown): Promise<R> {
-    this.sent.push([method, params]);
-    const answer = this.answers[method];
-    if (!answer) throw Object.assign(new Error(`no answer for ${method}`), { code: -32601 });
-    return (await answer(params)) as R;
-  }
+function setup(picks: string[] = [], inputs: string[] = []) {
+  const client = new FakeClient();
+  const { host, calls } = stubHost(picks, inputs);
+  const controller = new Controller(host, new KiloRpc(client));
+  return { client, host, calls, controller };
 }
 
-function stubHost(picks: string[] = [], inputs: string[] = []) {
-  const calls = { status: [] as string[], errors: [] as string[], infos: [] as string[], markdown: [] as string[],
-    settings: [] as Array<[string, unknown]>, secrets: new Map<string, string>() };
-  const host: Host = {
-    setStatus: (t) => { calls.status.push(t); }, showError: (m) => { calls.errors.push(m); },
-    showInfo: (m) => { calls.infos.push(m); }, showMarkdown: (_t, md) => { calls.markdown.push(md); },
-    pick: async () => picks.shift(), input: async () => inputs.shift(),
-    updateSetting: async (k, v) => { calls.settings.push([k, v]); },
-    storeSecret: async (k, v) => { calls.secrets.set(k, v); }, getSecret: async (k) => calls.secrets.get(k),
-    workspaceUri: () => "file:///ws",
+/** kilo/complete that streams the recorded chunks under the request's streamId, then answers. */
+function streaming(client: FakeClient) {
+  client.answers["kilo/complete"] = async (p) => {
+    for (const ch of CHUNKS) client.notify("kilo/chunk", { ...ch, streamId: p.streamId ?? "" });
+    return { ...RESULT, streamId: p.streamId ?? "" };
   };
-  return { host, calls };
 }
 
-test("kilo/status notifications drive the status bar", () => {
-  const rpc = new FakeRpc(); const { host, calls } = stubHost();
-  const c = new Controller(host, rpc);
-  rpc.handlers.get("kilo/status")!({ workspace: "w", conversationId: "c", model: "gpt-5-mini", tier: "efficient", reasonCode: "x" });
-  assert.equal(calls.status.at(-1), "$(zap) gpt-5-mini · efficient");
-  assert.ok(c.checkServer());
+const MULTILINE: EditorContext = {
+  activeUri: "file:///ws/shop/orders.py", languageId: "python",
+  selection: { start: { line: 10, character: 0 }, end: { line: 14, character: 0 } },
+  selectedText: "def checkout(cart):\n    total = 0\n    for item in cart:\n        total += item.price\n",
+  diagnostics: [{ message: "\"item\" is possibly unbound", severity: 2, uri: "file:///ws/shop/orders.py",
+    range: { start: { line: 12, character: 8 }, end: { line: 12, character: 12 } } }],
+};
+
+test("the status bar shows the session's model and tier, and today's spend from kilo/usage", async () => {
+  const { client, calls, controller } = setup();
+  client.answers["kilo/usage"] = () => TODAY;
+  client.notify("kilo/status", { workspace: "w", conversationId: "c", model: "gpt-5-mini", tier: "efficient", reasonCode: "cheapest_clearing_bar" });
+  assert.equal(calls.status.at(-1)!.text, "$(zap) gpt-5-mini · efficient");
+  await controller.refreshToday();
+  assert.deepEqual(client.params("kilo/usage").at(-1), { workspaceUri: "file:///ws", day: localDay() });
+  assert.equal(calls.status.at(-1)!.text, `$(zap) gpt-5-mini · efficient · $${TODAY.costUsd.toFixed(2)} today`);
+  assert.match(calls.status.at(-1)!.tooltip, new RegExp(`saved \\$${TODAY.savedVsBalancedUsd.toFixed(4)} vs Balanced`));
+  assert.ok(controller.checkServer());
 });
 
-test("explain shows the last card; tier, dial, pin and unpin update settings", async () => {
-  const rpc = new FakeRpc(); const { host, calls } = stubHost(["frontier", "bar", "gpt-5-mini"]);
-  rpc.answers["kilo/explain"] = () => CARD;
-  rpc.answers["kilo/leaderboard"] = () => ({ models: [{ id: "gpt-5-mini" }, { id: "claude-opus-4-5" }] });
-  const c = new Controller(host, rpc);
-  await c.explainLast();
-  assert.deepEqual(rpc.sent[0], ["kilo/explain", { workspaceUri: "file:///ws" }]);
-  assert.match(calls.markdown[0], /GPT-5 mini/);
-  await c.setTier(); await c.setDial(); await c.pin(); await c.unpin();
-  assert.deepEqual(calls.settings, [["routing.tier", "frontier"], ["routing.dial", "bar"], ["routing.pin", "gpt-5-mini"], ["routing.pin", ""]]);
+test("ask sends the editor's context, the conversation's id and its turns; the answer streams in", async () => {
+  const { client, calls, controller } = setup();
+  streaming(client);
+  calls.context = MULTILINE;
+  const view = recordingView();
+  const chat = new ChatSession(view);
+  const first = await controller.ask(chat, "why can checkout fail?");
+  assert.equal(first!.text, RESULT.text);
+  const sent = client.params("kilo/complete");
+  assert.deepEqual(sent[0].context, MULTILINE);
+  assert.equal(sent[0].conversationId, chat.conversation.id);
+  assert.deepEqual(sent[0].turns, []);
+  assert.match(sent[0].streamId!, /^vscode-/);
+  assert.deepEqual(view.posted.map((m) => m.type), ["start", "chunk", "chunk", "chunk", "done"]);
+  const start = view.posted[0];
+  assert.ok(start.type === "start" && start.contextLabel === "orders.py (python, lines 11-14, 1 diagnostics)", JSON.stringify(start));
+  assert.equal(view.posted.flatMap((m) => (m.type === "chunk" ? [m.text] : [])).join(""), RESULT.text);
+
+  await controller.ask(chat, "and how do I fix it?");
+  assert.deepEqual(client.params("kilo/complete")[1].turns, [
+    { role: "user", content: "why can checkout fail?" }, { role: "assistant", content: RESULT.text }]);
+  assert.equal(client.params("kilo/complete")[1].conversationId, chat.conversation.id);
+  assert.equal(controller.lastCard, RESULT.card);
 });
 
-test("an API key goes to SecretStorage and kilo/setCredentials, never to settings", async () => {
-  const rpc = new FakeRpc(); const { host, calls } = stubHost(["openai"], ["sk-test-1234"]);
-  rpc.answers["kilo/setCredentials"] = (p) => ({ provider: p.provider, apiKey: "sk-…1234", callableModels: 7 });
-  const c = new Controller(host, rpc);
-  await c.setApiKey();
-  assert.equal(calls.secrets.get("kilo.apiKey.openai"), "sk-test-1234");
-  assert.deepEqual(rpc.sent.at(-1), ["kilo/setCredentials", { provider: "openai", apiKey: "sk-test-1234" }]);
+test("New conversation: a fresh conversation id and no turns; another panel keeps its own", async () => {
+  const { client, controller } = setup();
+  streaming(client);
+  const a = new ChatSession(recordingView());
+  const b = new ChatSession(recordingView());
+  await controller.ask(a, "first question");
+  await controller.ask(b, "other panel");
+  const before = a.conversation.id;
+  a.newConversation();
+  assert.notEqual(a.conversation.id, before);
+  assert.deepEqual(a.view instanceof Object && (a.view as ReturnType<typeof recordingView>).posted.at(-1), { type: "cleared", conversationId: a.conversation.id });
+  await controller.ask(a, "fresh");
+  await controller.ask(b, "still the other");
+  const sent = client.params("kilo/complete");
+  assert.deepEqual(sent[2].turns, []);
+  assert.equal(sent[2].conversationId, a.conversation.id);
+  assert.notEqual(sent[3].conversationId, a.conversation.id);
+  assert.deepEqual(sent[3].turns!.map((t) => t.content), ["other panel", RESULT.text]);
+});
+
+test("a preview is a dry run with the conversation's turns and does not become a turn", async () => {
+  const { client, calls, controller } = setup();
+  streaming(client);
+  client.answers["kilo/route"] = () => CARD;
+  calls.context = MULTILINE;
+  const view = recordingView();
+  const chat = new ChatSession(view);
+  await controller.ask(chat, "why can checkout fail?");
+  const card = await controller.preview(chat, "rewrite it with sum()");
+  assert.equal(card, CARD);
+  const route = client.params("kilo/route")[0];
+  assert.equal(route.dryRun, true);
+  assert.equal(route.conversationId, chat.conversation.id);
+  assert.equal(route.turns!.length, 2);
+  assert.deepEqual(route.context, MULTILINE);
+  const shown = view.posted.at(-1)!;
+  assert.ok(shown.type === "preview" && shown.text.startsWith(`${CARD.modelName} via ${CARD.provider} would answer`), JSON.stringify(shown));
+  assert.equal(chat.conversation.turns.length, 2);
+});
+
+test("the key picker offers exactly the providers the server announces; a key is stored only once the server took it", async () => {
+  const { client, calls, controller } = setup(["deepseek", "zai"], ["sk-test-1234", "bad"]);
+  (client.experimental.kilo as Record<string, unknown>).keyProviders = ["anthropic", "deepseek", "openai", "zai"];
+  client.answers["kilo/setCredentials"] = (p) => {
+    if (p.apiKey === "bad") throw Object.assign(new Error("kilo/setCredentials: refused"), { code: -32602 });
+    return { provider: p.provider, apiKey: "sk-…1234", callableModels: 7 };
+  };
+  await controller.setApiKey();
+  assert.deepEqual(calls.picked[0], ["anthropic", "deepseek", "openai", "zai"]);
+  assert.equal(calls.secrets.get("kilo.apiKey.deepseek"), "sk-test-1234");
+  assert.equal(calls.secrets.get(STORED_PROVIDERS_KEY), JSON.stringify(["deepseek"]));
+  assert.deepEqual(client.params("kilo/setCredentials")[0], { provider: "deepseek", apiKey: "sk-test-1234" });
   assert.deepEqual(calls.settings, []);
   assert.match(calls.infos[0], /7 models callable/);
   assert.ok(!calls.infos[0].includes("sk-test-1234"));
+  await controller.setApiKey();
+  assert.equal(calls.secrets.get("kilo.apiKey.zai"), undefined);
+  assert.match(calls.errors.at(-1)!.message, /refused/);
+
+  client.sent.length = 0;
+  await controller.restoreCredentials();
+  assert.deepEqual(client.params("kilo/setCredentials"), [{ provider: "deepseek", apiKey: "sk-test-1234" }]);
 });
 
-test("ask streams kilo/chunk into the view and ends with who answered", async () => {
-  const rpc = new FakeRpc(); const { host } = stubHost();
-  const c = new Controller(host, rpc);
-  rpc.answers["kilo/complete"] = async (p) => {
-    const chunk = rpc.handlers.get("kilo/chunk")!;
-    chunk({ streamId: p.streamId, seq: 0, text: "Hello", model: "m", provider: "openai" });
-    chunk({ streamId: "someone-else", seq: 1, text: "XX", model: "m", provider: "openai" });
-    chunk({ streamId: p.streamId, seq: 1, text: " world", model: "m", provider: "openai" });
-    return { text: "Hello world", model: "gpt-5-mini", modelName: "GPT-5 mini", provider: "openai", costUsd: 0.001,
-      balancedCostUsd: 0.002, failedOver: false, finishReason: "stop", card: CARD };
+test("no model to answer: the error names VS Code's command for keys, not a protocol method", async () => {
+  const { client, controller } = setup();
+  client.answers["kilo/complete"] = () => {
+    throw Object.assign(new Error("no callable model: add a key or start a local server"), { code: -32001,
+      data: { code: "no_model", retryAfter: null, attempts: [], decisionId: "d-1" } });
   };
-  const posted: any[] = [];
-  const view: ChatView = { post: (m) => posted.push(m) };
-  const result = await c.ask("say hello", view);
-  assert.equal(result!.text, "Hello world");
-  assert.deepEqual(posted.map((m) => m.type), ["start", "chunk", "chunk", "done"]);
-  assert.equal(posted.filter((m) => m.type === "chunk").map((m) => m.text).join(""), "Hello world");
-  assert.match(posted.at(-1).footer, /GPT-5 mini via openai · \$0\.0010 \(saved \$0\.0010 vs Balanced\)/);
-  assert.equal(c.lastCard, CARD);
+  const view = recordingView();
+  const chat = new ChatSession(view);
+  assert.equal(await controller.ask(chat, "hi"), null);
+  const err = view.posted.at(-1)!;
+  assert.ok(err.type === "error");
+  assert.match(err.message, /"Kilo: Set API key"/);
+  assert.ok(!/kilo\/setCredentials/.test(err.message));
+  assert.equal(err.action, "setApiKey");
+  assert.equal(err.actionTitle, "Kilo: Set API key");
+  assert.deepEqual(chat.conversation.turns, []);
 });
 
-test("a server without kilo/complete, kilo/usage or a kilo protocol says so, never silently", async () => {
-  const rpc = new FakeRpc(); const { host, calls } = stubHost(["openai"], ["k"]);
-  rpc.initializeResult.capabilities.experimental.kilo.requests = ["kilo/route"];
-  const c = new Controller(host, rpc);
-  const posted: any[] = [];
-  assert.equal(await c.ask("hi", { post: (m) => posted.push(m) }), null);
-  assert.match(posted[0].message, /pip install -U kilo-lsp/);
-  assert.equal(await c.usage(), null);
-  await c.setApiKey();
-  assert.equal(calls.errors.length, 2);
-  (rpc.initializeResult.capabilities as any).experimental = {};
-  assert.ok(!c.checkServer());
-  assert.match(calls.errors.at(-1)!, /did not announce the kilo protocol/);
-});
-
-test("ask with the protocol's shapes: chunks carry the stream id, the result's text is not shown twice", async () => {
-  const rpc = new FakeRpc(); const { host } = stubHost();
-  const c = new Controller(host, rpc);
-  let sent: any;
-  rpc.answers["kilo/complete"] = async (p) => {
-    sent = p;
-    for (const ch of CHUNKS) rpc.handlers.get("kilo/chunk")!({ ...ch, streamId: p.streamId });
-    rpc.handlers.get("kilo/chunk")!({ ...CHUNKS[0], streamId: p.streamId }); // repeated: dropped
-    return { ...RESULT, streamId: p.streamId };
-  };
-  const posted: any[] = [];
-  const result = await c.ask("what does checkout return?", { post: (m) => posted.push(m) }, undefined,
-    { maxTokens: 256, streamId: "not-this-one" });
-  assert.equal(sent.maxTokens, 256);
-  assert.match(sent.streamId, /^vscode-/);
-  assert.equal(posted.filter((m) => m.type === "chunk").map((m) => m.text).join(""), result!.text);
-  assert.deepEqual(posted.filter((m) => m.type === "chunk").map((m) => m.seq), [0, 1, 2]);
-  assert.equal(posted.at(-1).type, "done");
-  assert.equal(posted.at(-1).model, RESULT.model);
-  assert.match(posted.at(-1).footer, /^qwen2\.5-coder-7b \(local, lmstudio\) via lmstudio · \$0\.0000 .* 57 tokens in 0\.5 s/);
-});
-
-test("an ask cancelled mid-stream keeps the streamed text and reports Cancelled", async () => {
-  const rpc = new FakeRpc(); const { host } = stubHost();
-  rpc.answers["kilo/complete"] = async (p) => {
-    rpc.handlers.get("kilo/chunk")!({ ...CHUNKS[0], streamId: p.streamId });
+test("an ask cancelled mid-stream keeps the streamed text, in the view and in the conversation", async () => {
+  const { client, controller } = setup();
+  client.answers["kilo/complete"] = async (p) => {
+    client.notify("kilo/chunk", { ...CHUNKS[0], streamId: p.streamId ?? "" });
     throw Object.assign(new Error("Request cancelled"), { code: -32800 });
   };
-  const c = new Controller(host, rpc);
-  const posted: any[] = [];
-  assert.equal(await c.ask("x", { post: (m) => posted.push(m) }), null);
-  assert.deepEqual(posted.map((m) => m.type), ["start", "chunk", "error"]);
-  assert.deepEqual(posted.at(-1), { type: "error", message: "Cancelled." });
-  c.onChunk({ ...CHUNKS[1], streamId: posted[0].streamId }); // a late chunk after the cancel: not shown
-  assert.equal(posted.length, 3);
+  const view = recordingView();
+  const chat = new ChatSession(view);
+  assert.equal(await controller.ask(chat, "x"), null);
+  assert.deepEqual(view.posted.map((m) => m.type), ["start", "chunk", "error"]);
+  assert.deepEqual(view.posted.at(-1), { type: "error", message: "Cancelled.", action: undefined, actionTitle: undefined });
+  assert.deepEqual(chat.conversation.turns, [{ role: "user", content: "x" }, { role: "assistant", content: CHUNKS[0].text }]);
+  const start = view.posted[0];
+  controller.onChunk({ ...CHUNKS[1], streamId: start.type === "start" ? start.streamId : "" }); // late: not shown
+  assert.equal(view.posted.length, 3);
 });
 
-test("a cancelled ask reports Cancelled", async () => {
-  const rpc = new FakeRpc(); const { host } = stubHost();
-  rpc.answers["kilo/complete"] = () => { throw Object.assign(new Error("cancelled"), { code: -32800 }); };
-  const posted: any[] = [];
-  await new Controller(host, rpc).ask("x", { post: (m) => posted.push(m) });
-  assert.deepEqual(posted.at(-1), { type: "error", message: "Cancelled." });
+test("usage shows spend and savings from kilo/usage's own fields", async () => {
+  const { client, controller } = setup();
+  client.answers["kilo/usage"] = () => USAGE;
+  const u = await controller.usage();
+  assert.ok(u);
+  assert.equal(u.spentUsd, USAGE.costUsd);
+  assert.equal(u.savedVsBalancedUsd, USAGE.savedVsBalancedUsd);
+  assert.deepEqual(u.days.map((d) => d.day), [...USAGE.byDay].map((d) => d.day).sort());
+  assert.equal(Math.max(...u.days.map((d) => d.heightPct)), 100);
+  assert.deepEqual(u.models.map((m) => m.model), Object.keys(USAGE.models));
+});
+
+test("a server without kilo/complete, kilo/usage, kilo/setCredentials or a kilo protocol says so and names the command that fixes it", async () => {
+  const { client, calls, controller } = setup();
+  client.experimental = { kilo: { protocolVersion: "1.0", requests: ["kilo/route"] } };
+  const view = recordingView();
+  assert.equal(await controller.ask(new ChatSession(view), "hi"), null);
+  const err = view.posted[0];
+  assert.ok(err.type === "error" && /"Kilo: Set up the sidecar"/.test(err.message));
+  assert.equal(await controller.usage(), null);
+  await controller.setApiKey();
+  assert.equal(calls.errors.length, 2);
+  assert.ok(calls.errors.every((e) => e.actions.includes("setupEnvironment")));
+  client.experimental = {};
+  assert.ok(!controller.checkServer());
+  assert.match(calls.errors.at(-1)!.message, /did not announce the kilo protocol/);
+});
+
+test("explain, tier, dial, pin and unpin", async () => {
+  const { client, calls, controller } = setup(["frontier", "bar", "gpt-5-mini"]);
+  client.answers["kilo/explain"] = () => CARD;
+  await controller.explainLast("chat-7");
+  assert.deepEqual(client.params("kilo/explain")[0], { workspaceUri: "file:///ws", conversationId: "chat-7" });
+  assert.match(calls.markdown[0], new RegExp(CARD.modelName));
+  client.answers["kilo/leaderboard"] = () => { throw new Error("unused"); };
+  await controller.setTier(); await controller.setDial();
+  assert.deepEqual(calls.picked[0], ["efficient", "balanced", "frontier", "free"]);
+  await controller.pin(); await controller.unpin();
+  assert.deepEqual(calls.settings, [["routing.tier", "frontier"], ["routing.dial", "bar"], ["routing.pin", ""]]);
 });

@@ -1,31 +1,72 @@
-// activate() with the VS Code API stubbed: every contributed command is registered, and a missing
-// sidecar gives an error naming the install command instead of failing silently.
+// activate() with the VS Code API stubbed at the edge: every contributed command is registered; a
+// broken kilo.server.command is reported naming the setting, without starting a client; a Python
+// that has kilo-lsp (kilo.server.pythonPath, a real process probe) starts the language client with
+// the settings as initializationOptions; Ask reads the editor the user was in before the webview.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import Module from "node:module";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const registered: string[] = [];
+const registered = new Map<string, () => unknown>();
 const errors: string[] = [];
-const config: Record<string, unknown> = { "server.command": ["/nonexistent/kilo-lsp-for-test", "--stdio"] };
+let config: Record<string, unknown> = {};
+const started: Array<{ serverOptions: { command: string; args: string[] }; clientOptions: { initializationOptions: Record<string, unknown> } }> = [];
+const sent: Array<{ method: string; params: unknown }> = [];
+const webviews: Array<{ listener?: (m: unknown) => Promise<void>; posted: unknown[] }> = [];
+let editorListener: ((e: unknown) => void) | undefined;
+const disposable = { dispose() {} };
 const item = () => ({ text: "", tooltip: "", command: "", show() {}, dispose() {} });
+const fileUri = (path: string) => ({ scheme: "file", fsPath: path, toString: () => `file://${path}` });
+const position = (line: number, character: number) => ({ line, character });
+const editor = {
+  document: { uri: fileUri("/ws/orders.py"), languageId: "python", isClosed: false, getText: () => "line a\nline b\n" },
+  selection: { isEmpty: false, start: position(3, 0), end: position(5, 0) },
+};
 const vscodeStub = {
   window: {
-    createOutputChannel: () => ({ appendLine() {}, dispose() {} }),
+    activeTextEditor: editor as unknown,
+    createOutputChannel: () => ({ appendLine() {}, show() {}, dispose() {} }),
     createStatusBarItem: item,
     showErrorMessage: (m: string) => { errors.push(m); return Promise.resolve(undefined); },
     showInformationMessage: () => Promise.resolve(undefined),
+    onDidChangeActiveTextEditor: (f: (e: unknown) => void) => { editorListener = f; return disposable; },
+    withProgress: (_o: unknown, task: (p: { report(): void }) => Promise<unknown>) => task({ report() {} }),
+    createWebviewPanel: () => {
+      const view = { listener: undefined as ((m: unknown) => Promise<void>) | undefined, posted: [] as unknown[] };
+      webviews.push(view);
+      return { reveal() {}, onDidChangeViewState: () => disposable, onDidDispose: () => disposable,
+        webview: { cspSource: "csp", html: "", postMessage: async (m: unknown) => { view.posted.push(m); return true; },
+          onDidReceiveMessage: (f: (m: unknown) => Promise<void>) => { view.listener = f; return disposable; } } };
+    },
   },
-  commands: { registerCommand: (id: string) => { registered.push(id); return { dispose() {} }; }, executeCommand: async () => undefined },
+  commands: { registerCommand: (id: string, f: () => unknown) => { registered.set(id, f); return disposable; }, executeCommand: async () => undefined },
   workspace: {
+    isTrusted: true, workspaceFolders: [{ uri: fileUri("/ws") }],
+    getWorkspaceFolder: () => ({ uri: fileUri("/ws") }),
     getConfiguration: () => ({ get: (k: string, d: unknown) => (k in config ? config[k] : d), update: async () => undefined }),
-    onDidChangeConfiguration: () => ({ dispose() {} }),
+    onDidChangeConfiguration: () => disposable,
   },
+  languages: { getDiagnostics: () => [{ message: "unused name", severity: 1, range: { start: position(4, 2), end: position(4, 6) } }] },
+  extensions: { getExtension: () => undefined },
   env: { clipboard: { writeText: async () => undefined } },
-  StatusBarAlignment: { Right: 2 }, ViewColumn: { Beside: -2 }, ConfigurationTarget: { Global: 1 },
+  CancellationTokenSource: class { token = {}; cancel() {} },
+  StatusBarAlignment: { Right: 2 }, ViewColumn: { Beside: -2 }, ConfigurationTarget: { Global: 1 }, ProgressLocation: { Notification: 15 },
 };
-class FakeLanguageClient { constructor() { throw new Error("must not start a client when the server is missing"); } }
+
+class FakeLanguageClient {
+  initializeResult = { capabilities: { experimental: { kilo: { protocolVersion: "1.0", requests: ["kilo/complete", "kilo/usage"] } } } };
+  constructor(_id: string, _name: string, serverOptions: never, clientOptions: never) { started.push({ serverOptions, clientOptions }); }
+  onNotification() { return disposable; }
+  async start() {}
+  async stop() {}
+  async sendRequest(method: string, params: unknown) {
+    sent.push({ method, params });
+    if (method === "kilo/complete") throw Object.assign(new Error("cancelled"), { code: -32800 });
+    throw Object.assign(new Error("not in this test"), { code: -32601 });
+  }
+}
 
 const M = Module as unknown as { _load: (request: string, ...rest: unknown[]) => unknown };
 const load = M._load;
@@ -35,14 +76,44 @@ M._load = function (request: string, ...rest: unknown[]) {
   return load.call(this, request, ...rest);
 };
 
-test("activate registers every contributed command and reports a missing sidecar with the install command", async () => {
+const context = () => ({ subscriptions: [] as unknown[], extension: { packageJSON: { version: "0.1.0" } },
+  extensionPath: mkdtempSync(join(tmpdir(), "kilo-ext-")), globalStorageUri: { fsPath: mkdtempSync(join(tmpdir(), "kilo-storage-")) },
+  secrets: { get: async () => undefined, store: async () => undefined, delete: async () => undefined } });
+
+test("activate registers every contributed command and reports a broken kilo.server.command naming the setting", async () => {
+  config = { "server.command": ["/nonexistent/kilo-lsp-for-test", "--stdio"] };
   const ext = await import("../src/extension");
-  const context = { subscriptions: [] as unknown[], extension: { packageJSON: { version: "0.1.0" } },
-    secrets: { get: async () => undefined, store: async () => undefined, delete: async () => undefined } };
-  await ext.activate(context as never);
+  await ext.activate(context() as never);
   const pkg = JSON.parse(readFileSync(join(__dirname, "..", "..", "package.json"), "utf8"));
   const contributed = pkg.contributes.commands.map((c: { command: string }) => c.command).sort();
-  assert.deepEqual([...registered].sort(), contributed);
+  assert.deepEqual([...registered.keys()].sort(), contributed);
+  assert.equal(started.length, 0);
   assert.equal(errors.length, 1);
-  assert.match(errors[0], /not found.*pip install kilo-lsp/);
+  assert.match(errors[0], /kilo\.server\.command does not start a usable sidecar: \/nonexistent\/kilo-lsp-for-test was not found/);
+});
+
+test("with a Python that has kilo-lsp, the client starts; Ask sends the editor the user was in, not the webview", { skip: !process.env.KILO_PYTHON && "KILO_PYTHON (a Python with kilo-lsp) is not set; make test-vscode sets it" }, async () => {
+  config = { "server.pythonPath": process.env.KILO_PYTHON, "local.endpoints": ["http://127.0.0.1:8080/v1"], "routing.tier": "free" };
+  errors.length = 0;
+  const ext = await import("../src/extension");
+  await ext.activate(context() as never);
+  assert.deepEqual(errors, []);
+  const last = started.at(-1)!;
+  assert.deepEqual(last.serverOptions.args, ["-m", "kilo_lsp", "--stdio"]);
+  assert.equal(last.serverOptions.command, process.env.KILO_PYTHON);
+  assert.deepEqual(last.clientOptions.initializationOptions.local, { endpoints: ["http://127.0.0.1:8080/v1"] });
+  assert.equal((last.clientOptions.initializationOptions.routing as { tier: string }).tier, "free");
+
+  await registered.get("kilo.ask")!();
+  editorListener!(undefined);                 // the chat webview takes focus: no active text editor
+  vscodeStub.window.activeTextEditor = undefined;
+  await webviews.at(-1)!.listener!({ type: "ask", text: "what does this do?" });
+  const complete = sent.find((s) => s.method === "kilo/complete")!.params as { context: Record<string, unknown>; conversationId: string; turns: unknown[] };
+  assert.equal(complete.context.activeUri, "file:///ws/orders.py");
+  assert.equal(complete.context.languageId, "python");
+  assert.deepEqual(complete.context.selection, { start: { line: 3, character: 0 }, end: { line: 5, character: 0 } });
+  assert.equal(complete.context.selectedText, "line a\nline b\n");
+  assert.deepEqual((complete.context.diagnostics as Array<{ severity: number }>).map((d) => d.severity), [2]);
+  assert.match(complete.conversationId, /^vscode-chat-/);
+  assert.deepEqual(webviews.at(-1)!.posted.map((m) => (m as { type: string }).type), ["start", "error"]);
 });

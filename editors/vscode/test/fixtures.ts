@@ -1,4 +1,4 @@
-import type { Chunk, CompleteResult, DecisionCard } from "../src/protocol";
+import type { Chunk, CompleteResult, DecisionCard, UsageResult } from "../src/protocol";
 
 export const CARD: DecisionCard = {
   decisionId: "d-1", model: "gpt-5-mini", modelName: "GPT-5 mini", provider: "openai", providerModelId: "gpt-5-mini",
@@ -31,3 +31,22 @@ export const RESULT: CompleteResult = {
     outcome: "ok", errorKind: null, status: 200, message: "", retryAfter: null, ttftMs: 40.8, ms: 505.1 }],
   prompt: { budgetTokens: 3840, estimatedTokens: 412, trimmed: [] }, error: null, card: CARD,
 };
+
+/** A kilo/usage result for one workspace over two days. */
+export const USAGE: UsageResult = {
+  requests: 3, attempts: 3, inputTokens: 1200, cachedInputTokens: 0, outputTokens: 300, costUsd: 0.0042, estimatedRows: 0,
+  savedVsBalancedUsd: 0.0101, savedVsFrontierUsd: 0.0301, balancedCostUsd: 0.0143, frontierCostUsd: 0.0343,
+  models: { "gpt-5-mini": { requests: 2, share: 0.6667, costUsd: 0.0042 }, "lmstudio/qwen2.5-coder-7b": { requests: 1, share: 0.3333, costUsd: 0 } },
+  outcomes: { ok: 3 },
+  byDay: [
+    { day: "2026-11-29", requests: 1, attempts: 1, inputTokens: 400, cachedInputTokens: 0, outputTokens: 100, costUsd: 0.0012, estimatedRows: 0,
+      savedVsBalancedUsd: 0.0031, savedVsFrontierUsd: 0.0091, balancedCostUsd: 0.0043, frontierCostUsd: 0.0103 },
+    { day: "2026-11-28", requests: 2, attempts: 2, inputTokens: 800, cachedInputTokens: 0, outputTokens: 200, costUsd: 0.003, estimatedRows: 0,
+      savedVsBalancedUsd: 0.007, savedVsFrontierUsd: 0.021, balancedCostUsd: 0.01, frontierCostUsd: 0.024 },
+  ],
+  byWorkspace: [],
+};
+
+/** kilo/usage for one day (`day` set): the same shape, one day's rows. */
+export const TODAY: UsageResult = { ...USAGE, ...USAGE.byDay[0], models: { "gpt-5-mini": { requests: 1, share: 1, costUsd: 0.0012 } },
+  byDay: [USAGE.byDay[0]] };
