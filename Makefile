@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 EDITORS_STAMP := $(VENV)/.editors-installed
 VSCODE_STAMP  := editors/vscode/node_modules/.installed
+JETBRAINS_STAMP := editors/jetbrains/plugin/testkit/node_modules/.installed
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 
 .PHONY: setup demo test test-python test-vscode package-vscode dist bench bench-deps leaderboard \
@@ -30,7 +31,15 @@ $(VSCODE_STAMP): editors/vscode/package-lock.json
 	cd editors/vscode && npm ci --no-audit --no-fund
 	touch $(VSCODE_STAMP)
 
-setup: $(STAMP) $(EDITORS_STAMP)
+# The JetBrains plugin's protocol layer is compiled and tested without Gradle: the Kotlin compiler
+# (the npm kotlin-compiler package ships kotlinc for the JVM) and Gson (Debian's libgoogle-gson-java).
+$(JETBRAINS_STAMP): editors/jetbrains/plugin/testkit/package-lock.json
+	cd editors/jetbrains/plugin/testkit && npm ci --no-audit --no-fund
+	test -f /usr/share/java/gson.jar || apt-get install -y -q libgoogle-gson-java \
+		|| { apt-get update -q && apt-get install -y -q libgoogle-gson-java; }
+	touch $(JETBRAINS_STAMP)
+
+setup: $(STAMP) $(EDITORS_STAMP) $(JETBRAINS_STAMP)
 
 demo: setup
 	$(BIN)/python examples/demo.py
@@ -48,7 +57,7 @@ test-vscode: $(VSCODE_STAMP) $(STAMP)
 # The installable .vsix, with the sidecar's wheel (make dist) under bundled/: the extension sets up
 # its own environment from it on first start when it finds no sidecar.
 package-vscode: dist test-vscode
-	rm -rf editors/vscode/bundled && mkdir -p editors/vscode/bundled
+	rm -rf editors/vscode/bundled && mkdir -p editors/vscode/bundled editors/jetbrains/plugin/testkit/node_modules
 	cp dist/kilo_lsp-$(VERSION)-*.whl editors/vscode/bundled/
 	cd editors/vscode && npx vsce package --allow-missing-repository --out kilo-lsp-vscode.vsix
 	$(BIN)/python -c "import sys, zipfile; names = zipfile.ZipFile(sys.argv[1]).namelist(); \
@@ -107,4 +116,5 @@ schema: setup
 	$(BIN)/python editors/vscode/scripts/schema_to_ts.py editors/schema/kilo-protocol.schema.json > editors/vscode/src/protocol.ts
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info editors/vscode/node_modules editors/vscode/out editors/vscode/bundled editors/conformance/node/node_modules
+	rm -rf $(VENV) build dist *.egg-info editors/vscode/node_modules editors/vscode/out editors/vscode/bundled editors/conformance/node/node_modules \
+		editors/jetbrains/plugin/testkit/node_modules

@@ -39,3 +39,139 @@ def test_initialization_options_identify_the_template_and_send_no_secrets():
     opts = load("initializationOptions.json")
     assert opts["editorPluginInfo"]["name"] == "kilo-lsp-jetbrains-template"
     assert "providers" not in opts and "apiKey" not in json.dumps(opts)
+
+
+# ------------------------------------------------------------ the plugin's protocol layer
+#
+# The plugin cannot be built here (no IntelliJ Platform download), but its protocol layer
+# (editors/jetbrains/plugin/src/main/kotlin/dev/kilolsp/jetbrains/core: the typed requests, the chat
+# controller, the installer) uses only Gson and the JDK. It is compiled with the real Kotlin compiler
+# (the npm kotlin-compiler package, make setup) against Gson (Debian's libgoogle-gson-java, make
+# setup), and driven by src/test/kotlin/.../Driver.kt: against the real sidecar over stdio (as LSP4J
+# carries it in the IDE), against the real pip and venv for the first-run install.
+
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+import pytest  # noqa: E402
+from lsp_harness import isolated_env  # noqa: E402
+
+try:
+    from tests.fake_provider import Script, fake, fake_server  # noqa: F401,E402
+except ImportError:  # tests/ on sys.path (conftest)
+    from fake_provider import Script, fake, fake_server  # type: ignore[no-redef]  # noqa: F401,E402
+
+PLUGIN = ROOT / "editors" / "jetbrains" / "plugin"
+KOTLIN = PLUGIN / "testkit" / "node_modules" / "kotlin-compiler"
+GSON = Path("/usr/share/java/gson.jar")
+JAVA = shutil.which("java")
+ROUTER_KEY = "sk-or-v1-jetbrains.00000000000000000000KEY"
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory):
+    """Compiles the protocol layer and the driver; returns a function running the driver."""
+    if JAVA is None:
+        pytest.skip("no java on this machine (the JDK is part of the machine image)")
+    assert (KOTLIN / "bin" / "kotlinc").exists(), "the Kotlin compiler is missing: make setup (npm ci in editors/jetbrains/plugin/testkit)"
+    assert GSON.exists(), "Gson is missing: make setup installs Debian's libgoogle-gson-java"
+    out = tmp_path_factory.mktemp("kotlin-classes")
+    sources = sorted((PLUGIN / "src" / "main" / "kotlin" / "dev" / "kilolsp" / "jetbrains" / "core").glob("*.kt")) + \
+        sorted((PLUGIN / "src" / "test" / "kotlin").rglob("*.kt"))
+    done = subprocess.run([str(KOTLIN / "bin" / "kotlinc"), *map(str, sources), "-cp", str(GSON), "-d", str(out),
+                           "-nowarn"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-4000:]
+    classpath = ":".join([str(out), str(GSON), str(KOTLIN / "lib" / "kotlin-stdlib.jar")])
+
+    def run(*args: str, env: dict[str, str], timeout: float = 120) -> list[dict]:
+        proc = subprocess.run([JAVA, "-cp", classpath, "dev.kilolsp.jetbrains.core.DriverKt", *args], env=env,
+                              capture_output=True, text=True, timeout=timeout)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    return run
+
+
+def test_tool_window_chat_against_the_real_sidecar(driver, fake, tmp_path):
+    """Ask with the editor's context, the whole answer streamed, a second turn with the first in
+    `turns`, a dry-run preview, today's spend, cancel mid-stream, a new conversation, and a server
+    missing at first: the plugin's ChatController over the protocol the IDE's LSP4J carries."""
+    ws = tmp_path / "shop"
+    ws.mkdir()
+    source = ws / "orders.py"
+    source.write_text("# orders\ndef checkout(cart):\n    for item in cart:\n        total += item.price\n    return total\n")
+    fake.enqueue(Script(texts=("Hello", ", ", "world", "!")), Script(texts=("Use ", "sum().")),
+                 Script(endless=True, chunk_delay=0.05), Script(texts=("Fresh", ".")))
+    env = isolated_env(tmp_path / "home", {"KILO_PYTHON": sys.executable, "OPENROUTER_API_KEY": ROUTER_KEY,
+                                           "KILO_OPENROUTER_BASE_URL": fake.url("")})
+    events = driver("live", str(ws), str(source), env=env, timeout=180)
+    kinds = [e["event"] for e in events]
+    assert kinds[-1] == "end", events[-3:]
+
+    # the server was not there yet: said so with the action that fixes it; nothing entered the conversation
+    assert events[1]["event"] == "question" and events[2]["event"] == "error"
+    assert "not running" in events[2]["message"] and '"Kilo: Install Sidecar"' in events[2]["message"]
+    assert events[3] == {"event": "turns", "conversation": events[3]["conversation"], "turns": []}
+    conversation = events[3]["conversation"]
+
+    questions = [e for e in events if e["event"] == "question"]
+    assert questions[1]["context"] == "orders.py (python, lines 2-4, 1 diagnostics)"
+    done = [e for e in events if e["event"] == "done"]
+    results = [e for e in events if e["event"] == "result"]
+    assert done[0]["answer"] == "Hello, world!" and done[1]["answer"] == "Use sum()."
+    assert done[0]["footer"].split("\n")[0].endswith(" s") and " via openrouter · $" in done[0]["footer"]
+    assert [r["turn"] for r in results[:2]] == [1, 2] and {r["conversation"] for r in results[:2]} == {conversation}
+
+    # what reached the provider: the selection, and on the second turn the first exchange
+    bodies = [r.body for r in fake.requests if r.method == "POST"]
+    first, second = (json.dumps(b["messages"]) for b in bodies[:2])
+    assert "def checkout(cart):" in first and "possibly unbound" in first
+    assert "why can checkout fail?" in second and "Hello, world!" in second
+
+    # the preview is a dry run: the session's last decision is still the second answer's
+    note = next(e for e in events if e["event"] == "note")
+    assert " would answer: " in note["text"]
+    explain = next(e for e in events if e["event"] == "explain")
+    assert explain["decisionId"] == results[1]["decisionId"] and explain["turn"] == 2
+    status = next(e for e in events if e["event"] == "statusText")
+    assert status["requests"] == 2 and status["text"].endswith(f"${status['costUsd']:.2f} today")
+
+    # cancelled mid-stream: $/cancelRequest closed the upstream; what arrived stays in the conversation
+    cancel_at = kinds.index("cancelling")
+    assert events[cancel_at]["cancelled"] is True
+    story = next(i for i, e in enumerate(events) if e.get("text") == "write a long story")
+    shown = [e for e in events[story:cancel_at] if e["event"] in ("chunk", "error", "done")]
+    assert shown[-1]["event"] == "error" and shown[-1]["message"] == "Cancelled." and shown[-1]["answer"]
+    assert fake.client_closed.wait(5)
+    turns_after_cancel = [e for e in events if e["event"] == "turns"][1]["turns"]
+    assert [t["role"] for t in turns_after_cancel] == ["user", "assistant", "user", "assistant", "user", "assistant"]
+    assert turns_after_cancel[4]["content"] == "write a long story" and turns_after_cancel[5]["content"]
+
+    # a new conversation: a fresh session, no turns sent
+    assert "cleared" in kinds
+    fresh = results[2]
+    assert fresh["conversation"] != conversation and fresh["turn"] == 1
+    assert "Hello, world!" not in json.dumps(bodies[-1]["messages"])
+    assert [t["role"] for t in [e for e in events if e["event"] == "turns"][2]["turns"]] == ["user", "assistant"]
+
+
+def test_first_run_installs_the_sidecar_from_the_bundled_wheel(driver, tmp_path):
+    """No kilo-lsp anywhere: the installer makes its own environment from the bundled wheel with the
+    real venv and pip, says each step, and finds it again; without the wheel, a clear error."""
+    bundled = tmp_path / "bundled"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-q", "-w",
+                    str(bundled), str(ROOT)], check=True, capture_output=True, timeout=300)
+    python_dir = str(Path(shutil.which("python3") or sys.executable).parent)
+    env = {**isolated_env(tmp_path / "home"), "PATH": f"/usr/bin:/bin:{python_dir}"}
+    env.pop("KILO_LSP_COMMAND", None)
+    events = driver("install", str(tmp_path / "data"), str(bundled), str(tmp_path), env=env, timeout=600)
+    assert events[0]["event"] == "find" and events[0].get("found") is None
+    assert "kilo-lsp on PATH: not found" in events[0]["tried"]
+    steps = [e["text"] for e in events if e["event"] == "step"]
+    assert steps[0].startswith("Looking for Python") and any(s.startswith("Installing kilo_lsp-") for s in steps)
+    installed = next(e for e in events if e["event"] == "installed")["sidecar"]
+    assert installed["command"][-3:] == ["-m", "kilo_lsp", "--stdio"] and installed["where"].endswith("jetbrains-env")
+    assert events[-1]["event"] == "find" and events[-1]["found"]["version"] == installed["version"]
+
+    empty = driver("install", str(tmp_path / "data2"), str(tmp_path / "nothing"), env=env)
+    assert empty[-1]["event"] == "installError" and "bundles no sidecar" in empty[-1]["message"]

@@ -1,49 +1,84 @@
 package dev.kilolsp.jetbrains
 
-import com.google.gson.JsonObject
+import com.google.gson.JsonElement
+import com.intellij.ide.plugins.PluginManagerCore
+import com.intellij.openapi.components.Service
+import com.intellij.openapi.components.service
+import com.intellij.openapi.extensions.PluginId
 import com.intellij.openapi.project.Project
 import com.redhat.devtools.lsp4ij.LanguageServerFactory
+import com.redhat.devtools.lsp4ij.LanguageServerManager
 import com.redhat.devtools.lsp4ij.client.LanguageClientImpl
 import com.redhat.devtools.lsp4ij.server.ProcessStreamConnectionProvider
 import com.redhat.devtools.lsp4ij.server.StreamConnectionProvider
+import dev.kilolsp.jetbrains.core.Chunk
+import dev.kilolsp.jetbrains.core.CompleteParams
+import dev.kilolsp.jetbrains.core.CompleteResult
+import dev.kilolsp.jetbrains.core.CredentialsResult
+import dev.kilolsp.jetbrains.core.DecisionCard
+import dev.kilolsp.jetbrains.core.ExplainParams
+import dev.kilolsp.jetbrains.core.Installer
+import dev.kilolsp.jetbrains.core.KiloApi
+import dev.kilolsp.jetbrains.core.RouteParams
+import dev.kilolsp.jetbrains.core.RpcFailure
+import dev.kilolsp.jetbrains.core.SessionStatus
+import dev.kilolsp.jetbrains.core.SetCredentialsParams
+import dev.kilolsp.jetbrains.core.UsageParams
+import dev.kilolsp.jetbrains.core.UsageResult
+import org.eclipse.lsp4j.jsonrpc.ResponseErrorException
 import org.eclipse.lsp4j.jsonrpc.services.JsonNotification
 import org.eclipse.lsp4j.jsonrpc.services.JsonRequest
 import org.eclipse.lsp4j.services.LanguageServer
+import java.io.File
 import java.util.concurrent.CompletableFuture
-import java.util.concurrent.CopyOnWriteArrayList
 
-/** The custom kilo/* requests (editors/schema/kilo-protocol.schema.json); JSON objects in and out. */
-interface KiloServerApi : LanguageServer {
-    @JsonRequest("kilo/route") fun route(params: JsonObject): CompletableFuture<JsonObject>
-    @JsonRequest("kilo/explain") fun explain(params: JsonObject): CompletableFuture<JsonObject?>
-    @JsonRequest("kilo/complete") fun complete(params: JsonObject): CompletableFuture<JsonObject>
-    @JsonRequest("kilo/usage") fun usage(params: JsonObject): CompletableFuture<JsonObject>
+const val SERVER_ID = "kilo"
+
+/** The custom kilo requests, typed by the plugin's protocol layer (core/Protocol.kt); LSP4J does the JSON. */
+interface KiloServerApi : LanguageServer, KiloApi {
+    @JsonRequest("kilo/complete") override fun complete(params: CompleteParams): CompletableFuture<CompleteResult>
+    @JsonRequest("kilo/route") override fun route(params: RouteParams): CompletableFuture<DecisionCard>
+    @JsonRequest("kilo/explain") override fun explain(params: ExplainParams): CompletableFuture<DecisionCard?>
+    @JsonRequest("kilo/usage") override fun usage(params: UsageParams): CompletableFuture<UsageResult>
+    @JsonRequest("kilo/setCredentials") override fun setCredentials(params: SetCredentialsParams): CompletableFuture<CredentialsResult>
 }
 
-/** Receives kilo/status and kilo/chunk and fans them out to the widget and the tool window. */
-class KiloLanguageClient(project: Project) : LanguageClientImpl(project) {
+/** kilo/status and kilo/chunk go to the state of the project this client belongs to. */
+class KiloLanguageClient(private val project: Project) : LanguageClientImpl(project) {
     @JsonNotification("kilo/status")
-    fun status(params: JsonObject) = KiloEvents.status(params)
+    fun status(params: SessionStatus) = project.service<KiloProjectService>().onStatus(params)
 
     @JsonNotification("kilo/chunk")
-    fun chunk(params: JsonObject) = KiloEvents.chunk(params)
+    fun chunk(params: Chunk) = project.service<KiloProjectService>().onChunk(params)
 }
 
-object KiloEvents {
-    @Volatile var lastStatus: JsonObject? = null
-    val statusListeners = CopyOnWriteArrayList<(JsonObject) -> Unit>()
-    val chunkListeners = CopyOnWriteArrayList<(JsonObject) -> Unit>()
-    fun status(p: JsonObject) { lastStatus = p; statusListeners.forEach { it(p) } }
-    fun chunk(p: JsonObject) = chunkListeners.forEach { it(p) }
+/** LSP4J's error answer as the protocol layer reads it. */
+fun rpcFailure(t: Throwable): RpcFailure? = (t as? ResponseErrorException)?.responseError?.let {
+    RpcFailure(it.code, it.message, it.data as? JsonElement)
 }
+
+/** Where the sidecar is looked for and installed: the plugin's bundled/ wheel, the user's data folder. */
+fun installer(): Installer {
+    val plugin = PluginManagerCore.getPlugin(PluginId.getId("dev.kilolsp.jetbrains"))
+    val home = System.getenv("XDG_DATA_HOME")?.let(::File) ?: File(System.getProperty("user.home"), ".local/share")
+    return Installer(File(home, "kilo-lsp"), plugin?.pluginPath?.resolve("bundled")?.toFile())
+}
+
+/** The project's running kilo server, or null (not started, crashed, not installed). */
+fun kiloServer(project: Project): CompletableFuture<KiloApi?> =
+    LanguageServerManager.getInstance(project).getLanguageServer(SERVER_ID)
+        .thenApply { item -> item?.server as? KiloApi }
+        .exceptionally { null }
 
 class KiloServerFactory : LanguageServerFactory {
     override fun createConnectionProvider(project: Project): StreamConnectionProvider =
         object : ProcessStreamConnectionProvider() {
-            init {
-                // KILO_LSP_COMMAND overrides, e.g. "/path/to/python -m kilo_lsp --stdio"
-                val custom = System.getenv("KILO_LSP_COMMAND")?.split(" ")?.filter { it.isNotBlank() }
-                commands = custom ?: listOf("kilo-lsp", "--stdio")
+            override fun start() {
+                // an existing sidecar, or the one the plugin installed (KiloStartup installs it on first run)
+                val (found, tried) = installer().find(project.basePath?.let(::File))
+                commands = found?.command ?: throw IllegalStateException(
+                    "no kilo-lsp found (${tried.joinToString("; ")}). Run \"Kilo: Install Sidecar\".")
+                super.start()
             }
         }
 

@@ -1,51 +1,141 @@
 package dev.kilolsp.jetbrains
 
-import com.google.gson.JsonObject
+import com.intellij.codeInsight.daemon.impl.DaemonCodeAnalyzerImpl
+import com.intellij.lang.annotation.HighlightSeverity
+import com.intellij.notification.NotificationGroupManager
+import com.intellij.notification.NotificationType
+import com.intellij.openapi.actionSystem.AnAction
+import com.intellij.openapi.actionSystem.AnActionEvent
 import com.intellij.openapi.application.ApplicationManager
+import com.intellij.openapi.components.Service
+import com.intellij.openapi.components.service
+import com.intellij.openapi.editor.Editor
+import com.intellij.openapi.fileEditor.FileEditorManager
+import com.intellij.openapi.progress.ProgressIndicator
+import com.intellij.openapi.progress.ProgressManager
+import com.intellij.openapi.progress.Task
 import com.intellij.openapi.project.Project
+import com.intellij.openapi.startup.ProjectActivity
 import com.intellij.openapi.ui.Messages
 import com.intellij.openapi.wm.StatusBar
 import com.intellij.openapi.wm.StatusBarWidget
 import com.intellij.openapi.wm.StatusBarWidgetFactory
 import com.intellij.openapi.wm.ToolWindow
 import com.intellij.openapi.wm.ToolWindowFactory
+import com.intellij.openapi.wm.ToolWindowManager
 import com.intellij.ui.components.JBScrollPane
 import com.intellij.ui.content.ContentFactory
 import com.redhat.devtools.lsp4ij.LanguageServerManager
+import dev.kilolsp.jetbrains.core.Actions
+import dev.kilolsp.jetbrains.core.ChatView
+import dev.kilolsp.jetbrains.core.Chunk
+import dev.kilolsp.jetbrains.core.Diagnostic
+import dev.kilolsp.jetbrains.core.EditorSnapshot
+import dev.kilolsp.jetbrains.core.InstallError
+import dev.kilolsp.jetbrains.core.Position
+import dev.kilolsp.jetbrains.core.ProjectState
+import dev.kilolsp.jetbrains.core.Range
+import dev.kilolsp.jetbrains.core.SessionStatus
+import dev.kilolsp.jetbrains.core.SetCredentialsParams
+import dev.kilolsp.jetbrains.core.UsageParams
+import dev.kilolsp.jetbrains.core.editorContext
 import java.awt.BorderLayout
-import java.util.UUID
-import java.util.concurrent.CompletableFuture
+import java.awt.FlowLayout
+import java.io.File
+import java.time.LocalDate
 import javax.swing.JButton
 import javax.swing.JPanel
 import javax.swing.JTextArea
-import javax.swing.JTextField
 
-/** The kilo server of a project, started on demand by LSP4IJ. */
-fun kiloServer(project: Project): CompletableFuture<KiloServerApi?> =
-    LanguageServerManager.getInstance(project).getLanguageServer("kilo")
-        .thenApply { item -> item?.server as? KiloServerApi }
+/** Swing side of the chat: appends to the tool window's text area on the event thread. */
+class TextAreaChatView(private val area: JTextArea) : ChatView {
+    private fun ui(block: () -> Unit) = ApplicationManager.getApplication().invokeLater(block)
+    override fun question(text: String, contextLabel: String) = ui { area.append("\n> $text\n  [context: $contextLabel]\n") }
+    override fun chunk(text: String) = ui { area.append(text) }
+    override fun done(footer: String) = ui { area.append("\n-- $footer\n") }
+    override fun error(message: String) = ui { area.append("\n[$message]\n") }
+    override fun note(text: String) = ui { area.append("\n($text)\n") }
+    override fun cleared() = ui { area.text = "New conversation.\n" }
+}
 
-/** Status bar: "Kilo: <model> · <tier>"; click shows the last decision (kilo/explain). */
+/** The file, selection, language and diagnostics of the editor the user was in (the tool window does
+ * not change the selected editor). */
+fun snapshot(project: Project): EditorSnapshot? {
+    val editor: Editor = FileEditorManager.getInstance(project).selectedTextEditor ?: return null
+    val file = FileEditorManager.getInstance(project).selectedFiles.firstOrNull() ?: return null
+    val doc = editor.document
+    fun pos(offset: Int): Position { val line = doc.getLineNumber(offset); return Position(line, offset - doc.getLineStartOffset(line)) }
+    val sel = editor.selectionModel
+    val selection = if (sel.hasSelection()) Range(pos(sel.selectionStart), pos(sel.selectionEnd)) else null
+    val uri = file.url
+    val diagnostics = DaemonCodeAnalyzerImpl.getHighlights(doc, HighlightSeverity.WEAK_WARNING, project).mapNotNull { h ->
+        val severity = when {
+            h.severity >= HighlightSeverity.ERROR -> 1
+            h.severity >= HighlightSeverity.WARNING -> 2
+            else -> 3
+        }
+        h.description?.let { Diagnostic(it, severity, uri, Range(pos(h.startOffset), pos(h.endOffset))) }
+    }
+    return EditorSnapshot(uri, file.fileType.name.lowercase(), selection, sel.selectedText, diagnostics)
+}
+
+/** A project's Kilo state: its chat (one conversation, survives a missing or restarted server) and status. */
+@Service(Service.Level.PROJECT)
+class KiloProjectService(private val project: Project) {
+    val area = JTextArea().apply { isEditable = false; lineWrap = true; wrapStyleWord = true }
+    val state = ProjectState({ kiloServer(project) }, TextAreaChatView(area), { project.basePath?.let { File(it).toURI().toString() } },
+        { editorContext(snapshot(project)) }, ::rpcFailure)
+
+    fun onStatus(status: SessionStatus) = state.onStatus(status)
+    fun onChunk(chunk: Chunk) = state.chat.onChunk(chunk)
+
+    /** Today's spend for the status bar, after every answer. */
+    fun refreshToday() {
+        kiloServer(project).thenCompose { s -> s?.usage(UsageParams(project.basePath?.let { File(it).toURI().toString() }, day = LocalDate.now().toString()))
+            ?: java.util.concurrent.CompletableFuture.completedFuture(null) }
+            .thenAccept { u -> if (u != null) { state.today = u; state.listeners.forEach { it() } } }
+    }
+
+    fun ask(text: String) { state.chat.ask(text).thenRun { refreshToday() } }
+}
+
+/** Kilo tool window: a question box, Ask / Which model? / Cancel / New conversation, the streamed answers. */
+class KiloToolWindowFactory : ToolWindowFactory {
+    override fun createToolWindowContent(project: Project, toolWindow: ToolWindow) {
+        val kilo = project.service<KiloProjectService>()
+        val prompt = JTextArea(3, 40).apply { lineWrap = true }
+        fun button(title: String, action: () -> Unit) = JButton(title).apply { addActionListener { action() } }
+        val buttons = JPanel(FlowLayout(FlowLayout.LEFT)).apply {
+            add(button("Ask") { prompt.text.trim().takeIf { it.isNotEmpty() }?.let { kilo.ask(it); prompt.text = "" } })
+            add(button("Which model?") { prompt.text.trim().takeIf { it.isNotEmpty() }?.let { kilo.state.chat.preview(it) } })
+            add(button("Cancel") { kilo.state.chat.cancel() })
+            add(button("New conversation") { kilo.state.chat.newConversation() })
+        }
+        val panel = JPanel(BorderLayout()).apply {
+            add(JBScrollPane(kilo.area), BorderLayout.CENTER)
+            add(JPanel(BorderLayout()).apply { add(JBScrollPane(prompt), BorderLayout.CENTER); add(buttons, BorderLayout.SOUTH) }, BorderLayout.SOUTH)
+        }
+        toolWindow.contentManager.addContent(ContentFactory.getInstance().createContent(panel, "Ask", false))
+    }
+}
+
+/** Status bar: `Kilo: model · tier · $0.12 today`; a click shows the last decision. */
 class KiloStatusWidget(private val project: Project) : StatusBarWidget, StatusBarWidget.TextPresentation {
     private var bar: StatusBar? = null
-    private val listener: (JsonObject) -> Unit = { ApplicationManager.getApplication().invokeLater { bar?.updateWidget(ID()) } }
+    private val listener: () -> Unit = { ApplicationManager.getApplication().invokeLater { bar?.updateWidget(ID()) } }
+    private val state get() = project.service<KiloProjectService>().state
 
     override fun ID() = "kilo.status"
-    override fun install(statusBar: StatusBar) { bar = statusBar; KiloEvents.statusListeners.add(listener) }
-    override fun dispose() { KiloEvents.statusListeners.remove(listener) }
+    override fun install(statusBar: StatusBar) { bar = statusBar; state.listeners.add(listener) }
+    override fun dispose() { state.listeners.remove(listener) }
     override fun getPresentation() = this
-    override fun getText(): String = KiloEvents.lastStatus?.let {
-        "Kilo: ${it.get("model").asString} · ${it.get("tier").asString}"
-    } ?: "Kilo"
-    override fun getTooltipText() = "Kilo: click for the last routing decision"
+    override fun getText(): String = state.statusText()
+    override fun getTooltipText() = "Kilo: today's spend in this project; click for the last routing decision"
     override fun getAlignment() = 0f
     override fun getClickConsumer() = com.intellij.util.Consumer<java.awt.event.MouseEvent> {
-        kiloServer(project).thenCompose { s -> s?.explain(JsonObject()) ?: CompletableFuture.completedFuture(null) }
-            .thenAccept { card ->
-                val text = card?.let { "${it["modelName"].asString} (${it["model"].asString})\n${it["reason"].asString}\n" +
-                    "Estimated cost: $${"%.4f".format(it["estimatedCostUsd"].asDouble)}" } ?: "No decision yet."
-                ApplicationManager.getApplication().invokeLater { Messages.showInfoMessage(project, text, "Kilo: last decision") }
-            }
+        val card = state.chat.lastCard
+        val text = card?.let { "${it.modelName} (${it.model})\n${it.reason}" } ?: "No decision yet."
+        Messages.showInfoMessage(project, text, "Kilo: last decision")
     }
 }
 
@@ -55,36 +145,63 @@ class KiloStatusWidgetFactory : StatusBarWidgetFactory {
     override fun createWidget(project: Project): StatusBarWidget = KiloStatusWidget(project)
 }
 
-/** Ask tool window: a prompt, the streamed answer (kilo/chunk), then who answered, why and the cost. */
-class KiloToolWindowFactory : ToolWindowFactory {
-    override fun createToolWindowContent(project: Project, toolWindow: ToolWindow) {
-        val output = JTextArea().apply { isEditable = false; lineWrap = true }
-        val prompt = JTextField()
-        val ask = JButton("Ask")
-        var streamId = ""
-        KiloEvents.chunkListeners.add { p ->
-            if (p["streamId"].asString == streamId) {
-                ApplicationManager.getApplication().invokeLater { output.append(p["text"].asString) }
+private fun notify(project: Project?, text: String, type: NotificationType) =
+    NotificationGroupManager.getInstance().getNotificationGroup("Kilo").createNotification(text, type).notify(project)
+
+/** Installs the sidecar with progress, then (re)starts the project's server. */
+fun installSidecar(project: Project) {
+    ProgressManager.getInstance().run(object : Task.Backgroundable(project, "Kilo: setting up the sidecar", false) {
+        override fun run(indicator: ProgressIndicator) {
+            try {
+                val made = installer().install({ step -> indicator.text = step })
+                notify(project, "Kilo: kilo-lsp ${made.version} is ready (${made.where}).", NotificationType.INFORMATION)
+                LanguageServerManager.getInstance(project).stop(SERVER_ID)
+                LanguageServerManager.getInstance(project).start(SERVER_ID)
+            } catch (e: InstallError) {
+                notify(project, "Kilo: ${e.message}", NotificationType.ERROR)
             }
         }
-        ask.addActionListener {
-            val text = prompt.text.trim()
-            if (text.isEmpty()) return@addActionListener
-            streamId = "jetbrains-" + UUID.randomUUID()
-            output.append("\n> $text\n")
-            val params = JsonObject().apply { addProperty("text", text); addProperty("streamId", streamId) }
-            kiloServer(project).thenCompose { s -> s!!.complete(params) }.whenComplete { r, err ->
-                ApplicationManager.getApplication().invokeLater {
-                    if (err != null) output.append("\n[error] ${err.message}\n")
-                    else output.append("\n-- ${r["modelName"].asString} via ${r["provider"].asString} · " +
-                        "$${"%.4f".format(r["costUsd"].asDouble)}\n${r["card"].asJsonObject["reason"].asString}\n")
-                }
+    })
+}
+
+/** First run: no sidecar found anywhere, so install it (the server starts once it is there). */
+class KiloStartup : ProjectActivity {
+    override suspend fun execute(project: Project) {
+        val (found, _) = installer().find(project.basePath?.let(::File))
+        if (found == null) installSidecar(project)
+    }
+}
+
+class AskAction : AnAction(Actions.ASK) {
+    override fun actionPerformed(e: AnActionEvent) {
+        val project = e.project ?: return
+        ToolWindowManager.getInstance(project).getToolWindow("Kilo")?.show()
+    }
+}
+
+class InstallAction : AnAction(Actions.INSTALL) {
+    override fun actionPerformed(e: AnActionEvent) { e.project?.let(::installSidecar) }
+}
+
+class RestartAction : AnAction(Actions.RESTART) {
+    override fun actionPerformed(e: AnActionEvent) {
+        val manager = LanguageServerManager.getInstance(e.project ?: return)
+        manager.stop(SERVER_ID)
+        manager.start(SERVER_ID)
+    }
+}
+
+/** Set API Key: the key is typed (masked) and handed to the sidecar; never written to a file. */
+class SetKeyAction : AnAction(Actions.SET_KEY) {
+    override fun actionPerformed(e: AnActionEvent) {
+        val project = e.project ?: return
+        val provider = Messages.showInputDialog(project, "Provider (as kilo-lsp --check lists them, e.g. openai)", Actions.SET_KEY, null) ?: return
+        val key = Messages.showPasswordDialog(project, "API key for $provider (kept in memory by the sidecar)", Actions.SET_KEY, null) ?: return
+        kiloServer(project).thenCompose { s -> s?.setCredentials(SetCredentialsParams(provider, key))
+            ?: java.util.concurrent.CompletableFuture.failedFuture(IllegalStateException("the sidecar is not running")) }
+            .whenComplete { r, err ->
+                if (r != null) notify(project, "Kilo: ${r.provider} key ${r.apiKey}; ${r.callableModels} models callable now.", NotificationType.INFORMATION)
+                else notify(project, "Kilo: ${err?.cause?.message ?: err?.message}", NotificationType.ERROR)
             }
-        }
-        val panel = JPanel(BorderLayout()).apply {
-            add(JBScrollPane(output), BorderLayout.CENTER)
-            add(JPanel(BorderLayout()).apply { add(prompt, BorderLayout.CENTER); add(ask, BorderLayout.EAST) }, BorderLayout.SOUTH)
-        }
-        toolWindow.contentManager.addContent(ContentFactory.getInstance().createContent(panel, "Ask", false))
     }
 }
