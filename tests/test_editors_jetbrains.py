@@ -175,3 +175,4 @@ def test_first_run_installs_the_sidecar_from_the_bundled_wheel(driver, tmp_path)
 
     empty = driver("install", str(tmp_path / "data2"), str(tmp_path / "nothing"), env=env)
     assert empty[-1]["event"] == "installError" and "bundles no sidecar" in empty[-1]["message"]
+

@@ -83,3 +83,12 @@ test("stream buffer rebuilds the result's text from kilo/chunk and drops other, 
   assert.ok(!b.accept(CHUNKS[CHUNKS.length - 1]));
   assert.equal(b.text, RESULT.text);
 });
+
+test("the settings that name a program to run can only be set per machine, never by a workspace", () => {
+  const pkg = JSON.parse(readFileSync(join(__dirname, "..", "..", "package.json"), "utf8"));
+  const props = pkg.contributes.configuration.properties;
+  for (const key of ["kilo.server.command", "kilo.server.pythonPath"]) {
+    assert.equal(props[key].scope, "machine", key);
+    assert.ok(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.includes(key), key);
+  }
+});

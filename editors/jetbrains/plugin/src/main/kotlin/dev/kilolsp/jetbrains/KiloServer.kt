@@ -1,6 +1,7 @@
 package dev.kilolsp.jetbrains
 
 import com.google.gson.JsonElement
+import com.intellij.ide.impl.isTrusted
 import com.intellij.ide.plugins.PluginManagerCore
 import com.intellij.openapi.components.Service
 import com.intellij.openapi.components.service
@@ -64,6 +65,9 @@ fun installer(): Installer {
     return Installer(File(home, "kilo-lsp"), plugin?.pluginPath?.resolve("bundled")?.toFile())
 }
 
+/** The project folder whose .venv may run the sidecar: only a trusted project's (it is the project's code). */
+fun trustedProjectDir(project: Project): File? = project.basePath?.takeIf { project.isTrusted() }?.let(::File)
+
 /** The project's running kilo server, or null (not started, crashed, not installed). */
 fun kiloServer(project: Project): CompletableFuture<KiloApi?> =
     LanguageServerManager.getInstance(project).getLanguageServer(SERVER_ID)
@@ -75,7 +79,7 @@ class KiloServerFactory : LanguageServerFactory {
         object : ProcessStreamConnectionProvider() {
             override fun start() {
                 // an existing sidecar, or the one the plugin installed (KiloStartup installs it on first run)
-                val (found, tried) = installer().find(project.basePath?.let(::File))
+                val (found, tried) = installer().find(trustedProjectDir(project))
                 commands = found?.command ?: throw IllegalStateException(
                     "no kilo-lsp found (${tried.joinToString("; ")}). Run \"Kilo: Install Sidecar\".")
                 super.start()

@@ -167,7 +167,7 @@ fun installSidecar(project: Project) {
 /** First run: no sidecar found anywhere, so install it (the server starts once it is there). */
 class KiloStartup : ProjectActivity {
     override suspend fun execute(project: Project) {
-        val (found, _) = installer().find(project.basePath?.let(::File))
+        val (found, _) = installer().find(trustedProjectDir(project))
         if (found == null) installSidecar(project)
     }
 }

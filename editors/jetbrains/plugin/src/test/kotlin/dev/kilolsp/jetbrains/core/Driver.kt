@@ -207,6 +207,7 @@ fun install(dataDir: File, bundledDir: File, projectDir: File?) {
 }
 
 fun main(args: Array<String>) {
+    System.setOut(java.io.PrintStream(java.io.FileOutputStream(java.io.FileDescriptor.out), true, "UTF-8"))
     when (args.firstOrNull()) {
         "live" -> live(File(args[1]), File(args[2]))
         "recorded" -> recorded(args.drop(1).map(::File))
