@@ -84,8 +84,8 @@ def driver(tmp_path_factory):
     assert done.returncode == 0, done.stderr[-4000:]
     classpath = ":".join([str(out), str(GSON), str(KOTLIN / "lib" / "kotlin-stdlib.jar")])
 
-    def run(*args: str, env: dict[str, str], timeout: float = 120) -> list[dict]:
-        proc = subprocess.run([JAVA, "-cp", classpath, "dev.kilolsp.jetbrains.core.DriverKt", *args], env=env,
+    def run(*args: str, env: dict[str, str], timeout: float = 120, cwd: Path | None = None) -> list[dict]:
+        proc = subprocess.run([JAVA, "-cp", classpath, "dev.kilolsp.jetbrains.core.DriverKt", *args], env=env, cwd=cwd,
                               capture_output=True, text=True, timeout=timeout)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
         return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
@@ -93,8 +93,8 @@ def driver(tmp_path_factory):
 
 
 def test_tool_window_chat_against_the_real_sidecar(driver, fake, tmp_path):
-    """Ask with the editor's context, the whole answer streamed, a second turn with the first in
-    `turns`, a dry-run preview, today's spend, cancel mid-stream, a new conversation, and a server
+    """Ask with the editor's context, the whole answer streamed, "It did not work" (kilo/feedback), a
+    second turn with the first in `turns`, a dry-run preview, today's spend, cancel mid-stream, a new conversation, and a server
     missing at first: the plugin's ChatController over the protocol the IDE's LSP4J carries."""
     ws = tmp_path / "shop"
     ws.mkdir()
@@ -104,7 +104,7 @@ def test_tool_window_chat_against_the_real_sidecar(driver, fake, tmp_path):
                  Script(endless=True, chunk_delay=0.05), Script(texts=("Fresh", ".")))
     env = isolated_env(tmp_path / "home", {"KILO_PYTHON": sys.executable, "OPENROUTER_API_KEY": ROUTER_KEY,
                                            "KILO_OPENROUTER_BASE_URL": fake.url("")})
-    events = driver("live", str(ws), str(source), env=env, timeout=180)
+    events = driver("live", str(ws), str(source), env=env, timeout=180, cwd=ws)
     kinds = [e["event"] for e in events]
     assert kinds[-1] == "end", events[-3:]
 
@@ -121,6 +121,8 @@ def test_tool_window_chat_against_the_real_sidecar(driver, fake, tmp_path):
     assert done[0]["answer"] == "Hello, world!" and done[1]["answer"] == "Use sum()."
     assert done[0]["footer"].split("\n")[0].endswith(" s") and " via openrouter · $" in done[0]["footer"]
     assert [r["turn"] for r in results[:2]] == [1, 2] and {r["conversation"] for r in results[:2]} == {conversation}
+    # "It did not work" on the first answer (kilo/feedback): the second turn's decision says so
+    assert results[1]["failedReason"].startswith("you said it failed"), results[1]
 
     # what reached the provider: the selection, and on the second turn the first exchange
     bodies = [r.body for r in fake.requests if r.method == "POST"]
@@ -129,8 +131,8 @@ def test_tool_window_chat_against_the_real_sidecar(driver, fake, tmp_path):
     assert "why can checkout fail?" in second and "Hello, world!" in second
 
     # the preview is a dry run: the session's last decision is still the second answer's
-    note = next(e for e in events if e["event"] == "note")
-    assert " would answer: " in note["text"]
+    notes = [e["text"] for e in events if e["event"] == "note"]
+    assert notes[0] == "Noted: the next answer on this task goes one model up." and " would answer: " in notes[1]
     explain = next(e for e in events if e["event"] == "explain")
     assert explain["decisionId"] == results[1]["decisionId"] and explain["turn"] == 2
     status = next(e for e in events if e["event"] == "statusText")

@@ -8,6 +8,7 @@ export type ChatRequest =
   | { type: "preview"; text: string }
   | { type: "cancel" }
   | { type: "new" }
+  | { type: "feedback"; decisionId: string; outcome: "accepted" | "failed" }
   | { type: "command"; command: string };
 
 /** Checks a message from the webview (it is untrusted input like any other). */
@@ -17,6 +18,10 @@ export function chatRequest(m: unknown): ChatRequest | null {
   if ((r.type === "ask" || r.type === "preview") && typeof r.text === "string" && r.text.trim()) return { type: r.type, text: r.text };
   if (r.type === "cancel" || r.type === "new") return { type: r.type };
   if (r.type === "command" && typeof r.command === "string") return { type: "command", command: r.command };
+  const f = m as { decisionId?: unknown; outcome?: unknown };
+  if (r.type === "feedback" && typeof f.decisionId === "string" && (f.outcome === "accepted" || f.outcome === "failed")) {
+    return { type: "feedback", decisionId: f.decisionId, outcome: f.outcome };
+  }
   return null;
 }
 
@@ -47,7 +52,14 @@ export function chatHtml(nonce: string, cspSource: string): string {
  window.addEventListener('message', (ev) => { const m = ev.data;
    if (m.type === 'start') { add('q', m.text); add('ctx', 'context: ' + m.contextLabel); cur = add('a', ''); }
    else if (m.type === 'chunk' && cur) { cur.textContent += m.text; }
-   else if (m.type === 'done') { if (cur && !cur.textContent) cur.textContent = m.text; add('f', m.footer); cur = null; }
+   else if (m.type === 'done') { if (cur && !cur.textContent) cur.textContent = m.text; const f = add('f', m.footer); cur = null;
+     if (m.feedback) { const row = document.createElement('div');
+       for (const [label, outcome] of [['It worked', 'accepted'], ['It did not work', 'failed']]) {
+         const b = document.createElement('button'); b.textContent = label;
+         b.addEventListener('click', () => { vscode.postMessage({ type: 'feedback', decisionId: m.decisionId, outcome });
+           row.textContent = outcome === 'failed' ? 'Noted: the next answer on this task goes one model up.' : 'Noted.'; });
+         row.append(b); }
+       f.append(row); } }
    else if (m.type === 'preview') { add('p', m.text); }
    else if (m.type === 'cleared') { log.textContent = ''; add('note', 'New conversation.'); cur = null; }
    else if (m.type === 'error') { const e = add('err', m.message); cur = null;

@@ -5,7 +5,7 @@ import {
   COMMAND_TITLES, RpcError, StreamBuffer, UsageSummary, answerFooter, askErrorText, cardMarkdown, localDay, previewLine,
   protocolProblem, statusText, statusTooltip, usageSummary,
 } from "./logic";
-import type { Chunk, CompleteResult, DecisionCard, EditorContext, SessionStatus, UsageResult } from "./protocol";
+import type { Chunk, CompleteResult, DecisionCard, EditorContext, FeedbackParams, SessionStatus, UsageResult } from "./protocol";
 import { PROTOCOL_VERSION } from "./protocol";
 import { KiloRpc } from "./rpc";
 
@@ -13,7 +13,7 @@ import { KiloRpc } from "./rpc";
 export type ChatMessage =
   | { type: "start"; streamId: string; text: string; contextLabel: string }
   | { type: "chunk"; text: string; seq: number }
-  | { type: "done"; text: string; footer: string; model: string }
+  | { type: "done"; text: string; footer: string; model: string; decisionId: string; feedback: boolean }
   | { type: "error"; message: string; action?: CommandKey; actionTitle?: string }
   | { type: "preview"; text: string }
   | { type: "cleared"; conversationId: string };
@@ -215,6 +215,16 @@ export class Controller {
     }
   }
 
+  takesFeedback(): boolean {
+    return (this.rpc.capabilities()?.clientNotifications ?? []).includes("kilo/feedback");
+  }
+
+  /** How an answer worked out, in the user's words: a failed one moves the task a rung up its ladder. */
+  feedback(decisionId: string, outcome: FeedbackParams["outcome"], reason?: string): void {
+    if (!this.takesFeedback()) return;
+    this.rpc.notify("kilo/feedback", { decisionId, outcome, reason: reason ?? null });
+  }
+
   /** Which model would answer `text` in this chat, without counting as a turn (dryRun). */
   async preview(chat: ChatSession, text: string): Promise<DecisionCard | null> {
     try {
@@ -251,7 +261,8 @@ export class Controller {
       }, token);
       this.lastCard = result.card;
       chat.conversation.record(text, result.text);
-      view.post({ type: "done", text: result.text, footer: answerFooter(result), model: result.model });
+      view.post({ type: "done", text: result.text, footer: answerFooter(result), model: result.model, decisionId: result.decisionId,
+        feedback: this.takesFeedback() });
       void this.refreshToday();
       return result;
     } catch (e) {

@@ -9,7 +9,7 @@ import { chatHtml, chatRequest, usageHtml } from "./chat";
 import { EditorSnapshot, LastEditor, editorContext, lspSeverity } from "./context";
 import { ChatSession, ChatView, CommandKey, Controller, Host } from "./controller";
 import { EnvironmentError, Found, Places, findServer, nodeEnvironmentHost, setupManagedEnvironment } from "./environment";
-import { COMMAND_IDS, COMMAND_TITLES, KiloConfig, PUSHED_SETTINGS, RESTART_SETTINGS, initializationOptions } from "./logic";
+import { COMMAND_IDS, COMMAND_TITLES, KiloConfig, PUSHED_SETTINGS, RESTART_SETTINGS, SIDECAR_SECTIONS, initializationOptions, sidecarSettings } from "./logic";
 import type { Diagnostic } from "./protocol";
 import { KiloRpc } from "./rpc";
 
@@ -158,7 +158,16 @@ async function start(context: vscode.ExtensionContext, fresh = false): Promise<v
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
     initializationOptions: initializationOptions(cfg, context.extension.packageJSON.version),
-    synchronize: { configurationSection: "kilo" },
+    synchronize: { configurationSection: SIDECAR_SECTIONS },
+    middleware: {
+      workspace: {
+        // the sidecar asks for the `kilo` section: it gets it without the extension's own server.* settings
+        configuration: async (params, token, next) => {
+          const values = await next(params, token);
+          return Array.isArray(values) ? values.map((v, i) => (params.items[i]?.section === "kilo" ? sidecarSettings(v) : v)) : values;
+        },
+      },
+    },
     outputChannel: output,
   };
   const lc = new LanguageClient("kilo", "Kilo", serverOptions, clientOptions);
@@ -215,6 +224,7 @@ function openChat(): { panel: vscode.WebviewPanel; chat: ChatSession } {
     if (m.type === "cancel") entry.cancel?.cancel();
     else if (m.type === "new") { entry.cancel?.cancel(); chat.newConversation(); }
     else if (m.type === "command" && m.command in COMMAND_IDS) runCommand(m.command as CommandKey);
+    else if (m.type === "feedback") controller?.feedback(m.decisionId, m.outcome);
     else if (m.type === "preview") { const c = need(); if (c) await c.preview(chat, m.text); }
     else if (m.type === "ask") {
       const c = need();

@@ -54,6 +54,19 @@ export function initializationOptions(cfg: KiloConfig, extensionVersion: string)
   };
 }
 
+/** The `kilo` settings sections the sidecar reads (pushed with didChangeConfiguration). */
+export const SIDECAR_SECTIONS = ["kilo.routing", "kilo.budget", "kilo.local"];
+
+/**
+ * A `kilo` section as the sidecar is to read it: without `server` (how the extension starts the
+ * sidecar, not a sidecar setting; the sidecar would warn about an unknown section). Other values pass.
+ */
+export function sidecarSettings(value: unknown): unknown {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+  const { server: _server, ...rest } = value as Record<string, unknown>;
+  return rest;
+}
+
 /** Settings whose change needs a server restart (the rest are pushed with didChangeConfiguration). */
 export const RESTART_SETTINGS = ["kilo.server.command", "kilo.server.pythonPath"];
 export const PUSHED_SETTINGS = ["kilo.routing", "kilo.budget", "kilo.local"];
@@ -175,8 +188,10 @@ export function askErrorText(err: RpcError): { message: string; action?: keyof t
   const base = err.message ?? "no answer";
   switch (data?.code) {
     case "no_model":
-      return { message: `No model can answer yet: ${base} Add a key with "${COMMAND_TITLES.setApiKey}", or start a ` +
-        "local server (Ollama, LM Studio, or one listed in the kilo.local.endpoints setting).", action: "setApiKey" };
+      // the sidecar names "Kilo: Set API key" itself when it was given editorCommands
+      return { message: base.includes(COMMAND_TITLES.setApiKey) ? base : `No model can answer yet: ${base} Add a key with ` +
+        `"${COMMAND_TITLES.setApiKey}", or start a local server (Ollama, LM Studio, or one in the kilo.local.endpoints setting).`,
+        action: "setApiKey" };
     case "budget":
       return { message: `${base} Raise kilo.budget.dailyUsdPerWorkspace, or use a local model.` };
     case "all_failed":

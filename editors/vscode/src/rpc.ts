@@ -6,6 +6,7 @@ import type { KiloNotification, KiloNotifications, KiloRequest, KiloRequests } f
 export interface LanguageClientLike {
   sendRequest<R>(method: string, params: unknown, token?: unknown): Promise<R>;
   onNotification(method: string, handler: (...params: unknown[]) => void): unknown;
+  sendNotification(method: string, params: unknown): unknown;
   initializeResult?: { capabilities?: { experimental?: unknown } };
 }
 
@@ -15,6 +16,8 @@ export interface KiloCapabilities {
   serverVersion?: string;
   requests: string[];
   notifications: string[];
+  /** notifications the server takes from the client (kilo/feedback) */
+  clientNotifications: string[];
   tiers: string[];
   dials: string[];
   /** providers the server takes keys for (`kilo/setCredentials`), when it announces them */
@@ -33,6 +36,7 @@ export function kiloCapabilities(experimental: unknown): KiloCapabilities | unde
   return {
     protocolVersion: text(kilo.protocolVersion), serverVersion: text(kilo.serverVersion),
     requests: strings(kilo.requests), notifications: strings(kilo.notifications),
+    clientNotifications: strings(kilo.clientNotifications),
     tiers: strings(kilo.tiers), dials: strings(kilo.dials), keyProviders: strings(kilo.keyProviders),
   };
 }
@@ -47,6 +51,10 @@ export class KiloRpc {
 
   onNotification<N extends KiloNotification>(method: N, handler: (params: KiloNotifications[N]) => void): void {
     this.client.onNotification(method, handler as (...params: unknown[]) => void);
+  }
+
+  notify<N extends KiloNotification>(method: N, params: KiloNotifications[N]): void {
+    void this.client.sendNotification(method, params);
   }
 
   capabilities(): KiloCapabilities | undefined {

@@ -35,3 +35,13 @@ test("the last editor survives a webview taking focus, ignores output panes, for
   b.document.isClosed = true;
   assert.equal(last.get(), undefined);
 });
+
+test("messages from the chat webview are checked before use", async () => {
+  const { chatRequest } = await import("../src/chat");
+  assert.deepEqual(chatRequest({ type: "ask", text: "why?" }), { type: "ask", text: "why?" });
+  assert.equal(chatRequest({ type: "ask", text: "  " }), null);
+  assert.deepEqual(chatRequest({ type: "feedback", decisionId: "d-1", outcome: "failed" }), { type: "feedback", decisionId: "d-1", outcome: "failed" });
+  assert.equal(chatRequest({ type: "feedback", decisionId: "d-1", outcome: "deleted" }), null);
+  assert.equal(chatRequest({ type: "feedback", decisionId: 7, outcome: "failed" }), null);
+  assert.equal(chatRequest("ask"), null);
+});

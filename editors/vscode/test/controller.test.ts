@@ -207,3 +207,18 @@ test("explain, tier, dial, pin and unpin", async () => {
   await controller.pin(); await controller.unpin();
   assert.deepEqual(calls.settings, [["routing.tier", "frontier"], ["routing.dial", "bar"], ["routing.pin", ""]]);
 });
+
+test("an answer can be marked as failed: kilo/feedback with its decision, only to a server that takes it", async () => {
+  const { client, controller } = setup();
+  streaming(client);
+  const view = recordingView();
+  (client.experimental.kilo as Record<string, unknown>).clientNotifications = ["kilo/feedback"];
+  const answered = await controller.ask(new ChatSession(view), "fix it");
+  const done = view.posted.at(-1)!;
+  assert.ok(done.type === "done" && done.decisionId === answered!.decisionId && done.feedback);
+  controller.feedback(answered!.decisionId, "failed", "still raises KeyError");
+  assert.deepEqual(client.notified, [{ method: "kilo/feedback", params: { decisionId: answered!.decisionId, outcome: "failed", reason: "still raises KeyError" } }]);
+  (client.experimental.kilo as Record<string, unknown>).clientNotifications = [];
+  controller.feedback(answered!.decisionId, "accepted");
+  assert.equal(client.notified.length, 1);
+});

@@ -12,7 +12,9 @@ import { join } from "node:path";
 const registered = new Map<string, () => unknown>();
 const errors: string[] = [];
 let config: Record<string, unknown> = {};
-const started: Array<{ serverOptions: { command: string; args: string[] }; clientOptions: { initializationOptions: Record<string, unknown> } }> = [];
+type Configuration = (params: { items: Array<{ section?: string }> }, token: unknown, next: (p: unknown, t: unknown) => Promise<unknown[]>) => Promise<unknown[]>;
+const started: Array<{ serverOptions: { command: string; args: string[] }; clientOptions: { initializationOptions: Record<string, unknown>;
+  synchronize: { configurationSection: string[] }; middleware: { workspace: { configuration: Configuration } } } }> = [];
 const sent: Array<{ method: string; params: unknown }> = [];
 const webviews: Array<{ listener?: (m: unknown) => Promise<void>; posted: unknown[] }> = [];
 let editorListener: ((e: unknown) => void) | undefined;
@@ -59,6 +61,7 @@ class FakeLanguageClient {
   initializeResult = { capabilities: { experimental: { kilo: { protocolVersion: "1.0", requests: ["kilo/complete", "kilo/usage"] } } } };
   constructor(_id: string, _name: string, serverOptions: never, clientOptions: never) { started.push({ serverOptions, clientOptions }); }
   onNotification() { return disposable; }
+  async sendNotification() {}
   async start() {}
   async stop() {}
   async sendRequest(method: string, params: unknown) {
@@ -103,6 +106,10 @@ test("with a Python that has kilo-lsp, the client starts; Ask sends the editor t
   assert.equal(last.serverOptions.command, process.env.KILO_PYTHON);
   assert.deepEqual(last.clientOptions.initializationOptions.local, { endpoints: ["http://127.0.0.1:8080/v1"] });
   assert.equal((last.clientOptions.initializationOptions.routing as { tier: string }).tier, "free");
+  assert.deepEqual(last.clientOptions.synchronize.configurationSection, ["kilo.routing", "kilo.budget", "kilo.local"]);
+  const answered = await last.clientOptions.middleware.workspace.configuration({ items: [{ section: "kilo" }, { section: "editor" }] }, {},
+    async () => [{ server: { pythonPath: "/py" }, routing: { tier: "free" } }, { server: 1 }]);
+  assert.deepEqual(answered, [{ routing: { tier: "free" } }, { server: 1 }]);
 
   await registered.get("kilo.ask")!();
   editorListener!(undefined);                 // the chat webview takes focus: no active text editor

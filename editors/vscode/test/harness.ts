@@ -16,6 +16,8 @@ export class FakeClient implements LanguageClientLike {
   get initializeResult() { return { capabilities: { experimental: this.experimental } }; }
 
   onNotification(method: string, handler: (...params: unknown[]) => void) { this.handlers.set(method, handler); }
+  notified: Array<{ method: string; params: unknown }> = [];
+  sendNotification(method: string, params: unknown) { this.notified.push({ method, params }); }
 
   notify<N extends KiloNotification>(method: N, params: KiloNotifications[N]): void {
     this.handlers.get(method)?.(params);
@@ -59,3 +61,4 @@ export function recordingView(): ChatView & { posted: ChatMessage[] } {
   const posted: ChatMessage[] = [];
   return { posted, post: (m) => { posted.push(m); } };
 }
+

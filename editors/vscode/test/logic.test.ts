@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   COMMAND_IDS, COMMAND_TITLES, StreamBuffer, answerFooter, askErrorText, cardMarkdown, initializationOptions, localDay, previewLine,
-  protocolProblem, statusText, usageSummary, versionAtLeast, versionCommand,
+  protocolProblem, SIDECAR_SECTIONS, sidecarSettings, statusText, usageSummary, versionAtLeast, versionCommand,
 } from "../src/logic";
 import type { CompleteResult } from "../src/protocol";
 import { CARD, CHUNKS, RESULT, USAGE } from "./fixtures";
@@ -91,4 +91,11 @@ test("the settings that name a program to run can only be set per machine, never
     assert.equal(props[key].scope, "machine", key);
     assert.ok(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.includes(key), key);
   }
+});
+
+test("the sidecar reads the kilo settings without the extension's server.* (it would warn about an unknown section)", () => {
+  assert.deepEqual(sidecarSettings({ server: { command: ["x"] }, routing: { tier: "free" }, local: { endpoints: [] } }),
+    { routing: { tier: "free" }, local: { endpoints: [] } });
+  assert.equal(sidecarSettings(null), null);
+  assert.deepEqual(SIDECAR_SECTIONS.map((s) => s.split(".")[0]), ["kilo", "kilo", "kilo"]);
 });

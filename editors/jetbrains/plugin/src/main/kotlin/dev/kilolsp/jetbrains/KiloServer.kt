@@ -18,11 +18,16 @@ import dev.kilolsp.jetbrains.core.CompleteResult
 import dev.kilolsp.jetbrains.core.CredentialsResult
 import dev.kilolsp.jetbrains.core.DecisionCard
 import dev.kilolsp.jetbrains.core.ExplainParams
+import dev.kilolsp.jetbrains.core.FeedbackParams
 import dev.kilolsp.jetbrains.core.Installer
 import dev.kilolsp.jetbrains.core.KiloApi
 import dev.kilolsp.jetbrains.core.RouteParams
 import dev.kilolsp.jetbrains.core.RpcFailure
+import dev.kilolsp.jetbrains.core.ServerStatusParams
+import dev.kilolsp.jetbrains.core.ServerStatusResult
 import dev.kilolsp.jetbrains.core.SessionStatus
+import dev.kilolsp.jetbrains.core.initializationOptions
+import com.intellij.openapi.vfs.VirtualFile
 import dev.kilolsp.jetbrains.core.SetCredentialsParams
 import dev.kilolsp.jetbrains.core.UsageParams
 import dev.kilolsp.jetbrains.core.UsageResult
@@ -42,6 +47,8 @@ interface KiloServerApi : LanguageServer, KiloApi {
     @JsonRequest("kilo/explain") override fun explain(params: ExplainParams): CompletableFuture<DecisionCard?>
     @JsonRequest("kilo/usage") override fun usage(params: UsageParams): CompletableFuture<UsageResult>
     @JsonRequest("kilo/setCredentials") override fun setCredentials(params: SetCredentialsParams): CompletableFuture<CredentialsResult>
+    @JsonRequest("kilo/serverStatus") override fun serverStatus(params: ServerStatusParams): CompletableFuture<ServerStatusResult>
+    @JsonNotification("kilo/feedback") override fun feedback(params: FeedbackParams)
 }
 
 /** kilo/status and kilo/chunk go to the state of the project this client belongs to. */
@@ -84,6 +91,9 @@ class KiloServerFactory : LanguageServerFactory {
                     "no kilo-lsp found (${tried.joinToString("; ")}). Run \"Kilo: Install Sidecar\".")
                 super.start()
             }
+
+            override fun getInitializationOptions(rootUri: VirtualFile?): Any =
+                initializationOptions(PluginManagerCore.getPlugin(PluginId.getId("dev.kilolsp.jetbrains"))?.version ?: "0.1.0")
         }
 
     override fun createLanguageClient(project: Project): LanguageClientImpl = KiloLanguageClient(project)

@@ -36,7 +36,10 @@ import dev.kilolsp.jetbrains.core.Position
 import dev.kilolsp.jetbrains.core.ProjectState
 import dev.kilolsp.jetbrains.core.Range
 import dev.kilolsp.jetbrains.core.SessionStatus
+import dev.kilolsp.jetbrains.core.SERVER_MISSING
+import dev.kilolsp.jetbrains.core.ServerStatusParams
 import dev.kilolsp.jetbrains.core.SetCredentialsParams
+import dev.kilolsp.jetbrains.core.keyChoices
 import dev.kilolsp.jetbrains.core.UsageParams
 import dev.kilolsp.jetbrains.core.editorContext
 import java.awt.BorderLayout
@@ -110,6 +113,7 @@ class KiloToolWindowFactory : ToolWindowFactory {
             add(button("Which model?") { prompt.text.trim().takeIf { it.isNotEmpty() }?.let { kilo.state.chat.preview(it) } })
             add(button("Cancel") { kilo.state.chat.cancel() })
             add(button("New conversation") { kilo.state.chat.newConversation() })
+            add(button("It did not work") { kilo.state.chat.feedback("failed") })
         }
         val panel = JPanel(BorderLayout()).apply {
             add(JBScrollPane(kilo.area), BorderLayout.CENTER)
@@ -191,17 +195,32 @@ class RestartAction : AnAction(Actions.RESTART) {
     }
 }
 
-/** Set API Key: the key is typed (masked) and handed to the sidecar; never written to a file. */
+/** Set API Key: a provider from the ones the sidecar takes (kilo/serverStatus; typed when the sidecar
+ * cannot list them), the key typed masked and handed to the sidecar; never written to a file. */
 class SetKeyAction : AnAction(Actions.SET_KEY) {
     override fun actionPerformed(e: AnActionEvent) {
         val project = e.project ?: return
-        val provider = Messages.showInputDialog(project, "Provider (as kilo-lsp --check lists them, e.g. openai)", Actions.SET_KEY, null) ?: return
-        val key = Messages.showPasswordDialog(project, "API key for $provider (kept in memory by the sidecar)", Actions.SET_KEY, null) ?: return
-        kiloServer(project).thenCompose { s -> s?.setCredentials(SetCredentialsParams(provider, key))
-            ?: java.util.concurrent.CompletableFuture.failedFuture(IllegalStateException("the sidecar is not running")) }
-            .whenComplete { r, err ->
-                if (r != null) notify(project, "Kilo: ${r.provider} key ${r.apiKey}; ${r.callableModels} models callable now.", NotificationType.INFORMATION)
-                else notify(project, "Kilo: ${err?.cause?.message ?: err?.message}", NotificationType.ERROR)
+        kiloServer(project).thenCompose { s -> s?.serverStatus(ServerStatusParams())?.exceptionally { null }
+            ?: java.util.concurrent.CompletableFuture.completedFuture(null) }
+            .thenAccept { status ->
+                ApplicationManager.getApplication().invokeLater {
+                    val choices = status?.let(::keyChoices).orEmpty()
+                    val provider = if (choices.isNotEmpty()) {
+                        val picked = Messages.showChooseDialog(project, "Provider", Actions.SET_KEY, null, choices.map { it.second }.toTypedArray(),
+                            choices.first().second)
+                        if (picked < 0) return@invokeLater
+                        choices[picked].first
+                    } else Messages.showInputDialog(project, "Provider (as kilo-lsp --check lists them, e.g. openai)", Actions.SET_KEY, null)
+                        ?: return@invokeLater
+                    val key = Messages.showPasswordDialog(project, "API key for $provider (kept in memory by the sidecar)", Actions.SET_KEY, null)
+                        ?: return@invokeLater
+                    kiloServer(project).thenCompose { s -> s?.setCredentials(SetCredentialsParams(provider, key))
+                        ?: java.util.concurrent.CompletableFuture.failedFuture(IllegalStateException(SERVER_MISSING)) }
+                        .whenComplete { r, failure ->
+                            if (r != null) notify(project, "Kilo: ${r.provider} key ${r.apiKey}; ${r.callableModels} models callable now.", NotificationType.INFORMATION)
+                            else notify(project, "Kilo: ${failure?.cause?.message ?: failure?.message}", NotificationType.ERROR)
+                        }
+                }
             }
     }
 }

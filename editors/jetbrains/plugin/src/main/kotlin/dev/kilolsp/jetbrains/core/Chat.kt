@@ -18,6 +18,19 @@ interface KiloApi {
     fun explain(params: ExplainParams): CompletableFuture<DecisionCard?>
     fun usage(params: UsageParams): CompletableFuture<UsageResult>
     fun setCredentials(params: SetCredentialsParams): CompletableFuture<CredentialsResult>
+    fun serverStatus(params: ServerStatusParams): CompletableFuture<ServerStatusResult>
+    /** a notification: nothing comes back */
+    fun feedback(params: FeedbackParams)
+}
+
+/** What the plugin sends as initializationOptions: who it is. */
+fun initializationOptions(version: String): Map<String, Any> = mapOf(
+    "editorPluginInfo" to mapOf("name" to "kilo-lsp-jetbrains", "version" to version),
+)
+
+/** The key picker's lines, one per provider the sidecar takes a key for, and the provider each names. */
+fun keyChoices(status: ServerStatusResult): List<Pair<String, String>> = status.providers.map { p ->
+    p.name to "${p.label} (${p.name})" + if (p.keySet) " — key set" + (p.keySource?.let { " ($it)" } ?: "") else ""
 }
 
 /** A JSON-RPC error answer (LSP4J's ResponseErrorException, as KiloUi.kt converts it). */
@@ -120,8 +133,9 @@ fun askErrorText(e: RpcFailure): String {
     if (e.code == -32800) return "Cancelled."
     val data = e.data?.takeIf { it.isJsonObject }?.let { gson.fromJson(it, CompletionErrorData::class.java) }
     return when (data?.code) {
-        "no_model" -> "No model can answer yet: ${e.message} Add a key with \"${Actions.SET_KEY}\", or start a local server " +
-            "(Ollama, LM Studio, or one in the local.endpoints setting)."
+        // the sidecar names the action itself when it was given editorCommands
+        "no_model" -> if (e.message?.contains(Actions.SET_KEY) == true) e.message!! else "No model can answer yet: ${e.message} " +
+            "Add a key with \"${Actions.SET_KEY}\", or start a local server (Ollama, LM Studio, or one in the local.endpoints setting)."
         "budget" -> "${e.message} Raise budget.dailyUsdPerWorkspace, or use a local model."
         "all_failed" -> "Every model tried failed: ${e.message}" + (data.retryAfter?.let { " Retry in ${Math.ceil(it).toInt()} s." } ?: "")
         else -> "Error: ${e.message}"
@@ -163,6 +177,7 @@ class ChatController(
     @Volatile private var current: Pair<StreamBuffer, CompletableFuture<CompleteResult>>? = null
     private val counter = AtomicLong()
     var lastCard: DecisionCard? = null; private set
+    @Volatile var lastAnswer: CompleteResult? = null; private set
 
     /** kilo/chunk notifications of this project (the language client fans them out). */
     fun onChunk(chunk: Chunk) {
@@ -189,6 +204,7 @@ class ChatController(
                     current = null
                     if (err == null && result != null) {
                         lastCard = result.card
+                        lastAnswer = result
                         conversation.record(text, result.text)
                         if (buffer.text.isEmpty()) view.chunk(result.text)
                         view.done(answerFooter(result))
@@ -207,6 +223,16 @@ class ChatController(
                     }
                 }
             }
+        }
+    }
+
+    /** The last answer did not work (or did): the sidecar counts it, and a failed one moves the task a rung up. */
+    fun feedback(outcome: String, reason: String? = null): CompletableFuture<Boolean> {
+        val answer = lastAnswer ?: return CompletableFuture.completedFuture(false)
+        return api().thenApply { server ->
+            server?.feedback(FeedbackParams(answer.decisionId, outcome, reason))
+            if (server != null) view.note(if (outcome == "failed") "Noted: the next answer on this task goes one model up." else "Noted.")
+            server != null
         }
     }
 

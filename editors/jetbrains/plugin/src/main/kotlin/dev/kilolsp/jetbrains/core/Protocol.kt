@@ -62,7 +62,12 @@ data class DecisionCard(
     val frontier: CostView = CostView(),
     val conversationId: String = "",
     val turn: Int = 0,
+    /** why the last answer on the task counts as failed (empty: it does not) */
+    val failedReason: String = "",
 )
+
+/** kilo/feedback (client to server): how an answer worked out; outcome accepted, rejected or failed. */
+data class FeedbackParams(val decisionId: String = "", val outcome: String = "", val reason: String? = null)
 
 data class UsageView(val inputTokens: Int = 0, val cachedInputTokens: Int = 0, val outputTokens: Int = 0, val estimated: Boolean = false)
 
@@ -111,3 +116,21 @@ data class UsageResult(
 data class SetCredentialsParams(val provider: String = "", val apiKey: String? = null)
 
 data class CredentialsResult(val provider: String = "", val apiKey: String = "", val callableModels: Int = 0)
+
+/** kilo/serverStatus takes no params. */
+class ServerStatusParams
+
+/** A provider kilo/setCredentials takes a key for; keySource: "env", "user-file", "editor" or null. */
+data class ProviderKeyView(val name: String = "", val label: String = "", val keyEnv: String? = null, val keySet: Boolean = false,
+                           val keySource: String? = null)
+
+data class LocalServerView(val name: String = "", val url: String = "", val reachable: Boolean = false, val models: List<String> = emptyList())
+
+data class ServerStatusResult(
+    val providers: List<ProviderKeyView> = emptyList(),
+    val localDiscovery: String = "",
+    val localServers: List<LocalServerView> = emptyList(),
+    val localCheckedSecondsAgo: Double? = null,
+    val callableModels: Int = 0,
+    val settingsProblems: List<String> = emptyList(),
+)

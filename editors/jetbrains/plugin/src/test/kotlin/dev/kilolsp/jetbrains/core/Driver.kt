@@ -102,6 +102,8 @@ class StdioKiloApi(private val input: InputStream, private val output: OutputStr
     override fun explain(params: ExplainParams) = request<DecisionCard?>("kilo/explain", params, DecisionCard::class.java)
     override fun usage(params: UsageParams) = request<UsageResult>("kilo/usage", params, UsageResult::class.java)
     override fun setCredentials(params: SetCredentialsParams) = request<CredentialsResult>("kilo/setCredentials", params, CredentialsResult::class.java)
+    override fun feedback(params: FeedbackParams) = notify("kilo/feedback", params)
+    override fun serverStatus(params: ServerStatusParams) = request<ServerStatusResult>("kilo/serverStatus", params, ServerStatusResult::class.java)
 }
 
 class PrintingView : ChatView {
@@ -120,7 +122,7 @@ fun live(workspace: File, file: File) {
     val process = ProcessBuilder(python, "-m", "kilo_lsp", "--stdio").redirectError(ProcessBuilder.Redirect.INHERIT).start()
     val api = StdioKiloApi(process.inputStream, process.outputStream)
     val init = api.request<JsonObject>("initialize", mapOf("processId" to null, "rootUri" to workspace.toURI().toString(), "capabilities" to emptyMap<String, Any>(),
-        "initializationOptions" to mapOf("editorPluginInfo" to mapOf("name" to "kilo-lsp-jetbrains", "version" to "0.1.0"))), JsonObject::class.java)
+        "initializationOptions" to initializationOptions("0.1.0")), JsonObject::class.java)
         .get(30, TimeUnit.SECONDS)
     emit("initialized", "protocol" to init["capabilities"].asJsonObject["experimental"].asJsonObject["kilo"].asJsonObject["protocolVersion"].asString)
     api.notify("initialized", emptyMap<String, Any>())
@@ -142,8 +144,10 @@ fun live(workspace: File, file: File) {
     server = api
     val first = ask("why can checkout fail?")
     emit("result", "decisionId" to first?.decisionId, "turn" to first?.card?.turn, "conversation" to first?.card?.conversationId)
+    state.chat.feedback("failed", "it still raises").get(30, TimeUnit.SECONDS)         // the user says the first answer did not work
     val second = ask("and how do I fix it?")
-    emit("result", "decisionId" to second?.decisionId, "turn" to second?.card?.turn, "conversation" to second?.card?.conversationId)
+    emit("result", "decisionId" to second?.decisionId, "turn" to second?.card?.turn, "conversation" to second?.card?.conversationId,
+        "failedReason" to second?.card?.failedReason)
     state.chat.preview("rewrite it with sum()").get(30, TimeUnit.SECONDS)
     val last = api.explain(ExplainParams(workspace.toURI().toString(), state.chat.conversation.id)).get(30, TimeUnit.SECONDS)
     emit("explain", "decisionId" to last?.decisionId, "turn" to last?.turn)
@@ -165,6 +169,27 @@ fun live(workspace: File, file: File) {
     emit("result", "decisionId" to fresh?.decisionId, "turn" to fresh?.card?.turn, "conversation" to fresh?.card?.conversationId)
     emit("turns", "conversation" to state.chat.conversation.id, "turns" to state.chat.conversation.turns)
 
+    if (init["capabilities"].asJsonObject["experimental"].asJsonObject["kilo"].asJsonObject["requests"].asJsonArray.any { it.asString == "kilo/serverStatus" }) {
+        val status = api.serverStatus(ServerStatusParams()).get(30, TimeUnit.SECONDS)
+        emit("keyChoices", "choices" to keyChoices(status).map { it.second }, "providers" to status.providers.map { it.name })
+    }
+    api.request<JsonElement?>("shutdown", null, JsonElement::class.java).get(30, TimeUnit.SECONDS)
+    api.notify("exit", null)
+    process.waitFor(10, TimeUnit.SECONDS)
+    emit("end")
+}
+
+/** `nokey WORKSPACE`: a sidecar without keys or local servers: the no-model error as the tool window shows it. */
+fun nokey(workspace: File) {
+    val python = System.getenv("KILO_PYTHON") ?: error("KILO_PYTHON is not set")
+    val process = ProcessBuilder(python, "-m", "kilo_lsp", "--stdio").redirectError(ProcessBuilder.Redirect.INHERIT).start()
+    val api = StdioKiloApi(process.inputStream, process.outputStream)
+    api.request<JsonObject>("initialize", mapOf("processId" to null, "rootUri" to workspace.toURI().toString(), "capabilities" to emptyMap<String, Any>(),
+        "initializationOptions" to initializationOptions("0.1.0")), JsonObject::class.java).get(30, TimeUnit.SECONDS)
+    api.notify("initialized", emptyMap<String, Any>())
+    val view = PrintingView()
+    val chat = ChatController({ CompletableFuture.completedFuture(api) }, view, { workspace.toURI().toString() }, { null })
+    chat.ask("why does checkout fail?").get(60, TimeUnit.SECONDS)
     api.request<JsonElement?>("shutdown", null, JsonElement::class.java).get(30, TimeUnit.SECONDS)
     api.notify("exit", null)
     process.waitFor(10, TimeUnit.SECONDS)
@@ -185,6 +210,7 @@ fun recorded(files: List<File>) {
                 "kilo/complete" -> emit("complete", "id" to e["id"]?.asString, "footer" to answerFooter(gson.fromJson(result, CompleteResult::class.java)))
                 "kilo/usage" -> { val u = gson.fromJson(result, UsageResult::class.java)
                     emit("usage", "id" to e["id"]?.asString, "status" to statusText(null, u), "days" to u.byDay.map { it.day }) }
+                "kilo/serverStatus" -> emit("serverStatus", "choices" to keyChoices(gson.fromJson(result, ServerStatusResult::class.java)).map { it.first })
                 "kilo/route" -> emit("route", "id" to e["id"]?.asString, "preview" to previewLine(gson.fromJson(result, DecisionCard::class.java)))
             }
         }
@@ -210,6 +236,7 @@ fun main(args: Array<String>) {
     System.setOut(java.io.PrintStream(java.io.FileOutputStream(java.io.FileDescriptor.out), true, "UTF-8"))
     when (args.firstOrNull()) {
         "live" -> live(File(args[1]), File(args[2]))
+        "nokey" -> nokey(File(args[1]))
         "recorded" -> recorded(args.drop(1).map(::File))
         "install" -> install(File(args[1]), File(args[2]), args.getOrNull(3)?.let(::File))
         else -> error("usage: live WORKSPACE FILE | recorded FILE... | install DATA BUNDLED [PROJECT]")
