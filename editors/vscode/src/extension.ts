@@ -4,12 +4,12 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import * as vscode from "vscode";
-import { LanguageClient, LanguageClientOptions, ServerOptions, TransportKind } from "vscode-languageclient/node";
+import { CloseAction, ErrorAction, LanguageClient, LanguageClientOptions, ServerOptions, TransportKind } from "vscode-languageclient/node";
 import { chatHtml, chatRequest, usageHtml } from "./chat";
 import { EditorSnapshot, LastEditor, editorContext, lspSeverity } from "./context";
 import { ChatSession, ChatView, CommandKey, Controller, Host } from "./controller";
 import { EnvironmentError, Found, Places, findServer, nodeEnvironmentHost, setupManagedEnvironment } from "./environment";
-import { COMMAND_IDS, COMMAND_TITLES, KiloConfig, PUSHED_SETTINGS, RESTART_SETTINGS, SIDECAR_SECTIONS, initializationOptions, sidecarSettings } from "./logic";
+import { COMMAND_IDS, COMMAND_TITLES, CrashPolicy, KiloConfig, PUSHED_SETTINGS, RESTART_SETTINGS, SIDECAR_SECTIONS, initializationOptions, sidecarSettings } from "./logic";
 import type { Diagnostic } from "./protocol";
 import { KiloRpc } from "./rpc";
 
@@ -18,6 +18,7 @@ let controller: Controller | undefined;
 let status: vscode.StatusBarItem;
 let output: vscode.OutputChannel;
 let starting: Promise<void> | undefined;
+const crashes = new CrashPolicy();
 const lastEditor = new LastEditor<vscode.TextEditor>();
 const chats = new Map<vscode.WebviewPanel, ChatSession>();
 let activeChat: { panel: vscode.WebviewPanel; chat: ChatSession; cancel?: vscode.CancellationTokenSource } | undefined;
@@ -169,6 +170,15 @@ async function start(context: vscode.ExtensionContext, fresh = false): Promise<v
       },
     },
     outputChannel: output,
+    errorHandler: {
+      error: () => ({ action: ErrorAction.Continue }),
+      closed: () => {
+        const next = crashes.closed();
+        if (next.restart) return { action: CloseAction.Restart, handled: true };
+        failed(next.message);
+        return { action: CloseAction.DoNotRestart, handled: true };
+      },
+    },
   };
   const lc = new LanguageClient("kilo", "Kilo", serverOptions, clientOptions);
   client = lc;

@@ -233,6 +233,25 @@ export function usageSummary(usage: UsageResult, today: string, maxBars = 14): U
   };
 }
 
+/**
+ * What to do when the sidecar's process ends without being asked to: restart it, up to `limit`
+ * times in `windowMs`; past that, stop and tell the user once, naming the commands that help.
+ */
+export class CrashPolicy {
+  private crashes: number[] = [];
+  constructor(private readonly limit = 3, private readonly windowMs = 180000) {}
+
+  /** `restart`, or a message for the user when the sidecar should stay stopped. */
+  closed(now: number = Date.now()): { restart: true } | { restart: false; message: string } {
+    this.crashes = [...this.crashes.filter((t) => now - t < this.windowMs), now];
+    if (this.crashes.length <= this.limit) return { restart: true };
+    this.crashes = [];
+    return { restart: false, message: `Kilo: the sidecar stopped ${this.limit + 1} times in ${Math.round(this.windowMs / 60000)} minutes ` +
+      `and is not restarted. See "${COMMAND_TITLES.showOutput}" for why, then "${COMMAND_TITLES.restartServer}"; ` +
+      `"${COMMAND_TITLES.setupEnvironment}" reinstalls the sidecar the extension bundles.` };
+  }
+}
+
 /** Chunks can arrive late or twice after a cancel: keep the ones in order for the current stream. */
 export class StreamBuffer {
   private next = 0;

@@ -14,7 +14,8 @@ const errors: string[] = [];
 let config: Record<string, unknown> = {};
 type Configuration = (params: { items: Array<{ section?: string }> }, token: unknown, next: (p: unknown, t: unknown) => Promise<unknown[]>) => Promise<unknown[]>;
 const started: Array<{ serverOptions: { command: string; args: string[] }; clientOptions: { initializationOptions: Record<string, unknown>;
-  synchronize: { configurationSection: string[] }; middleware: { workspace: { configuration: Configuration } } } }> = [];
+  synchronize: { configurationSection: string[] }; middleware: { workspace: { configuration: Configuration } };
+  errorHandler: { closed(): { action: number; handled: boolean } } } }> = [];
 const sent: Array<{ method: string; params: unknown }> = [];
 const webviews: Array<{ listener?: (m: unknown) => Promise<void>; posted: unknown[] }> = [];
 let editorListener: ((e: unknown) => void) | undefined;
@@ -75,7 +76,10 @@ const M = Module as unknown as { _load: (request: string, ...rest: unknown[]) =>
 const load = M._load;
 M._load = function (request: string, ...rest: unknown[]) {
   if (request === "vscode") return vscodeStub;
-  if (request === "vscode-languageclient/node") return { LanguageClient: FakeLanguageClient, TransportKind: { stdio: 0 } };
+  if (request === "vscode-languageclient/node") {
+    return { LanguageClient: FakeLanguageClient, TransportKind: { stdio: 0 }, ErrorAction: { Continue: 1, Shutdown: 2 },
+      CloseAction: { DoNotRestart: 1, Restart: 2 } };
+  }
   return load.call(this, request, ...rest);
 };
 
@@ -110,6 +114,12 @@ test("with a Python that has kilo-lsp, the client starts; Ask sends the editor t
   const answered = await last.clientOptions.middleware.workspace.configuration({ items: [{ section: "kilo" }, { section: "editor" }] }, {},
     async () => [{ server: { pythonPath: "/py" }, routing: { tier: "free" } }, { server: 1 }]);
   assert.deepEqual(answered, [{ routing: { tier: "free" } }, { server: 1 }]);
+  // the sidecar dies: restarted three times, then stopped with one message naming what to do
+  const closes = [1, 2, 3, 4].map(() => last.clientOptions.errorHandler.closed().action);
+  assert.deepEqual(closes, [2, 2, 2, 1]);
+  assert.equal(errors.length, 1);
+  assert.match(errors[0], /stopped 4 times .*"Kilo: Show output".*"Kilo: Restart server"/);
+  errors.length = 0;
 
   await registered.get("kilo.ask")!();
   editorListener!(undefined);                 // the chat webview takes focus: no active text editor

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  COMMAND_IDS, COMMAND_TITLES, StreamBuffer, answerFooter, askErrorText, cardMarkdown, initializationOptions, localDay, previewLine,
+  COMMAND_IDS, COMMAND_TITLES, CrashPolicy, StreamBuffer, answerFooter, askErrorText, cardMarkdown, initializationOptions, localDay, previewLine,
   protocolProblem, SIDECAR_SECTIONS, sidecarSettings, statusText, usageSummary, versionAtLeast, versionCommand,
 } from "../src/logic";
 import type { CompleteResult } from "../src/protocol";
@@ -98,4 +98,15 @@ test("the sidecar reads the kilo settings without the extension's server.* (it w
     { routing: { tier: "free" }, local: { endpoints: [] } });
   assert.equal(sidecarSettings(null), null);
   assert.deepEqual(SIDECAR_SECTIONS.map((s) => s.split(".")[0]), ["kilo", "kilo", "kilo"]);
+});
+
+test("a crashing sidecar is restarted three times in three minutes, then stopped with one message", () => {
+  const policy = new CrashPolicy();
+  const t = 1_000_000;
+  assert.deepEqual([0, 1, 2].map((i) => policy.closed(t + i * 1000).restart), [true, true, true]);
+  const fourth = policy.closed(t + 3000);
+  assert.ok(!fourth.restart && /"Kilo: Restart server"/.test(fourth.message));
+  assert.equal(policy.closed(t + 4000).restart, true);                   // counting starts again
+  const slow = new CrashPolicy();
+  assert.ok([0, 1, 2, 3, 4].every((i) => slow.closed(t + i * 200000).restart));   // far apart: always restarted
 });
