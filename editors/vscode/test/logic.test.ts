@@ -6,7 +6,7 @@ import {
 } from "../src/logic";
 import type { CompleteResult } from "../src/protocol";
 import { CARD, CHUNKS, RESULT, USAGE } from "./fixtures";
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
 test("settings become initializationOptions with editorPluginInfo and local endpoints", () => {
@@ -109,4 +109,12 @@ test("a crashing sidecar is restarted three times in three minutes, then stopped
   assert.equal(policy.closed(t + 4000).restart, true);                   // counting starts again
   const slow = new CrashPolicy();
   assert.ok([0, 1, 2, 3, 4].every((i) => slow.closed(t + i * 200000).restart));   // far apart: always restarted
+});
+
+test("no `any` in the extension's sources: protocol data is typed by the generated protocol.ts", () => {
+  const dir = join(__dirname, "..", "..", "src");
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".ts"))) {
+    const code = readFileSync(join(dir, file), "utf8").replace(/\/\/.*$/gm, "").replace(/\/\*[\s\S]*?\*\//g, "");
+    assert.doesNotMatch(code, /:\s*any\b|\bas any\b|<any>|any\[\]/, file);
+  }
 });
