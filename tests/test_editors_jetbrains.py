@@ -156,6 +156,22 @@ def test_tool_window_chat_against_the_real_sidecar(driver, fake, tmp_path):
     assert "Hello, world!" not in json.dumps(bodies[-1]["messages"])
     assert [t["role"] for t in [e for e in events if e["event"] == "turns"][2]["turns"]] == ["user", "assistant"]
 
+    # the key picker: the providers kilo/serverStatus lists, the environment's key shown as set
+    choices = next(e for e in events if e["event"] == "keyChoices")
+    assert "openrouter" in choices["providers"] and len(choices["choices"]) == len(choices["providers"])
+    assert "OpenRouter (openrouter) — key set (env)" in choices["choices"]
+
+
+def test_no_model_names_the_plugins_action_not_a_protocol_method(driver, tmp_path):
+    """With no key and no local server, the tool window's error names Tools › Kilo › Kilo: Set API
+    Key: the plugin sends editorCommands, and the sidecar's text uses it."""
+    ws = tmp_path / "shop"
+    ws.mkdir()
+    env = isolated_env(tmp_path / "home", {"KILO_PYTHON": sys.executable})
+    events = driver("nokey", str(ws), env=env, cwd=ws)
+    error = next(e for e in events if e["event"] == "error")["message"]
+    assert "Tools › Kilo › Kilo: Set API Key" in error and "kilo/setCredentials" not in error, error
+
 
 def test_first_run_installs_the_sidecar_from_the_bundled_wheel(driver, tmp_path):
     """No kilo-lsp anywhere: the installer makes its own environment from the bundled wheel with the
@@ -178,3 +194,49 @@ def test_first_run_installs_the_sidecar_from_the_bundled_wheel(driver, tmp_path)
     empty = driver("install", str(tmp_path / "data2"), str(tmp_path / "nothing"), env=env)
     assert empty[-1]["event"] == "installError" and "bundles no sidecar" in empty[-1]["message"]
 
+    # README's install (DATA/venv) is found and used as it is
+    readme = tmp_path / "data3" / "venv" / "bin" / "python"
+    readme.parent.mkdir(parents=True)
+    readme.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    readme.chmod(0o755)
+    found = driver("install", str(tmp_path / "data3"), str(tmp_path / "nothing"), env=env)
+    assert len(found) == 1 and found[0]["found"]["where"] == str(tmp_path / "data3" / "venv")
+
+
+def test_recorded_responses_read_into_the_plugins_types(driver):
+    """Every kilo/complete, kilo/usage and kilo/route answer recorded from the real sidecar
+    (editors/recorded, rewritten by tests/test_recorded_responses.py) read with Gson into the
+    plugin's types, as LSP4J reads them: each figure the plugin shows is the recorded one (a field
+    name the types got wrong would read as its default)."""
+    files = sorted((ROOT / "editors" / "recorded").glob("*.json"))
+    assert files, "editors/recorded is empty: tests/test_recorded_responses.py writes it"
+    events = driver("recorded", *map(str, files), env={"PATH": "/usr/bin:/bin"})
+    shown: dict[tuple[str, str], list[dict]] = {}
+    current = ""
+    for e in events:
+        if e["event"] == "file":
+            current = e["name"]
+        else:
+            shown.setdefault((current, e["event"]), []).append(e)
+    checked = 0
+    for path in files:
+        answers = [x for x in json.loads(path.read_text())["exchanges"] if x.get("result") is not None]
+        for kind, method in (("complete", "kilo/complete"), ("usage", "kilo/usage"), ("route", "kilo/route"),
+                             ("serverStatus", "kilo/serverStatus")):
+            recorded = [x["result"] for x in answers if x["method"] == method]
+            got = shown.get((path.name, kind), [])
+            assert len(got) == len(recorded), (path.name, kind)
+            for r, g in zip(recorded, got):
+                checked += 1
+                if kind == "complete":
+                    assert g["footer"].startswith(f"{r['modelName']} via {r['provider']} · ${r['costUsd']:.4f}"), g
+                    assert f" · {r['usage']['outputTokens']} tokens" in g["footer"]
+                    assert g["footer"].endswith("\n" + r["card"]["reason"])
+                elif kind == "serverStatus":
+                    assert g["choices"] == [p["name"] for p in r["providers"]] and g["choices"]
+                elif kind == "usage":
+                    assert g["status"] == f"Kilo · ${r['costUsd']:.2f} today" and g["days"] == [d["day"] for d in r["byDay"]]
+                else:
+                    assert g["preview"].startswith(f"{r['modelName']}") and r["reason"] in g["preview"]
+                    assert f"difficulty {r['difficulty']}" in g["preview"]
+    assert checked >= 10

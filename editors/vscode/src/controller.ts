@@ -142,9 +142,12 @@ export class Controller {
     await this.host.updateSetting("routing.pin", "");
   }
 
-  /** The providers the running server takes keys for, as it announces them. */
-  keyProviders(): string[] {
-    return this.rpc.capabilities()?.keyProviders ?? [];
+  /** The providers the running server takes keys for (kilo/serverStatus), as the picker shows them. */
+  async keyProviders(): Promise<Array<{ name: string; item: string }>> {
+    if (!this.supports("kilo/serverStatus")) return [];
+    const status = await this.rpc.request("kilo/serverStatus", {});
+    return status.providers.map((p) => ({ name: p.name,
+      item: `${p.label} (${p.name})${p.keySet ? ` — key set${p.keySource ? ` (${p.keySource})` : ""}` : ""}` }));
   }
 
   /** Key -> SecretStorage -> kilo/setCredentials. Never written to settings.json. */
@@ -153,9 +156,16 @@ export class Controller {
       this.host.showError(this.upgradeNote("way to take keys from the editor"), ["setupEnvironment"]);
       return;
     }
-    const providers = this.keyProviders();
-    const provider = providers.length ? await this.host.pick("Provider", providers)
+    let providers: Array<{ name: string; item: string }> = [];
+    try {
+      providers = await this.keyProviders();
+    } catch (e) {
+      this.host.showError(`Kilo: ${(e as RpcError).message}`, ["showOutput"]);
+      return;
+    }
+    const picked = providers.length ? await this.host.pick("Provider", providers.map((p) => p.item))
       : await this.host.input("Provider (as `kilo-lsp --check` lists them, e.g. openai)");
+    const provider = providers.length ? providers.find((p) => p.item === picked)?.name : picked;
     if (!provider) return;
     const key = await this.host.input(`API key for ${provider} (kept in the OS keychain; empty removes it)`, true);
     if (key === undefined) return;

@@ -1,6 +1,6 @@
 // Where the sidecar comes from. An existing environment first, in this order: the
 // kilo.server.command / kilo.server.pythonPath settings (only those, when set), `kilo-lsp` on PATH,
-// the workspace's .venv (trusted workspaces only: it is the workspace's code), the Python extension's
+// the environment README's install makes (~/.local/share/kilo-lsp/venv), the workspace's .venv (trusted workspaces only: it is the workspace's code), the Python extension's
 // interpreter, and the environment this extension made before. Otherwise the extension makes its
 // own: a virtual environment in its global storage with the kilo-lsp wheel it bundles (bundled/),
 // as Microsoft's Python tools extension template ships its server. No VS Code API here: extension.ts
@@ -32,13 +32,15 @@ export interface Places {
   workspaceTrusted: boolean;
   /** the Python extension's interpreter for the workspace, when it is installed */
   pythonExtensionInterpreter?: string;
+  /** where README's install puts the sidecar's environment: $XDG_DATA_HOME/kilo-lsp/venv, ~/.local/share/kilo-lsp/venv */
+  userInstallDir?: string;
   /** the extension's global storage folder (where its own environment goes) */
   storageDir: string;
   /** the extension's bundled/ folder */
   bundledDir: string;
 }
 
-export type Source = "setting" | "path" | "workspace" | "python-extension" | "managed";
+export type Source = "setting" | "path" | "user-install" | "workspace" | "python-extension" | "managed";
 
 export interface Found { source: Source; command: ServerCommand; version: string; where: string }
 
@@ -80,6 +82,12 @@ export function bundledWheel(bundledDir: string): string | undefined {
 export const managedDir = (storageDir: string): string => join(storageDir, "sidecar-env");
 const MARKER = "kilo-bundled-wheel.txt";
 
+/** Where README's install puts the sidecar's environment. */
+export function userInstallDir(env: NodeJS.ProcessEnv, home: string, platform: NodeJS.Platform): string {
+  if (platform === "win32" && env.LOCALAPPDATA) return join(env.LOCALAPPDATA, "kilo-lsp", "venv");
+  return join(env.XDG_DATA_HOME || join(home, ".local", "share"), "kilo-lsp", "venv");
+}
+
 /** Looks for an existing sidecar; `tried` says what was looked at and why it was passed over. */
 export async function findServer(places: Places, host: EnvironmentHost): Promise<Search> {
   const tried: string[] = [];
@@ -108,6 +116,10 @@ export async function findServer(places: Places, host: EnvironmentHost): Promise
 
   let found = await accept("path", { command: "kilo-lsp", args: ["--stdio"] }, "kilo-lsp on PATH");
   if (found) return { found, tried };
+  if (places.userInstallDir && host.exists(venvPython(places.userInstallDir, host.platform))) {
+    found = await accept("user-install", pythonServerCommand(venvPython(places.userInstallDir, host.platform)), places.userInstallDir);
+    if (found) return { found, tried };
+  }
   for (const folder of places.workspaceFolders) {
     const python = venvPython(join(folder, ".venv"), host.platform);
     if (!host.exists(python)) continue;

@@ -2,13 +2,14 @@
 // vscode-languageclient, implements Host for the Controller, and registers the commands, the chat
 // panels and the status bar item. Logic lives in logic.ts, context.ts and controller.ts.
 import { randomBytes } from "node:crypto";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import * as vscode from "vscode";
 import { CloseAction, ErrorAction, LanguageClient, LanguageClientOptions, ServerOptions, TransportKind } from "vscode-languageclient/node";
 import { chatHtml, chatRequest, usageHtml } from "./chat";
 import { EditorSnapshot, LastEditor, editorContext, lspSeverity } from "./context";
 import { ChatSession, ChatView, CommandKey, Controller, Host } from "./controller";
-import { EnvironmentError, Found, Places, findServer, nodeEnvironmentHost, setupManagedEnvironment } from "./environment";
+import { EnvironmentError, Found, Places, findServer, nodeEnvironmentHost, setupManagedEnvironment, userInstallDir } from "./environment";
 import { COMMAND_IDS, COMMAND_TITLES, CrashPolicy, KiloConfig, PUSHED_SETTINGS, RESTART_SETTINGS, SIDECAR_SECTIONS, initializationOptions, sidecarSettings } from "./logic";
 import type { Diagnostic } from "./protocol";
 import { KiloRpc } from "./rpc";
@@ -116,6 +117,7 @@ async function places(context: vscode.ExtensionContext, cfg: KiloConfig): Promis
     serverCommand: cfg.serverCommand, pythonPath: cfg.pythonPath,
     workspaceFolders: folders.map((f) => f.uri.fsPath), workspaceTrusted: vscode.workspace.isTrusted !== false,
     pythonExtensionInterpreter: await pythonExtensionInterpreter(folders[0]?.uri),
+    userInstallDir: userInstallDir(process.env, homedir(), process.platform),
     storageDir: context.globalStorageUri.fsPath, bundledDir: join(context.extensionPath, "bundled"),
   };
 }

@@ -51,6 +51,8 @@ export function initializationOptions(cfg: KiloConfig, extensionVersion: string)
     budget: { dailyUsdPerWorkspace: cfg.dailyUsdPerWorkspace },
     local: { endpoints: cfg.localEndpoints.filter((e) => e.trim() !== "") },
     editorPluginInfo: { name: PLUGIN_NAME, version: extensionVersion },
+    // so that the sidecar's error texts name this editor's ways, not protocol methods
+    editorCommands: { setKey: COMMAND_TITLES.setApiKey, settings: "Settings › Extensions › Kilo (kilo.*)" },
   };
 }
 

@@ -20,8 +20,6 @@ export interface KiloCapabilities {
   clientNotifications: string[];
   tiers: string[];
   dials: string[];
-  /** providers the server takes keys for (`kilo/setCredentials`), when it announces them */
-  keyProviders: string[];
 }
 
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
@@ -37,7 +35,7 @@ export function kiloCapabilities(experimental: unknown): KiloCapabilities | unde
     protocolVersion: text(kilo.protocolVersion), serverVersion: text(kilo.serverVersion),
     requests: strings(kilo.requests), notifications: strings(kilo.notifications),
     clientNotifications: strings(kilo.clientNotifications),
-    tiers: strings(kilo.tiers), dials: strings(kilo.dials), keyProviders: strings(kilo.keyProviders),
+    tiers: strings(kilo.tiers), dials: strings(kilo.dials),
   };
 }
 

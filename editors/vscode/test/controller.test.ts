@@ -1,11 +1,12 @@
 // The controller with a stub Host and a fake language client: no VS Code needed.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ChatSession, Controller, STORED_PROVIDERS_KEY } from "../src/controller";
+import { ChatSession, Controller } from "../src/controller";
 import { localDay } from "../src/logic";
 import type { EditorContext } from "../src/protocol";
 import { KiloRpc } from "../src/rpc";
-import { CARD, CHUNKS, RESULT, TODAY, USAGE } from "./fixtures";
+import { CARD, CHUNKS, RESULT, TODAY } from "./fixtures";
+import { exchanges } from "./recorded";
 import { FakeClient, recordingView, stubHost } from "./harness";
 
 function setup(picks: string[] = [], inputs: string[] = []) {
@@ -23,13 +24,8 @@ function streaming(client: FakeClient) {
   };
 }
 
-const MULTILINE: EditorContext = {
-  activeUri: "file:///ws/shop/orders.py", languageId: "python",
-  selection: { start: { line: 10, character: 0 }, end: { line: 14, character: 0 } },
-  selectedText: "def checkout(cart):\n    total = 0\n    for item in cart:\n        total += item.price\n",
-  diagnostics: [{ message: "\"item\" is possibly unbound", severity: 2, uri: "file:///ws/shop/orders.py",
-    range: { start: { line: 12, character: 8 }, end: { line: 12, character: 12 } } }],
-};
+/** What the recorder's editor sent: a multi-line selection with its text and a diagnostic. */
+const MULTILINE: EditorContext = exchanges("route", "kilo/route")[0].params.context!;
 
 test("the status bar shows the session's model and tier, and today's spend from kilo/usage", async () => {
   const { client, calls, controller } = setup();
@@ -56,9 +52,11 @@ test("ask sends the editor's context, the conversation's id and its turns; the a
   assert.equal(sent[0].conversationId, chat.conversation.id);
   assert.deepEqual(sent[0].turns, []);
   assert.match(sent[0].streamId!, /^vscode-/);
-  assert.deepEqual(view.posted.map((m) => m.type), ["start", "chunk", "chunk", "chunk", "done"]);
+  assert.deepEqual(view.posted.map((m) => m.type), ["start", ...CHUNKS.map(() => "chunk"), "done"]);
   const start = view.posted[0];
-  assert.ok(start.type === "start" && start.contextLabel === "orders.py (python, lines 11-14, 1 diagnostics)", JSON.stringify(start));
+  const sel = MULTILINE.selection!;
+  assert.ok(start.type === "start" && start.contextLabel ===
+    `orders.py (python, lines ${sel.start.line + 1}-${sel.end.line + 1}, ${MULTILINE.diagnostics!.length} diagnostics)`, JSON.stringify(start));
   assert.equal(view.posted.flatMap((m) => (m.type === "chunk" ? [m.text] : [])).join(""), RESULT.text);
 
   await controller.ask(chat, "and how do I fix it?");
@@ -106,77 +104,6 @@ test("a preview is a dry run with the conversation's turns and does not become a
   const shown = view.posted.at(-1)!;
   assert.ok(shown.type === "preview" && shown.text.startsWith(`${CARD.modelName} via ${CARD.provider} would answer`), JSON.stringify(shown));
   assert.equal(chat.conversation.turns.length, 2);
-});
-
-test("the key picker offers exactly the providers the server announces; a key is stored only once the server took it", async () => {
-  const { client, calls, controller } = setup(["deepseek", "zai"], ["sk-test-1234", "bad"]);
-  (client.experimental.kilo as Record<string, unknown>).keyProviders = ["anthropic", "deepseek", "openai", "zai"];
-  client.answers["kilo/setCredentials"] = (p) => {
-    if (p.apiKey === "bad") throw Object.assign(new Error("kilo/setCredentials: refused"), { code: -32602 });
-    return { provider: p.provider, apiKey: "sk-…1234", callableModels: 7 };
-  };
-  await controller.setApiKey();
-  assert.deepEqual(calls.picked[0], ["anthropic", "deepseek", "openai", "zai"]);
-  assert.equal(calls.secrets.get("kilo.apiKey.deepseek"), "sk-test-1234");
-  assert.equal(calls.secrets.get(STORED_PROVIDERS_KEY), JSON.stringify(["deepseek"]));
-  assert.deepEqual(client.params("kilo/setCredentials")[0], { provider: "deepseek", apiKey: "sk-test-1234" });
-  assert.deepEqual(calls.settings, []);
-  assert.match(calls.infos[0], /7 models callable/);
-  assert.ok(!calls.infos[0].includes("sk-test-1234"));
-  await controller.setApiKey();
-  assert.equal(calls.secrets.get("kilo.apiKey.zai"), undefined);
-  assert.match(calls.errors.at(-1)!.message, /refused/);
-
-  client.sent.length = 0;
-  await controller.restoreCredentials();
-  assert.deepEqual(client.params("kilo/setCredentials"), [{ provider: "deepseek", apiKey: "sk-test-1234" }]);
-});
-
-test("no model to answer: the error names VS Code's command for keys, not a protocol method", async () => {
-  const { client, controller } = setup();
-  client.answers["kilo/complete"] = () => {
-    throw Object.assign(new Error("no callable model: add a key or start a local server"), { code: -32001,
-      data: { code: "no_model", retryAfter: null, attempts: [], decisionId: "d-1" } });
-  };
-  const view = recordingView();
-  const chat = new ChatSession(view);
-  assert.equal(await controller.ask(chat, "hi"), null);
-  const err = view.posted.at(-1)!;
-  assert.ok(err.type === "error");
-  assert.match(err.message, /"Kilo: Set API key"/);
-  assert.ok(!/kilo\/setCredentials/.test(err.message));
-  assert.equal(err.action, "setApiKey");
-  assert.equal(err.actionTitle, "Kilo: Set API key");
-  assert.deepEqual(chat.conversation.turns, []);
-});
-
-test("an ask cancelled mid-stream keeps the streamed text, in the view and in the conversation", async () => {
-  const { client, controller } = setup();
-  client.answers["kilo/complete"] = async (p) => {
-    client.notify("kilo/chunk", { ...CHUNKS[0], streamId: p.streamId ?? "" });
-    throw Object.assign(new Error("Request cancelled"), { code: -32800 });
-  };
-  const view = recordingView();
-  const chat = new ChatSession(view);
-  assert.equal(await controller.ask(chat, "x"), null);
-  assert.deepEqual(view.posted.map((m) => m.type), ["start", "chunk", "error"]);
-  assert.deepEqual(view.posted.at(-1), { type: "error", message: "Cancelled.", action: undefined, actionTitle: undefined });
-  assert.deepEqual(chat.conversation.turns, [{ role: "user", content: "x" }, { role: "assistant", content: CHUNKS[0].text }]);
-  const start = view.posted[0];
-  controller.onChunk({ ...CHUNKS[1], streamId: start.type === "start" ? start.streamId : "" }); // late: not shown
-  assert.equal(view.posted.length, 3);
-});
-
-test("usage shows spend and savings from kilo/usage's own fields", async () => {
-  const { client, controller } = setup();
-  client.answers["kilo/usage"] = () => USAGE;
-  const u = await controller.usage();
-  assert.ok(u);
-  assert.equal(u.spentUsd, USAGE.costUsd);
-  assert.equal(u.savedVsBalancedUsd, USAGE.savedVsBalancedUsd);
-  assert.deepEqual(u.days.map((d) => d.day), [...USAGE.byDay].map((d) => d.day).sort());
-  assert.equal(Math.max(...u.days.map((d) => d.heightPct)), 100);
-  assert.deepEqual(u.models.map((m) => m.model), Object.keys(USAGE.models));
 });
 
 test("a server without kilo/complete, kilo/usage, kilo/setCredentials or a kilo protocol says so and names the command that fixes it", async () => {

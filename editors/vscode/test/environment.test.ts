@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
-import { EnvironmentError, EnvironmentHost, Places, bundledWheel, findServer, managedDir, nodeEnvironmentHost, setupManagedEnvironment, venvPython } from "../src/environment";
+import { EnvironmentError, EnvironmentHost, Places, bundledWheel, findServer, managedDir, nodeEnvironmentHost, setupManagedEnvironment, userInstallDir, venvPython } from "../src/environment";
 
 const PY = process.env.KILO_PYTHON;
 const skip = !PY && "KILO_PYTHON (a Python with kilo-lsp) is not set; make test-vscode sets it";
@@ -42,12 +42,20 @@ test("settings first and only: a working kilo.server.pythonPath is used, a broke
   assert.match(broken.problem!, /"Kilo: Set up the sidecar"/);
 });
 
-test("PATH, then the trusted workspace's .venv, then the Python extension's interpreter; old and broken ones are passed over", { skip }, async () => {
+test("PATH, then README's install, then the trusted workspace's .venv, then the Python extension's interpreter; old and broken ones are passed over", { skip }, async () => {
   const bin = mkdtempSync(join(tmpdir(), "kilo-bin-"));
   script(join(bin, "kilo-lsp"), `echo "kilo-lsp 0.0.9"`);                           // too old
   const host = nodeEnvironmentHost({ ...process.env, PATH: bin + delimiter + BASE_PATH });
   const ws = mkdtempSync(join(tmpdir(), "kilo-ws-"));
   script(venvPython(join(ws, ".venv"), process.platform), `exec "${PY}" "$@"`);
+
+  // README's install (~/.local/share/kilo-lsp/venv) comes right after PATH
+  const data = mkdtempSync(join(tmpdir(), "kilo-data-"));
+  const installed = userInstallDir({ XDG_DATA_HOME: data }, "/nonexistent-home", process.platform);
+  script(venvPython(installed, process.platform), `exec "${PY}" "$@"`);
+  const readme = await findServer(places({ workspaceFolders: [ws], userInstallDir: installed }), host);
+  assert.equal(readme.found?.source, "user-install");
+  assert.equal(readme.found?.where, join(data, "kilo-lsp", "venv"));
 
   const inWorkspace = await findServer(places({ workspaceFolders: [ws] }), host);
   assert.equal(inWorkspace.found?.source, "workspace");

@@ -62,3 +62,32 @@ export function recordingView(): ChatView & { posted: ChatMessage[] } {
   return { posted, post: (m) => { posted.push(m); } };
 }
 
+import { Exchange, experimental, scenario } from "./recorded";
+
+/**
+ * Answers kilo requests with what a recorded scenario's sidecar answered, in order per method, and
+ * sends the notifications it sent meanwhile. The one change: a kilo/chunk carries the streamId the
+ * client under test chose (the recording has the recorder's).
+ */
+export function replay(client: FakeClient, name: string): void {
+  client.experimental = experimental(name) as Record<string, unknown>;
+  const queues = new Map<string, Exchange[]>();
+  for (const e of scenario(name).exchanges) {
+    if (!e.method.startsWith("kilo/") || e.notification) continue;
+    queues.set(e.method, [...(queues.get(e.method) ?? []), e]);
+  }
+  for (const [method, queue] of queues) {
+    (client.answers as Record<string, (p: unknown) => unknown>)[method] = (params: unknown) => {
+      const e = queue.shift();
+      if (!e) throw new Error(`${name}.json has no more ${method} exchanges`);
+      const streamId = (params as { streamId?: string } | null)?.streamId;
+      for (const n of e.notifications ?? []) {
+        if (n.serverRequest || !n.method.startsWith("kilo/")) continue;
+        const p = n.method === "kilo/chunk" && streamId ? { ...(n.params as object), streamId } : n.params;
+        client.handlers.get(n.method)?.(p);
+      }
+      if (e.error) throw Object.assign(new Error(e.error.message), e.error);
+      return e.result;
+    };
+  }
+}

@@ -13,7 +13,8 @@ test("settings become initializationOptions with editorPluginInfo and local endp
   const opts = initializationOptions({ serverCommand: [], pythonPath: "", tier: "frontier", dial: "bar", pin: "", dailyUsdPerWorkspace: 2,
     localEndpoints: ["http://127.0.0.1:8080/v1", " "] }, "0.1.0");
   assert.deepEqual(opts, { routing: { tier: "frontier", dial: "bar", pin: "" }, budget: { dailyUsdPerWorkspace: 2 },
-    local: { endpoints: ["http://127.0.0.1:8080/v1"] }, editorPluginInfo: { name: "kilo-lsp-vscode", version: "0.1.0" } });
+    local: { endpoints: ["http://127.0.0.1:8080/v1"] }, editorPluginInfo: { name: "kilo-lsp-vscode", version: "0.1.0" },
+    editorCommands: { setKey: "Kilo: Set API key", settings: "Settings › Extensions › Kilo (kilo.*)" } });
   assert.deepEqual(versionCommand({ command: "/py", args: ["-m", "kilo_lsp", "--stdio"] }), { command: "/py", args: ["-m", "kilo_lsp", "--version"] });
 });
 

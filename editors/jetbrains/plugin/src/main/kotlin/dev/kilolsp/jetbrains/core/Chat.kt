@@ -23,9 +23,11 @@ interface KiloApi {
     fun feedback(params: FeedbackParams)
 }
 
-/** What the plugin sends as initializationOptions: who it is. */
+/** What the plugin sends as initializationOptions: who it is, and how this IDE sets a key (the
+ * sidecar's error texts name that instead of a protocol method). */
 fun initializationOptions(version: String): Map<String, Any> = mapOf(
     "editorPluginInfo" to mapOf("name" to "kilo-lsp-jetbrains", "version" to version),
+    "editorCommands" to mapOf("setKey" to "Tools › Kilo › ${Actions.SET_KEY}"),
 )
 
 /** The key picker's lines, one per provider the sidecar takes a key for, and the provider each names. */

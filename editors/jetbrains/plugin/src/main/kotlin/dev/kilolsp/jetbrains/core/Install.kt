@@ -3,8 +3,8 @@ package dev.kilolsp.jetbrains.core
 import java.io.File
 import java.util.concurrent.TimeUnit
 
-// Where the plugin's sidecar comes from: KILO_LSP_COMMAND, `kilo-lsp` on PATH, the project's
-// .venv, the environment the plugin made before; otherwise, on first run, the plugin makes one: a
+// Where the plugin's sidecar comes from: KILO_LSP_COMMAND, `kilo-lsp` on PATH, the environment
+// README's install makes (~/.local/share/kilo-lsp/venv), the project's .venv, the one the plugin made before; otherwise, on first run, the plugin makes one: a
 // virtual environment from Python 3.11+ with the kilo-lsp wheel the plugin zip bundles (bundled/).
 
 data class Sidecar(val command: List<String>, val version: String, val where: String)
@@ -47,6 +47,8 @@ class Installer(
     private val windows: Boolean = System.getProperty("os.name").lowercase().startsWith("windows"),
 ) {
     val managedDir = File(dataDir, "jetbrains-env")
+    /** where README's install puts the sidecar (~/.local/share/kilo-lsp/venv): used, never replaced */
+    val userInstallDir = File(dataDir, "venv")
     private val marker = File(managedDir, "kilo-bundled-wheel.txt")
 
     fun venvPython(dir: File): File = if (windows) File(dir, "Scripts/python.exe") else File(dir, "bin/python")
@@ -84,6 +86,9 @@ class Installer(
         }
         onPath("kilo-lsp")?.let { accept(listOf(it, "--stdio"), "kilo-lsp on PATH")?.let { s -> return s to tried } }
             ?: tried.add("kilo-lsp on PATH: not found")
+        venvPython(userInstallDir).takeIf { it.exists() }?.let { py ->
+            accept(listOf(py.path, "-m", "kilo_lsp", "--stdio"), userInstallDir.path)?.let { return it to tried }
+        }
         projectDir?.let { venvPython(File(it, ".venv")) }?.takeIf { it.exists() }?.let { py ->
             accept(listOf(py.path, "-m", "kilo_lsp", "--stdio"), py.path)?.let { return it to tried }
         }
