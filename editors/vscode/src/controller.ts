@@ -80,9 +80,9 @@ export class Controller {
   }
 
   /** After start: a clear error when the server is not a kilo-lsp this extension can talk to. */
-  checkServer(): boolean {
+  checkServer(tell = true): boolean {
     const problem = protocolProblem(this.rpc.capabilities()?.protocolVersion, PROTOCOL_VERSION);
-    if (problem) this.host.showError(problem, ["setupEnvironment"]);
+    if (problem && tell) this.host.showError(problem, ["setupEnvironment"]);
     return problem === null;
   }
 

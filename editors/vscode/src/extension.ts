@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import * as vscode from "vscode";
-import { CloseAction, ErrorAction, LanguageClient, LanguageClientOptions, ServerOptions, TransportKind } from "vscode-languageclient/node";
+import { CloseAction, ErrorAction, LanguageClient, LanguageClientOptions, ServerOptions, State, TransportKind } from "vscode-languageclient/node";
 import { chatHtml, chatRequest, usageHtml } from "./chat";
 import { EditorSnapshot, LastEditor, editorContext, lspSeverity } from "./context";
 import { ChatSession, ChatView, CommandKey, Controller, Host } from "./controller";
@@ -184,7 +184,15 @@ async function start(context: vscode.ExtensionContext, fresh = false): Promise<v
   };
   const lc = new LanguageClient("kilo", "Kilo", serverOptions, clientOptions);
   client = lc;
-  controller = new Controller(host(context), new KiloRpc(lc));
+  const ctl = new Controller(host(context), new KiloRpc(lc));
+  controller = ctl;
+  // every time a sidecar process is up (the first start, and after a restart that follows a crash):
+  // it holds no keys yet, so the stored ones are pushed again
+  lc.onDidChangeState((e) => {
+    if (e.newState === State.Running && controller === ctl && ctl.checkServer(false)) {
+      void ctl.restoreCredentials().then(() => ctl.refreshToday());
+    }
+  });
   try {
     await lc.start();
   } catch (e) {
@@ -193,11 +201,7 @@ async function start(context: vscode.ExtensionContext, fresh = false): Promise<v
       `or "${COMMAND_TITLES.setupEnvironment}" to reinstall the one the extension bundles.`);
     return;
   }
-  if (controller.checkServer()) {
-    controller.render();
-    await controller.restoreCredentials();
-    await controller.refreshToday();
-  }
+  if (ctl.checkServer()) ctl.render();
 }
 
 function restart(context: vscode.ExtensionContext, fresh = false): Promise<void> {

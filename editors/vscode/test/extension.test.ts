@@ -58,16 +58,19 @@ const vscodeStub = {
   StatusBarAlignment: { Right: 2 }, ViewColumn: { Beside: -2 }, ConfigurationTarget: { Global: 1 }, ProgressLocation: { Notification: 15 },
 };
 
+const stateListeners: Array<(e: { oldState: number; newState: number }) => void> = [];
 class FakeLanguageClient {
-  initializeResult = { capabilities: { experimental: { kilo: { protocolVersion: "1.0", requests: ["kilo/complete", "kilo/usage"] } } } };
+  initializeResult = { capabilities: { experimental: { kilo: { protocolVersion: "1.0", requests: ["kilo/complete", "kilo/usage", "kilo/setCredentials"] } } } };
+  onDidChangeState(f: (e: { oldState: number; newState: number }) => void) { stateListeners.push(f); return disposable; }
   constructor(_id: string, _name: string, serverOptions: never, clientOptions: never) { started.push({ serverOptions, clientOptions }); }
   onNotification() { return disposable; }
   async sendNotification() {}
-  async start() {}
+  async start() { stateListeners.forEach((f) => f({ oldState: 1, newState: 2 })); }
   async stop() {}
   async sendRequest(method: string, params: unknown) {
     sent.push({ method, params });
     if (method === "kilo/complete") throw Object.assign(new Error("cancelled"), { code: -32800 });
+    if (method === "kilo/setCredentials") return { provider: "openai", apiKey: "sk-…abcd", callableModels: 3 };
     throw Object.assign(new Error("not in this test"), { code: -32601 });
   }
 }
@@ -77,15 +80,16 @@ const load = M._load;
 M._load = function (request: string, ...rest: unknown[]) {
   if (request === "vscode") return vscodeStub;
   if (request === "vscode-languageclient/node") {
-    return { LanguageClient: FakeLanguageClient, TransportKind: { stdio: 0 }, ErrorAction: { Continue: 1, Shutdown: 2 },
+    return { LanguageClient: FakeLanguageClient, TransportKind: { stdio: 0 }, State: { Stopped: 1, Running: 2, Starting: 3 }, ErrorAction: { Continue: 1, Shutdown: 2 },
       CloseAction: { DoNotRestart: 1, Restart: 2 } };
   }
   return load.call(this, request, ...rest);
 };
 
+const secrets: Record<string, string> = { "kilo.apiKey.providers": JSON.stringify(["openai"]), "kilo.apiKey.openai": "sk-test-abcd" };
 const context = () => ({ subscriptions: [] as unknown[], extension: { packageJSON: { version: "0.1.0" } },
   extensionPath: mkdtempSync(join(tmpdir(), "kilo-ext-")), globalStorageUri: { fsPath: mkdtempSync(join(tmpdir(), "kilo-storage-")) },
-  secrets: { get: async () => undefined, store: async () => undefined, delete: async () => undefined } });
+  secrets: { get: async (k: string) => secrets[k], store: async () => undefined, delete: async () => undefined } });
 
 test("activate registers every contributed command and reports a broken kilo.server.command naming the setting", async () => {
   config = { "server.command": ["/nonexistent/kilo-lsp-for-test", "--stdio"] };
@@ -105,6 +109,12 @@ test("with a Python that has kilo-lsp, the client starts; Ask sends the editor t
   const ext = await import("../src/extension");
   await ext.activate(context() as never);
   assert.deepEqual(errors, []);
+  const pushes = () => sent.filter((s) => s.method === "kilo/setCredentials").map((s) => s.params);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(pushes(), [{ provider: "openai", apiKey: "sk-test-abcd" }]);   // the stored key, once, at start
+  stateListeners.at(-1)!({ oldState: 3, newState: 2 });                          // restarted after a crash: pushed again
+  await new Promise((r) => setImmediate(r));
+  assert.equal(pushes().length, 2);
   const last = started.at(-1)!;
   assert.deepEqual(last.serverOptions.args, ["-m", "kilo_lsp", "--stdio"]);
   assert.equal(last.serverOptions.command, process.env.KILO_PYTHON);
