@@ -160,6 +160,9 @@ def test_tool_window_chat_against_the_real_sidecar(driver, fake, tmp_path):
     choices = next(e for e in events if e["event"] == "keyChoices")
     assert "openrouter" in choices["providers"] and len(choices["choices"]) == len(choices["providers"])
     assert "OpenRouter (openrouter) — key set (env)" in choices["choices"]
+    # the keys the plugin keeps, pushed to a sidecar that (re)started: taken, and refused for an unknown provider
+    restored = next(e for e in events if e["event"] == "restored")
+    assert restored == {"event": "restored", "took": ["anthropic"], "keySet": True, "keySource": "editor"}
 
 
 def test_no_model_names_the_plugins_action_not_a_protocol_method(driver, tmp_path):

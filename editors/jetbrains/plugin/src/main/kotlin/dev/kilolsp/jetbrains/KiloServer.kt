@@ -1,7 +1,15 @@
 package dev.kilolsp.jetbrains
 
 import com.google.gson.JsonElement
+import com.intellij.credentialStore.CredentialAttributes
+import com.intellij.credentialStore.Credentials
+import com.intellij.credentialStore.generateServiceName
+import com.intellij.ide.passwordSafe.PasswordSafe
+import com.intellij.ide.util.PropertiesComponent
 import com.intellij.ide.impl.isTrusted
+import com.redhat.devtools.lsp4ij.ServerStatus
+import dev.kilolsp.jetbrains.core.KeyStore
+import dev.kilolsp.jetbrains.core.restoreKeys
 import com.intellij.ide.plugins.PluginManagerCore
 import com.intellij.openapi.components.Service
 import com.intellij.openapi.components.service
@@ -51,8 +59,31 @@ interface KiloServerApi : LanguageServer, KiloApi {
     @JsonNotification("kilo/feedback") override fun feedback(params: FeedbackParams)
 }
 
-/** kilo/status and kilo/chunk go to the state of the project this client belongs to. */
+/** The keys the user set, in the IDE's password safe (the OS keychain where there is one); the
+ * provider names in the application's properties. */
+object IdeKeyStore : KeyStore {
+    private const val PROVIDERS = "dev.kilolsp.jetbrains.keyProviders"
+    private fun attributes(provider: String) = CredentialAttributes(generateServiceName("Kilo", provider))
+    override fun providers(): List<String> = PropertiesComponent.getInstance().getList(PROVIDERS).orEmpty()
+    override fun get(provider: String): String? = PasswordSafe.instance.getPassword(attributes(provider))
+    override fun set(provider: String, key: String?) {
+        PasswordSafe.instance.set(attributes(provider), key?.let { Credentials(provider, it) })
+        val names = (providers().toSet() - provider + listOfNotNull(provider.takeIf { key != null })).sorted()
+        PropertiesComponent.getInstance().setList(PROVIDERS, names)
+    }
+}
+
+/** kilo/status and kilo/chunk go to the state of the project this client belongs to; a sidecar that
+ * (re)started gets the stored keys again. */
 class KiloLanguageClient(private val project: Project) : LanguageClientImpl(project) {
+    override fun handleServerStatusChanged(serverStatus: ServerStatus) {
+        super.handleServerStatusChanged(serverStatus)
+        if (serverStatus == ServerStatus.started) {
+            kiloServer(project).thenCompose { s -> s?.let { restoreKeys(it, IdeKeyStore) } ?: CompletableFuture.completedFuture(emptyList()) }
+                .thenRun { project.service<KiloProjectService>().refreshToday() }
+        }
+    }
+
     @JsonNotification("kilo/status")
     fun status(params: SessionStatus) = project.service<KiloProjectService>().onStatus(params)
 

@@ -196,7 +196,8 @@ class RestartAction : AnAction(Actions.RESTART) {
 }
 
 /** Set API Key: a provider from the ones the sidecar takes (kilo/serverStatus; typed when the sidecar
- * cannot list them), the key typed masked and handed to the sidecar; never written to a file. */
+ * cannot list them), the key typed masked and handed to the sidecar, then kept in the IDE's password
+ * safe (never in a project file) and pushed again whenever the sidecar starts. */
 class SetKeyAction : AnAction(Actions.SET_KEY) {
     override fun actionPerformed(e: AnActionEvent) {
         val project = e.project ?: return
@@ -212,11 +213,13 @@ class SetKeyAction : AnAction(Actions.SET_KEY) {
                         choices[picked].first
                     } else Messages.showInputDialog(project, "Provider (as kilo-lsp --check lists them, e.g. openai)", Actions.SET_KEY, null)
                         ?: return@invokeLater
-                    val key = Messages.showPasswordDialog(project, "API key for $provider (kept in memory by the sidecar)", Actions.SET_KEY, null)
+                    val key = Messages.showPasswordDialog(project, "API key for $provider (kept in the IDE's password safe; empty forgets it)", Actions.SET_KEY, null)
                         ?: return@invokeLater
                     kiloServer(project).thenCompose { s -> s?.setCredentials(SetCredentialsParams(provider, key))
                         ?: java.util.concurrent.CompletableFuture.failedFuture(IllegalStateException(SERVER_MISSING)) }
                         .whenComplete { r, failure ->
+                            // kept (password safe) only once the sidecar took it; an empty key forgets it
+                            if (r != null) IdeKeyStore.set(provider, key.ifEmpty { null })
                             if (r != null) notify(project, "Kilo: ${r.provider} key ${r.apiKey}; ${r.callableModels} models callable now.", NotificationType.INFORMATION)
                             else notify(project, "Kilo: ${failure?.cause?.message ?: failure?.message}", NotificationType.ERROR)
                         }

@@ -30,6 +30,21 @@ fun initializationOptions(version: String): Map<String, Any> = mapOf(
     "editorCommands" to mapOf("setKey" to "Tools › Kilo › ${Actions.SET_KEY}"),
 )
 
+/** Where the plugin keeps keys between sessions (the IDE's password safe; a map in the tests). */
+interface KeyStore {
+    fun providers(): List<String>
+    fun get(provider: String): String?
+    fun set(provider: String, key: String?)
+}
+
+/** Pushes every stored key to a sidecar that just started (a new process holds none); the providers
+ * it took. */
+fun restoreKeys(api: KiloApi, store: KeyStore): CompletableFuture<List<String>> {
+    val pushes = store.providers().mapNotNull { p -> store.get(p)?.let { key ->
+        api.setCredentials(SetCredentialsParams(p, key)).handle { r, _ -> r?.provider } } }
+    return CompletableFuture.allOf(*pushes.toTypedArray()).thenApply { pushes.mapNotNull { it.join() } }
+}
+
 /** The key picker's lines, one per provider the sidecar takes a key for, and the provider each names. */
 fun keyChoices(status: ServerStatusResult): List<Pair<String, String>> = status.providers.map { p ->
     p.name to "${p.label} (${p.name})" + if (p.keySet) " — key set" + (p.keySource?.let { " ($it)" } ?: "") else ""

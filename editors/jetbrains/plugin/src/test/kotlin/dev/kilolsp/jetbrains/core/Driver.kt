@@ -169,10 +169,18 @@ fun live(workspace: File, file: File) {
     emit("result", "decisionId" to fresh?.decisionId, "turn" to fresh?.card?.turn, "conversation" to fresh?.card?.conversationId)
     emit("turns", "conversation" to state.chat.conversation.id, "turns" to state.chat.conversation.turns)
 
-    if (init["capabilities"].asJsonObject["experimental"].asJsonObject["kilo"].asJsonObject["requests"].asJsonArray.any { it.asString == "kilo/serverStatus" }) {
-        val status = api.serverStatus(ServerStatusParams()).get(30, TimeUnit.SECONDS)
-        emit("keyChoices", "choices" to keyChoices(status).map { it.second }, "providers" to status.providers.map { it.name })
+    val status = api.serverStatus(ServerStatusParams()).get(30, TimeUnit.SECONDS)
+    emit("keyChoices", "choices" to keyChoices(status).map { it.second }, "providers" to status.providers.map { it.name })
+    // keys the plugin stored, pushed as after a restart: the sidecar reports them set from the editor
+    val store = object : KeyStore {
+        val keys = mutableMapOf("anthropic" to "sk-ant-test-0000000000000000KEY", "no-such-provider" to "x")
+        override fun providers() = keys.keys.toList()
+        override fun get(provider: String) = keys[provider]
+        override fun set(provider: String, key: String?) { if (key == null) keys.remove(provider) else keys[provider] = key }
     }
+    val took = restoreKeys(api, store).get(30, TimeUnit.SECONDS)
+    val after = api.serverStatus(ServerStatusParams()).get(30, TimeUnit.SECONDS).providers.first { it.name == "anthropic" }
+    emit("restored", "took" to took, "keySet" to after.keySet, "keySource" to after.keySource)
     api.request<JsonElement?>("shutdown", null, JsonElement::class.java).get(30, TimeUnit.SECONDS)
     api.notify("exit", null)
     process.waitFor(10, TimeUnit.SECONDS)
