@@ -386,6 +386,37 @@ async def test_record_usage(fake, tmp_path) -> None:
     assert conv["result"]["requests"] == 1
 
 
+def _get(url: str) -> tuple[int, str]:
+    """GET from the dashboard: the status and the body (an error's too)."""
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return answer.status, answer.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8", "replace")
+
+
+async def test_record_dashboard(fake, tmp_path) -> None:
+    fake.enqueue(Script(chunk_delay=0.02))
+    async with recording(tmp_path, "dashboard", "kilo/dashboard after an answer: the URL of a page, then of one "
+                         "conversation's decisions (workspaceUri and conversationId); the port is written 38397 and "
+                         "the token TOKEN", env=keyed_env(fake)) as rec:
+        await rec.request("kilo/complete", {"text": "rename checkout to place_order", "conversationId": "chat-1",
+                                            "workspaceUri": WORKSPACE}, note="an answer, so that there is a decision")
+        page = await rec.request("kilo/dashboard", {"page": "leaderboard"})
+        url = page["result"]["url"]
+        port, token = re.search(r"127\.0\.0\.1:(\d+)/.*[?&]token=([^&]+)", url).groups()
+        rec.normalise.aliases.update({token: "TOKEN", f"127.0.0.1:{port}": "127.0.0.1:38397"})
+        decisions = await rec.request("kilo/dashboard", {"workspaceUri": WORKSPACE, "conversationId": "chat-1"})
+        with_token = await asyncio.to_thread(_get, decisions["result"]["url"])
+        without = await asyncio.to_thread(_get, re.sub(r"[?&]token=[^&]+", "", decisions["result"]["url"]))
+    assert url.startswith("http://127.0.0.1:") and "/leaderboard?" in url
+    assert "/decisions?" in decisions["result"]["url"] and "conversation=chat-1" in decisions["result"]["url"]
+    assert with_token[0] == 200 and without[0] in (401, 403) and token not in without[1]
+    assert token not in (RECORDED / "dashboard.json").read_text()
+
+
 async def test_record_leaderboard(tmp_path) -> None:
     async with recording(tmp_path, "leaderboard", "kilo/leaderboard restricted to bugfix at difficulty 2 (its class and the any-type class *:2), "
                          "without keys: every model is listed, none callable") as rec:
@@ -404,6 +435,8 @@ async def test_record_no_key_then_set_credentials(fake, tmp_path) -> None:
                                        "editorCommands": {"setKey": "Kilo: Set API key",
                                                           "settings": "Settings › Extensions › Kilo"}}) as rec:
         fake.enqueue(Script(chunk_delay=0.05))
+        nothing = await rec.request("kilo/serverStatus", {}, note="what a status line shows before any key: "
+                                    "callableModels 0")
         whatif = await rec.request("kilo/route", {"text": "rename checkout to place_order", "conversationId": "chat-1",
                                                   "workspaceUri": WORKSPACE, "dryRun": True})
         failed = await rec.request("kilo/complete", {"text": "rename checkout to place_order",
@@ -412,6 +445,7 @@ async def test_record_no_key_then_set_credentials(fake, tmp_path) -> None:
         answered = await rec.request("kilo/complete", {"text": "rename checkout to place_order",
                                                        "conversationId": "chat-1", "workspaceUri": WORKSPACE})
         refused = await rec.request("kilo/setCredentials", {"provider": "ollama", "apiKey": "not-a-key"})
+    assert nothing["result"]["callableModels"] == 0
     assert whatif["result"]["whatIf"] and not whatif["result"]["callable"]
     assert failed["error"]["code"] == -32001 and failed["error"]["data"]["code"] == "no_model"
     assert "Kilo: Set API key" in failed["error"]["message"] and "kilo/" not in failed["error"]["message"]
