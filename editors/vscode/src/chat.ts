@@ -8,6 +8,7 @@ export type ChatRequest =
   | { type: "preview"; text: string }
   | { type: "cancel" }
   | { type: "new" }
+  | { type: "decisions" }
   | { type: "feedback"; decisionId: string; outcome: "accepted" | "failed" }
   | { type: "command"; command: string };
 
@@ -16,7 +17,7 @@ export function chatRequest(m: unknown): ChatRequest | null {
   const r = m as { type?: unknown; text?: unknown; command?: unknown } | null;
   if (!r || typeof r !== "object") return null;
   if ((r.type === "ask" || r.type === "preview") && typeof r.text === "string" && r.text.trim()) return { type: r.type, text: r.text };
-  if (r.type === "cancel" || r.type === "new") return { type: r.type };
+  if (r.type === "cancel" || r.type === "new" || r.type === "decisions") return { type: r.type };
   if (r.type === "command" && typeof r.command === "string") return { type: "command", command: r.command };
   const f = m as { decisionId?: unknown; outcome?: unknown };
   if (r.type === "feedback" && typeof f.decisionId === "string" && (f.outcome === "accepted" || f.outcome === "failed")) {
@@ -40,7 +41,8 @@ export function chatHtml(nonce: string, cspSource: string): string {
 <div id="log"></div>
 <form id="f"><textarea id="t" rows="3" placeholder="Ask Kilo about the code you are in…"></textarea>
 <button>Ask</button><button type="button" id="w" title="Which model would answer, without asking (dry run)">Which model?</button>
-<button type="button" id="c">Cancel</button><button type="button" id="n">New conversation</button></form>
+<button type="button" id="c">Cancel</button><button type="button" id="n">New conversation</button>
+<button type="button" id="d" title="This conversation's decision cards in the dashboard (your browser)">Decisions</button></form>
 <script nonce="${nonce}">
  const vscode = acquireVsCodeApi(); const log = document.getElementById('log'); const t = document.getElementById('t'); let cur = null;
  const add = (cls, text) => { const d = document.createElement('div'); d.className = cls; d.textContent = text; log.append(d); return d; };
@@ -49,6 +51,7 @@ export function chatHtml(nonce: string, cspSource: string): string {
  document.getElementById('w').addEventListener('click', () => { if (t.value.trim()) vscode.postMessage({ type: 'preview', text: t.value }); });
  document.getElementById('c').addEventListener('click', () => vscode.postMessage({ type: 'cancel' }));
  document.getElementById('n').addEventListener('click', () => vscode.postMessage({ type: 'new' }));
+ document.getElementById('d').addEventListener('click', () => vscode.postMessage({ type: 'decisions' }));
  window.addEventListener('message', (ev) => { const m = ev.data;
    if (m.type === 'start') { add('q', m.text); add('ctx', 'context: ' + m.contextLabel); cur = add('a', ''); }
    else if (m.type === 'chunk' && cur) { cur.textContent += m.text; }

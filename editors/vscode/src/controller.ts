@@ -3,9 +3,9 @@
 import { Conversation } from "./conversation";
 import {
   COMMAND_TITLES, RpcError, StreamBuffer, UsageSummary, answerFooter, askErrorText, cardMarkdown, localDay, previewLine,
-  protocolProblem, statusText, statusTooltip, usageSummary,
+  protocolProblem, redactedUrl, statusText, statusTooltip, usageSummary,
 } from "./logic";
-import type { Chunk, CompleteResult, DecisionCard, EditorContext, FeedbackParams, SessionStatus, UsageResult } from "./protocol";
+import type { Chunk, CompleteResult, DashboardParams, DecisionCard, EditorContext, FeedbackParams, ServerStatusResult, SessionStatus, UsageResult } from "./protocol";
 import { PROTOCOL_VERSION } from "./protocol";
 import { KiloRpc } from "./rpc";
 
@@ -36,6 +36,11 @@ export interface Host {
   workspaceUri(): string | undefined;
   /** The context of the text editor the user was last in (not the webview that has focus now). */
   editorContext(): EditorContext | null;
+  /** Opens a URL outside the editor (the browser); false when nothing opened it. */
+  openExternal(url: string): Promise<boolean>;
+  copyToClipboard(text: string): Promise<void>;
+  /** A line in the extension's output channel. */
+  log(line: string): void;
 }
 
 export const TIERS = ["efficient", "balanced", "frontier", "free"];
@@ -66,6 +71,8 @@ const contextLabel = (c: EditorContext | null): string => {
 export class Controller {
   status: SessionStatus | null = null;
   today: UsageResult | null = null;
+  /** the last kilo/serverStatus: whether any model can be called at all */
+  server: ServerStatusResult | null = null;
   lastCard: DecisionCard | null = null;
   private streams = new Map<string, { buffer: StreamBuffer; view: ChatView }>();
   private counter = 0;
@@ -92,7 +99,8 @@ export class Controller {
   }
 
   render(): void {
-    this.host.setStatus(statusText(this.status, this.today ? this.today.costUsd : null), statusTooltip(this.status, this.today));
+    this.host.setStatus(statusText(this.status, this.today ? this.today.costUsd : null, this.server),
+      statusTooltip(this.status, this.today, this.server));
   }
 
   onChunk(p: Chunk): void {
@@ -138,8 +146,9 @@ export class Controller {
     if (model) await this.host.updateSetting("routing.pin", model);
   }
 
+  /** Removes the pin from user settings (not set to "": nothing is left to send). */
   async unpin(): Promise<void> {
-    await this.host.updateSetting("routing.pin", "");
+    await this.host.updateSetting("routing.pin", undefined);
   }
 
   /** The providers the running server takes keys for (kilo/serverStatus), as the picker shows them. */
@@ -182,6 +191,10 @@ export class Controller {
     try {
       const r = await this.rpc.request("kilo/setCredentials", { provider, apiKey: key || null });
       if (tell) this.host.showInfo(`Kilo: ${r.provider} key ${r.apiKey}; ${r.callableModels} models callable now.`);
+      if (this.server) {       // the answer says how many models are callable now: the status bar follows
+        this.server = { ...this.server, callableModels: r.callableModels };
+        this.render();
+      }
       return true;
     } catch (e) {
       if (tell) this.host.showError(`Kilo: ${(e as RpcError).message}`);
@@ -197,6 +210,47 @@ export class Controller {
       const key = await this.host.getSecret(`kilo.apiKey.${p}`);
       if (key) await this.pushCredentials(p, key);
     }
+  }
+
+  /** kilo/serverStatus for the status bar (no callable model at all is shown there). */
+  async refreshServerStatus(): Promise<void> {
+    if (!this.supports("kilo/serverStatus")) return;
+    try {
+      this.server = await this.rpc.request("kilo/serverStatus", {});
+      this.render();
+    } catch { /* the status bar keeps what it had */ }
+  }
+
+  /**
+   * Opens the dashboard the sidecar serves (kilo/dashboard) in the browser: a page, or, given a
+   * conversation, that conversation's decisions. The URL carries an access token: it is never
+   * written to the output channel whole. Returns the URL, or null when nothing was opened.
+   */
+  async openDashboard(page?: DashboardParams["page"], conversationId?: string): Promise<string | null> {
+    if (!this.supports("kilo/dashboard")) {
+      this.host.showError(this.upgradeNote("dashboard"), ["setupEnvironment"]);
+      return null;
+    }
+    const workspaceUri = this.host.workspaceUri() ?? null;
+    let url: string;
+    try {
+      url = (await this.rpc.request("kilo/dashboard", { page: page ?? null, workspaceUri,
+        conversationId: conversationId && workspaceUri ? conversationId : null })).url;
+    } catch (e) {
+      this.host.showError(`Kilo: the dashboard could not be started: ${(e as RpcError).message}`, ["showOutput"]);
+      return null;
+    }
+    this.host.log(`Kilo: opening the dashboard at ${redactedUrl(url)}`);
+    if (await this.host.openExternal(url)) return url;
+    await this.host.copyToClipboard(url);
+    this.host.showInfo("Kilo: no browser could be opened. The dashboard's address is on the clipboard: paste it into a " +
+      "browser on this machine (it holds an access token: do not share it).");
+    return null;
+  }
+
+  /** A chat's Decisions: that conversation's decision cards once it has asked something; before, the workspace's. */
+  openDecisions(chat: ChatSession): Promise<string | null> {
+    return this.openDashboard("decisions", chat.conversation.turns.length > 0 ? chat.conversation.id : undefined);
   }
 
   /** Today's figures for this workspace, for the status bar. */

@@ -10,7 +10,7 @@ import { chatHtml, chatRequest, usageHtml } from "./chat";
 import { EditorSnapshot, LastEditor, editorContext, lspSeverity } from "./context";
 import { ChatSession, ChatView, CommandKey, Controller, Host } from "./controller";
 import { EnvironmentError, Found, Places, findServer, nodeEnvironmentHost, setupManagedEnvironment, userInstallDir } from "./environment";
-import { COMMAND_IDS, COMMAND_TITLES, CrashPolicy, KiloConfig, PUSHED_SETTINGS, RESTART_SETTINGS, SIDECAR_SECTIONS, initializationOptions, sidecarSettings } from "./logic";
+import { COMMAND_IDS, COMMAND_TITLES, CrashPolicy, KiloConfig, PUSHED_SETTINGS, RESTART_SETTINGS, initializationOptions, pickFromMenu, userSettings } from "./logic";
 import type { Diagnostic } from "./protocol";
 import { KiloRpc } from "./rpc";
 
@@ -24,16 +24,18 @@ const lastEditor = new LastEditor<vscode.TextEditor>();
 const chats = new Map<vscode.WebviewPanel, ChatSession>();
 let activeChat: { panel: vscode.WebviewPanel; chat: ChatSession; cancel?: vscode.CancellationTokenSource } | undefined;
 
+/** The `kilo` settings for the sidecar, for a folder or (no scope) the window: only what the user set. */
+function sidecarSettingsFor(scopeUri?: string | null): Record<string, unknown> {
+  const c = vscode.workspace.getConfiguration("kilo", scopeUri ? vscode.Uri.parse(scopeUri) : undefined);
+  return userSettings((key) => c.inspect(key));
+}
+
 function readConfig(): KiloConfig {
   const c = vscode.workspace.getConfiguration("kilo");
   return {
     serverCommand: c.get<string[]>("server.command", []),
     pythonPath: c.get<string>("server.pythonPath", ""),
-    tier: c.get<string>("routing.tier", "efficient"),
-    dial: c.get<string>("routing.dial", "bill"),
-    pin: c.get<string>("routing.pin", ""),
-    dailyUsdPerWorkspace: c.get<number>("budget.dailyUsdPerWorkspace", 0),
-    localEndpoints: c.get<string[]>("local.endpoints", []),
+    settings: sidecarSettingsFor(),
   };
 }
 
@@ -108,6 +110,12 @@ function host(context: vscode.ExtensionContext): Host {
       return folder?.uri.toString();
     },
     editorContext: () => editorContext(snapshot(lastEditor.get())),
+    // The dashboard opens in the browser, not a webview: its settings page posts forms back to the
+    // sidecar's loopback server, which a webview's sandbox does not allow; openExternal also
+    // forwards the port when the extension runs on a remote host.
+    openExternal: (url) => Promise.resolve(vscode.env.openExternal(vscode.Uri.parse(url, true))).then((ok) => ok, () => false),
+    copyToClipboard: (text) => Promise.resolve(vscode.env.clipboard.writeText(text)),
+    log: (line) => output.appendLine(line),
   };
 }
 
@@ -160,14 +168,18 @@ async function start(context: vscode.ExtensionContext, fresh = false): Promise<v
   const serverOptions: ServerOptions = { command: found.command.command, args: found.command.args, transport: TransportKind.stdio };
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
-    initializationOptions: initializationOptions(cfg, context.extension.packageJSON.version),
-    synchronize: { configurationSection: SIDECAR_SECTIONS },
+    // Only the settings the user set, never package.json's defaults: a default sent here or below
+    // would win over the user config file (the dial and tier the dashboard writes). For the same
+    // reason there is no `synchronize.configurationSection` (it sends every section with its
+    // defaults): a change is sent by onDidChangeConfiguration in activate().
+    initializationOptions: initializationOptions(cfg.settings, context.extension.packageJSON.version),
     middleware: {
       workspace: {
-        // the sidecar asks for the `kilo` section: it gets it without the extension's own server.* settings
+        // the sidecar asks for the `kilo` section, globally and per folder: the values the user set there
         configuration: async (params, token, next) => {
-          const values = await next(params, token);
-          return Array.isArray(values) ? values.map((v, i) => (params.items[i]?.section === "kilo" ? sidecarSettings(v) : v)) : values;
+          const others = params.items.some((i) => i.section !== "kilo") ? await next(params, token) : [];
+          if (!Array.isArray(others)) return others;
+          return params.items.map((item, i) => (item.section === "kilo" ? sidecarSettingsFor(item.scopeUri) : others[i]));
         },
       },
     },
@@ -190,7 +202,7 @@ async function start(context: vscode.ExtensionContext, fresh = false): Promise<v
   // it holds no keys yet, so the stored ones are pushed again
   lc.onDidChangeState((e) => {
     if (e.newState === State.Running && controller === ctl && ctl.checkServer(false)) {
-      void ctl.restoreCredentials().then(() => ctl.refreshToday());
+      void ctl.restoreCredentials().then(() => Promise.all([ctl.refreshToday(), ctl.refreshServerStatus()]));
     }
   });
   try {
@@ -241,6 +253,7 @@ function openChat(): { panel: vscode.WebviewPanel; chat: ChatSession } {
     else if (m.type === "new") { entry.cancel?.cancel(); chat.newConversation(); }
     else if (m.type === "command" && m.command in COMMAND_IDS) runCommand(m.command as CommandKey);
     else if (m.type === "feedback") controller?.feedback(m.decisionId, m.outcome);
+    else if (m.type === "decisions") { const c = need(); if (c) await c.openDecisions(chat); }
     else if (m.type === "preview") { const c = need(); if (c) await c.preview(chat, m.text); }
     else if (m.type === "ask") {
       const c = need();
@@ -257,7 +270,7 @@ function openChat(): { panel: vscode.WebviewPanel; chat: ChatSession } {
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   output = vscode.window.createOutputChannel("Kilo");
   status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
-  status.command = "kilo.explainLastRoute";
+  status.command = "kilo.menu";
   status.text = "$(sync~spin) Kilo";
   status.show();
   lastEditor.update(vscode.window.activeTextEditor);
@@ -279,6 +292,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   reg("kilo.restartServer", () => restart(context));
   reg("kilo.setupEnvironment", () => restart(context, true));
   reg("kilo.showOutput", () => output.show());
+  reg("kilo.openDashboard", () => need()?.openDashboard());
+  reg("kilo.menu", async () => {
+    const picked = await pickFromMenu((items) => Promise.resolve(vscode.window.showQuickPick(items, { placeHolder: "Kilo" })));
+    if (picked) runCommand(picked);
+  });
   reg("kilo.showUsage", async () => {
     const u = await need()?.usage();
     if (!u) return;
@@ -290,7 +308,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.workspace.onDidChangeConfiguration((e) => {
       // server settings need a restart; routing, budget and local are pushed by the client (synchronize)
       if (RESTART_SETTINGS.some((k) => e.affectsConfiguration(k))) void restart(context);
-      else if (PUSHED_SETTINGS.some((k) => e.affectsConfiguration(k))) controller?.render();
+      else if (PUSHED_SETTINGS.some((k) => e.affectsConfiguration(k))) {
+        // what the user set now (a value removed is no longer sent); the sidecar then asks per folder
+        void client?.sendNotification("workspace/didChangeConfiguration", { settings: { kilo: sidecarSettingsFor() } });
+        controller?.render();
+      }
     }));
   await restart(context);
 }

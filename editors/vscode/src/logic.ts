@@ -1,6 +1,6 @@
 // Plain logic of the extension, with no VS Code API: settings -> initializationOptions, version and
 // protocol checks, decision card, answer footer, usage and status texts. Unit-tested in test/logic.test.ts.
-import type { CompleteResult, CompletionErrorData, DayUsage, DecisionCard, SessionStatus, UsageResult } from "./protocol";
+import type { CompleteResult, CompletionErrorData, DayUsage, DecisionCard, ServerStatusResult, SessionStatus, UsageResult } from "./protocol";
 
 export const PLUGIN_NAME = "kilo-lsp-vscode";
 export const MIN_SERVER_VERSION = "0.1.0";
@@ -15,23 +15,39 @@ export const COMMAND_TITLES = {
   setupEnvironment: "Kilo: Set up the sidecar",
   showOutput: "Kilo: Show output",
   showUsage: "Kilo: Show usage",
+  openDashboard: "Kilo: Open dashboard",
+  explainLastRoute: "Kilo: Explain last route",
+  setTier: "Kilo: Set tier",
+  setDial: "Kilo: Set dial (bill or bar)",
+  menu: "Kilo: Menu",
 } as const;
 
 /** The command id of each COMMAND_TITLES entry (package.json's contributes.commands). */
 export const COMMAND_IDS: Record<keyof typeof COMMAND_TITLES, string> = {
   ask: "kilo.ask", newConversation: "kilo.newConversation", previewRoute: "kilo.previewRoute", setApiKey: "kilo.setApiKey",
   restartServer: "kilo.restartServer", setupEnvironment: "kilo.setupEnvironment", showOutput: "kilo.showOutput", showUsage: "kilo.showUsage",
+  openDashboard: "kilo.openDashboard", explainLastRoute: "kilo.explainLastRoute", setTier: "kilo.setTier", setDial: "kilo.setDial",
+  menu: "kilo.menu",
 };
 
-/** The extension's settings, as read from the `kilo` configuration section. */
+/** What clicking the status bar item offers, in this order. */
+export const STATUS_MENU: Array<keyof typeof COMMAND_TITLES> = [
+  "explainLastRoute", "ask", "openDashboard", "showUsage", "setTier", "setDial", "setApiKey", "showOutput", "restartServer"];
+
+/** The status bar's menu: the command the user picks from STATUS_MENU's titles, if any. */
+export async function pickFromMenu(pick: (items: string[]) => Promise<string | undefined>): Promise<keyof typeof COMMAND_TITLES | undefined> {
+  const titles: string[] = STATUS_MENU.map((k) => COMMAND_TITLES[k]);
+  const picked = await pick(titles);
+  const i = picked === undefined ? -1 : titles.indexOf(picked);
+  return i >= 0 ? STATUS_MENU[i] : undefined;
+}
+
+/** The extension's settings: how to start the sidecar, and the sidecar's settings the user set. */
 export interface KiloConfig {
   serverCommand: string[];
   pythonPath: string;
-  tier: string;
-  dial: string;
-  pin: string;
-  dailyUsdPerWorkspace: number;
-  localEndpoints: string[];
+  /** the `kilo` settings the sidecar reads, only those the user set (see userSettings) */
+  settings: Record<string, unknown>;
 }
 
 export interface ServerCommand { command: string; args: string[] }
@@ -44,12 +60,10 @@ export function versionCommand(cmd: ServerCommand): ServerCommand {
 /** The command that serves over stdio with a Python that has kilo_lsp. */
 export const pythonServerCommand = (python: string): ServerCommand => ({ command: python, args: ["-m", "kilo_lsp", "--stdio"] });
 
-/** What the sidecar receives as initializationOptions: its `kilo` settings plus who we are. */
-export function initializationOptions(cfg: KiloConfig, extensionVersion: string): Record<string, unknown> {
+/** What the sidecar receives as initializationOptions: the settings the user set plus who we are. */
+export function initializationOptions(settings: Record<string, unknown>, extensionVersion: string): Record<string, unknown> {
   return {
-    routing: { tier: cfg.tier, dial: cfg.dial, pin: cfg.pin },
-    budget: { dailyUsdPerWorkspace: cfg.dailyUsdPerWorkspace },
-    local: { endpoints: cfg.localEndpoints.filter((e) => e.trim() !== "") },
+    ...settings,
     editorPluginInfo: { name: PLUGIN_NAME, version: extensionVersion },
     // so that the sidecar's error texts name this editor's ways, not protocol methods
     editorCommands: { setKey: COMMAND_TITLES.setApiKey, settings: "Settings › Extensions › Kilo (kilo.*)" },
@@ -57,21 +71,65 @@ export function initializationOptions(cfg: KiloConfig, extensionVersion: string)
 }
 
 /** The `kilo` settings sections the sidecar reads (pushed with didChangeConfiguration). */
-export const SIDECAR_SECTIONS = ["kilo.routing", "kilo.budget", "kilo.local"];
+/**
+ * One `kilo` setting as `WorkspaceConfiguration.inspect()` reports it. Only these three levels are
+ * values a user set; `defaultValue` (package.json's) is left out on purpose.
+ */
+export interface SettingInspection { globalValue?: unknown; workspaceValue?: unknown; workspaceFolderValue?: unknown }
 
 /**
- * A `kilo` section as the sidecar is to read it: without `server` (how the extension starts the
- * sidecar, not a sidecar setting; the sidecar would warn about an unknown section). Other values pass.
+ * What `userSettings` inspects: each section the sidecar reads (as an object, so settings the
+ * extension does not declare, such as `kilo.routing.minConfidence` written in settings.json, pass
+ * too) and each declared setting on its own.
  */
-export function sidecarSettings(value: unknown): unknown {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
-  const { server: _server, ...rest } = value as Record<string, unknown>;
-  return rest;
+export const INSPECTED_SETTINGS = ["routing", "budget", "local", "network", "log",
+  "routing.tier", "routing.dial", "routing.pin", "budget.dailyUsdPerWorkspace", "local.endpoints"];
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/** `value` laid over `base`: objects member by member, anything else replaces. */
+function merged(base: unknown, value: unknown): unknown {
+  if (!isObject(value)) return value;
+  const out: Record<string, unknown> = isObject(base) ? { ...base } : {};
+  for (const [k, v] of Object.entries(value)) out[k] = merged(out[k], v);
+  return out;
+}
+
+/**
+ * The `kilo` settings the sidecar is sent (initializationOptions, workspace/configuration,
+ * didChangeConfiguration): only values the user set, in user settings, the workspace or the
+ * folder (the later wins). A default is never sent: the sidecar has its own, and a value sent
+ * would win over the user config file (the dial and tier `kilo-lsp dashboard` writes). `server.*`
+ * is not a sidecar setting and is never inspected; blank local endpoints are dropped.
+ */
+export function userSettings(inspect: (key: string) => SettingInspection | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of INSPECTED_SETTINGS) {
+    const seen = inspect(key);
+    if (!seen) continue;
+    for (const value of [seen.globalValue, seen.workspaceValue, seen.workspaceFolderValue]) {
+      if (value === undefined || value === null) continue;
+      const path = key.split(".");
+      let node = out;
+      for (const part of path.slice(0, -1)) {
+        if (!isObject(node[part])) node[part] = {};
+        node = node[part] as Record<string, unknown>;
+      }
+      const leaf = path[path.length - 1];
+      node[leaf] = merged(node[leaf], value);
+    }
+  }
+  const local = out.local;
+  if (isObject(local) && Array.isArray(local.endpoints)) {
+    local.endpoints = local.endpoints.filter((e) => typeof e !== "string" || e.trim() !== "");
+  }
+  for (const [k, v] of Object.entries(out)) if (isObject(v) && Object.keys(v).length === 0) delete out[k];
+  return out;
 }
 
 /** Settings whose change needs a server restart (the rest are pushed with didChangeConfiguration). */
 export const RESTART_SETTINGS = ["kilo.server.command", "kilo.server.pythonPath"];
-export const PUSHED_SETTINGS = ["kilo.routing", "kilo.budget", "kilo.local"];
+export const PUSHED_SETTINGS = ["kilo.routing", "kilo.budget", "kilo.local", "kilo.network", "kilo.log"];
 
 export function parseVersion(text: string): [number, number, number] | null {
   const m = /(\d+)\.(\d+)\.(\d+)/.exec(text ?? "");
@@ -108,19 +166,30 @@ export function localDay(now: Date = new Date()): string {
   return `${now.getFullYear()}-${two(now.getMonth() + 1)}-${two(now.getDate())}`;
 }
 
-/** The status bar text: `$(zap) model · tier · $0.12 today`. */
-export function statusText(status: SessionStatus | null, todayUsd: number | null): string {
+/** The status bar text: `$(zap) model · tier · $0.12 today`; a warning when the model cannot be called. */
+export function statusText(status: SessionStatus | null, todayUsd: number | null, server: ServerStatusResult | null = null): string {
   const spend = todayUsd === null ? "" : ` · ${usd(todayUsd, 2)} today`;
-  if (!status) return `$(zap) Kilo${spend}`;
-  return `$(zap) ${status.model} · ${status.tier}${spend}`;
+  if (status && status.callable === false) return `$(warning) ${status.model} (not callable) · ${status.tier}${spend}`;
+  if (status) return `$(zap) ${status.model} · ${status.tier}${spend}`;
+  if (server && server.callableModels === 0) return `$(warning) Kilo: no model callable${spend}`;
+  return `$(zap) Kilo${spend}`;
 }
 
-/** The status bar tooltip: the session's reason, today's spend and saving. */
-export function statusTooltip(status: SessionStatus | null, today: UsageResult | null): string {
+/** The status bar tooltip: the session's reason, whether its model can be called, today's spend and saving. */
+export function statusTooltip(status: SessionStatus | null, today: UsageResult | null, server: ServerStatusResult | null = null): string {
   const head = status ? `Kilo: ${status.model} (${status.reasonCode.replace(/_/g, " ")})` : "Kilo: no decision yet";
+  const fix = `add a key with "${COMMAND_TITLES.setApiKey}", or start a local model server (Ollama, LM Studio, or one in kilo.local.endpoints)`;
+  const callable = status && status.callable === false
+    ? `\nNot callable: ${status.model} is the model the router would use, and it cannot be called now; ${fix}.`
+    : (!status && server && server.callableModels === 0 ? `\nNo model can be called now: ${fix}.` : "");
   const spend = today ? `\nToday in this workspace: ${usd(today.costUsd)} for ${today.requests} requests, ` +
     `saved ${usd(today.savedVsBalancedUsd)} vs Balanced` : "";
-  return `${head}${spend}\nClick for the last decision.`;
+  return `${head}${callable}${spend}\nClick for the Kilo menu.`;
+}
+
+/** The dashboard's URL as it may be shown in a log: without its access token. */
+export function redactedUrl(url: string): string {
+  return url.replace(/([?&]token=)[^&#]*/g, "$1…");
 }
 
 /** A decision card as Markdown (webview, notification detail). */

@@ -132,7 +132,7 @@ test("explain, tier, dial, pin and unpin", async () => {
   await controller.setTier(); await controller.setDial();
   assert.deepEqual(calls.picked[0], ["efficient", "balanced", "frontier", "free"]);
   await controller.pin(); await controller.unpin();
-  assert.deepEqual(calls.settings, [["routing.tier", "frontier"], ["routing.dial", "bar"], ["routing.pin", ""]]);
+  assert.deepEqual(calls.settings, [["routing.tier", "frontier"], ["routing.dial", "bar"], ["routing.pin", undefined]]);   // unpin removes the setting
 });
 
 test("an answer can be marked as failed: kilo/feedback with its decision, only to a server that takes it", async () => {

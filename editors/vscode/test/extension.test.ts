@@ -11,12 +11,27 @@ import { join } from "node:path";
 
 const registered = new Map<string, () => unknown>();
 const errors: string[] = [];
+/** What the user set, by dotted key: in user settings (`config`) and in one workspace folder's settings. */
 let config: Record<string, unknown> = {};
-type Configuration = (params: { items: Array<{ section?: string }> }, token: unknown, next: (p: unknown, t: unknown) => Promise<unknown[]>) => Promise<unknown[]>;
+let folderConfig: Record<string, unknown> = {};
+const defaults: Record<string, unknown> = { "routing.tier": "efficient", "routing.dial": "bill", "routing.pin": "", "budget.dailyUsdPerWorkspace": 0,
+  "local.endpoints": [], "server.command": [], "server.pythonPath": "" };
+/** A value at one level, as VS Code's inspect() reads it: a key's own value, or a section's members as an object. */
+const at = (values: Record<string, unknown>, key: string): unknown => {
+  if (key in values) return values[key];
+  const inner = Object.entries(values).filter(([k]) => k.startsWith(`${key}.`));
+  return inner.length ? Object.fromEntries(inner.map(([k, v]) => [k.slice(key.length + 1), v])) : undefined;
+};
+const outputLines: string[] = [];
+const openedExternally: string[] = [];
+let configurationListener: ((e: { affectsConfiguration(k: string): boolean }) => void) | undefined;
+type Configuration = (params: { items: Array<{ section?: string; scopeUri?: string }> }, token: unknown, next: (p: unknown, t: unknown) => Promise<unknown[]>) => Promise<unknown[]>;
 const started: Array<{ serverOptions: { command: string; args: string[] }; clientOptions: { initializationOptions: Record<string, unknown>;
-  synchronize: { configurationSection: string[] }; middleware: { workspace: { configuration: Configuration } };
+  synchronize?: unknown; middleware: { workspace: { configuration: Configuration } };
   errorHandler: { closed(): { action: number; handled: boolean } } } }> = [];
 const sent: Array<{ method: string; params: unknown }> = [];
+const notified: Array<{ method: string; params: unknown }> = [];
+const DASHBOARD_URL = "http://127.0.0.1:38397/decisions?workspace=file%3A%2F%2F%2Fws&conversation=c&token=SECRET-TOKEN";
 const webviews: Array<{ listener?: (m: unknown) => Promise<void>; posted: unknown[] }> = [];
 let editorListener: ((e: unknown) => void) | undefined;
 const disposable = { dispose() {} };
@@ -30,7 +45,7 @@ const editor = {
 const vscodeStub = {
   window: {
     activeTextEditor: editor as unknown,
-    createOutputChannel: () => ({ appendLine() {}, show() {}, dispose() {} }),
+    createOutputChannel: () => ({ appendLine(line: string) { outputLines.push(line); }, show() {}, dispose() {} }),
     createStatusBarItem: item,
     showErrorMessage: (m: string) => { errors.push(m); return Promise.resolve(undefined); },
     showInformationMessage: () => Promise.resolve(undefined),
@@ -48,29 +63,37 @@ const vscodeStub = {
   workspace: {
     isTrusted: true, workspaceFolders: [{ uri: fileUri("/ws") }],
     getWorkspaceFolder: () => ({ uri: fileUri("/ws") }),
-    getConfiguration: () => ({ get: (k: string, d: unknown) => (k in config ? config[k] : d), update: async () => undefined }),
-    onDidChangeConfiguration: () => disposable,
+    getConfiguration: (_section: string, scope?: { toString(): string }) => ({
+      get: (k: string, d: unknown) => (k in config ? config[k] : d), update: async () => undefined,
+      inspect: (k: string) => ({ defaultValue: at(defaults, k), globalValue: at(config, k),
+        workspaceFolderValue: scope?.toString() === "file:///ws" ? at(folderConfig, k) : undefined }),
+    }),
+    onDidChangeConfiguration: (f: (e: { affectsConfiguration(k: string): boolean }) => void) => { configurationListener = f; return disposable; },
   },
+  Uri: { parse: (s: string) => ({ toString: () => s }) },
   languages: { getDiagnostics: () => [{ message: "unused name", severity: 1, range: { start: position(4, 2), end: position(4, 6) } }] },
   extensions: { getExtension: () => undefined },
-  env: { clipboard: { writeText: async () => undefined } },
+  env: { clipboard: { writeText: async () => undefined },
+    openExternal: async (uri: { toString(): string }) => { openedExternally.push(uri.toString()); return true; } },
   CancellationTokenSource: class { token = {}; cancel() {} },
   StatusBarAlignment: { Right: 2 }, ViewColumn: { Beside: -2 }, ConfigurationTarget: { Global: 1 }, ProgressLocation: { Notification: 15 },
 };
 
 const stateListeners: Array<(e: { oldState: number; newState: number }) => void> = [];
 class FakeLanguageClient {
-  initializeResult = { capabilities: { experimental: { kilo: { protocolVersion: "1.0", requests: ["kilo/complete", "kilo/usage", "kilo/setCredentials"] } } } };
+  initializeResult = { capabilities: { experimental: { kilo: { protocolVersion: "1.0",
+    requests: ["kilo/complete", "kilo/usage", "kilo/setCredentials", "kilo/dashboard"] } } } };
   onDidChangeState(f: (e: { oldState: number; newState: number }) => void) { stateListeners.push(f); return disposable; }
   constructor(_id: string, _name: string, serverOptions: never, clientOptions: never) { started.push({ serverOptions, clientOptions }); }
   onNotification() { return disposable; }
-  async sendNotification() {}
+  async sendNotification(method: string, params: unknown) { notified.push({ method, params }); }
   async start() { stateListeners.forEach((f) => f({ oldState: 1, newState: 2 })); }
   async stop() {}
   async sendRequest(method: string, params: unknown) {
     sent.push({ method, params });
     if (method === "kilo/complete") throw Object.assign(new Error("cancelled"), { code: -32800 });
     if (method === "kilo/setCredentials") return { provider: "openai", apiKey: "sk-…abcd", callableModels: 3 };
+    if (method === "kilo/dashboard") return { url: DASHBOARD_URL };
     throw Object.assign(new Error("not in this test"), { code: -32601 });
   }
 }
@@ -105,6 +128,7 @@ test("activate registers every contributed command and reports a broken kilo.ser
 
 test("with a Python that has kilo-lsp, the client starts; Ask sends the editor the user was in, not the webview", { skip: !process.env.KILO_PYTHON && "KILO_PYTHON (a Python with kilo-lsp) is not set; make test-vscode sets it" }, async () => {
   config = { "server.pythonPath": process.env.KILO_PYTHON, "local.endpoints": ["http://127.0.0.1:8080/v1"], "routing.tier": "free" };
+  folderConfig = { "routing.dial": "bar" };
   errors.length = 0;
   const ext = await import("../src/extension");
   await ext.activate(context() as never);
@@ -118,12 +142,22 @@ test("with a Python that has kilo-lsp, the client starts; Ask sends the editor t
   const last = started.at(-1)!;
   assert.deepEqual(last.serverOptions.args, ["-m", "kilo_lsp", "--stdio"]);
   assert.equal(last.serverOptions.command, process.env.KILO_PYTHON);
-  assert.deepEqual(last.clientOptions.initializationOptions.local, { endpoints: ["http://127.0.0.1:8080/v1"] });
-  assert.equal((last.clientOptions.initializationOptions.routing as { tier: string }).tier, "free");
-  assert.deepEqual(last.clientOptions.synchronize.configurationSection, ["kilo.routing", "kilo.budget", "kilo.local"]);
-  const answered = await last.clientOptions.middleware.workspace.configuration({ items: [{ section: "kilo" }, { section: "editor" }] }, {},
-    async () => [{ server: { pythonPath: "/py" }, routing: { tier: "free" } }, { server: 1 }]);
-  assert.deepEqual(answered, [{ routing: { tier: "free" } }, { server: 1 }]);
+  // only what the user set: no dial, no budget, no pin (the defaults would win over the user config file)
+  const init = last.clientOptions.initializationOptions;
+  assert.deepEqual({ routing: init.routing, local: init.local, budget: init.budget, server: init.server },
+    { routing: { tier: "free" }, local: { endpoints: ["http://127.0.0.1:8080/v1"] }, budget: undefined, server: undefined });
+  assert.equal(last.clientOptions.synchronize, undefined);   // it would send every section with its defaults
+  // workspace/configuration: the user's values globally, and the folder's on top for the folder; other sections from VS Code
+  const answered = await last.clientOptions.middleware.workspace.configuration(
+    { items: [{ section: "kilo" }, { section: "kilo", scopeUri: "file:///ws" }, { section: "editor" }] }, {},
+    async () => [{ routing: { tier: "efficient", dial: "bill" } }, { routing: { tier: "efficient", dial: "bill" } }, { tabSize: 4 }]);
+  assert.deepEqual(answered, [{ routing: { tier: "free" }, local: { endpoints: ["http://127.0.0.1:8080/v1"] } },
+    { routing: { tier: "free", dial: "bar" }, local: { endpoints: ["http://127.0.0.1:8080/v1"] } }, { tabSize: 4 }]);
+  // a change: the user's values are pushed, a value removed is no longer among them
+  delete config["local.endpoints"];
+  configurationListener!({ affectsConfiguration: (k: string) => k === "kilo.local" });
+  assert.deepEqual(notified.filter((n) => n.method === "workspace/didChangeConfiguration").at(-1)!.params,
+    { settings: { kilo: { routing: { tier: "free" } } } });
   // the sidecar dies: restarted three times, then stopped with one message naming what to do
   const closes = [1, 2, 3, 4].map(() => last.clientOptions.errorHandler.closed().action);
   assert.deepEqual(closes, [2, 2, 2, 1]);
@@ -143,4 +177,16 @@ test("with a Python that has kilo-lsp, the client starts; Ask sends the editor t
   assert.deepEqual((complete.context.diagnostics as Array<{ severity: number }>).map((d) => d.severity), [2]);
   assert.match(complete.conversationId, /^vscode-chat-/);
   assert.deepEqual(webviews.at(-1)!.posted.map((m) => (m as { type: string }).type), ["start", "error"]);
+
+  // the chat's Decisions button: that conversation's decisions in the dashboard, in the browser; the
+  // token never reaches the output channel
+  await webviews.at(-1)!.listener!({ type: "decisions" });
+  const dash = sent.filter((s) => s.method === "kilo/dashboard").at(-1)!.params;
+  // (this chat's only question was cancelled before any text: it has no turn, so the workspace's decisions)
+  assert.deepEqual(dash, { page: "decisions", workspaceUri: "file:///ws", conversationId: null });
+  assert.deepEqual(openedExternally, [DASHBOARD_URL]);
+  await registered.get("kilo.openDashboard")!();
+  assert.deepEqual(sent.filter((s) => s.method === "kilo/dashboard").at(-1)!.params, { page: null, workspaceUri: "file:///ws", conversationId: null });
+  assert.ok(outputLines.some((l) => l.includes("127.0.0.1:38397")), outputLines.join("\n"));
+  assert.ok(!outputLines.some((l) => l.includes("SECRET-TOKEN")), outputLines.join("\n"));
 });

@@ -42,6 +42,7 @@ export function stubHost(picks: string[] = [], inputs: string[] = []) {
     infos: [] as string[], markdown: [] as string[], picked: [] as string[][],
     settings: [] as Array<[string, unknown]>, secrets: new Map<string, string>(),
     context: null as EditorContext | null,
+    opened: [] as string[], openWorks: true, clipboard: [] as string[], log: [] as string[],
   };
   const host: Host = {
     setStatus: (text, tooltip) => { calls.status.push({ text, tooltip }); },
@@ -53,6 +54,9 @@ export function stubHost(picks: string[] = [], inputs: string[] = []) {
     getSecret: async (k) => calls.secrets.get(k),
     workspaceUri: () => "file:///ws",
     editorContext: () => calls.context,
+    openExternal: async (url) => { calls.opened.push(url); return calls.openWorks; },
+    copyToClipboard: async (text) => { calls.clipboard.push(text); },
+    log: (line) => { calls.log.push(line); },
   };
   return { host, calls };
 }

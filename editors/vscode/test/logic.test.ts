@@ -2,20 +2,71 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   COMMAND_IDS, COMMAND_TITLES, CrashPolicy, StreamBuffer, answerFooter, askErrorText, cardMarkdown, initializationOptions, localDay, previewLine,
-  protocolProblem, SIDECAR_SECTIONS, sidecarSettings, statusText, usageSummary, versionAtLeast, versionCommand,
+  protocolProblem, STATUS_MENU, SettingInspection, pickFromMenu, redactedUrl, statusText, statusTooltip, usageSummary, userSettings,
+  versionAtLeast, versionCommand,
 } from "../src/logic";
 import type { CompleteResult } from "../src/protocol";
 import { CARD, CHUNKS, RESULT, USAGE } from "./fixtures";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
-test("settings become initializationOptions with editorPluginInfo and local endpoints", () => {
-  const opts = initializationOptions({ serverCommand: [], pythonPath: "", tier: "frontier", dial: "bar", pin: "", dailyUsdPerWorkspace: 2,
-    localEndpoints: ["http://127.0.0.1:8080/v1", " "] }, "0.1.0");
-  assert.deepEqual(opts, { routing: { tier: "frontier", dial: "bar", pin: "" }, budget: { dailyUsdPerWorkspace: 2 },
-    local: { endpoints: ["http://127.0.0.1:8080/v1"] }, editorPluginInfo: { name: "kilo-lsp-vscode", version: "0.1.0" },
+test("the settings the user set become initializationOptions, with editorPluginInfo and editorCommands", () => {
+  const opts = initializationOptions({ routing: { dial: "bar" }, local: { endpoints: ["http://127.0.0.1:8080/v1"] } }, "0.1.0");
+  assert.deepEqual(opts, { routing: { dial: "bar" }, local: { endpoints: ["http://127.0.0.1:8080/v1"] },
+    editorPluginInfo: { name: "kilo-lsp-vscode", version: "0.1.0" },
     editorCommands: { setKey: "Kilo: Set API key", settings: "Settings › Extensions › Kilo (kilo.*)" } });
   assert.deepEqual(versionCommand({ command: "/py", args: ["-m", "kilo_lsp", "--stdio"] }), { command: "/py", args: ["-m", "kilo_lsp", "--version"] });
+});
+
+/** inspect() as VS Code answers it: package.json's defaults, and values at the levels given (dotted keys). */
+function inspector(levels: { global?: Record<string, unknown>; workspace?: Record<string, unknown>; folder?: Record<string, unknown> }) {
+  const defaults: Record<string, unknown> = { "routing.tier": "efficient", "routing.dial": "bill", "routing.pin": "",
+    "budget.dailyUsdPerWorkspace": 0, "local.endpoints": [] };
+  const at = (values: Record<string, unknown> | undefined, key: string): unknown => {
+    if (!values) return undefined;
+    if (key in values) return values[key];
+    const inner = Object.entries(values).filter(([k]) => k.startsWith(`${key}.`));   // a section: its members as an object
+    return inner.length ? Object.fromEntries(inner.map(([k, v]) => [k.slice(key.length + 1), v])) : undefined;
+  };
+  const asked: string[] = [];
+  const inspect = (key: string): SettingInspection & { defaultValue?: unknown } => {
+    asked.push(key);
+    return { defaultValue: at(defaults, key), globalValue: at(levels.global, key), workspaceValue: at(levels.workspace, key),
+      workspaceFolderValue: at(levels.folder, key) };
+  };
+  return { inspect, asked };
+}
+
+test("only settings the user set are sent: no default would override the user config file's dial and tier", () => {
+  assert.deepEqual(userSettings(inspector({}).inspect), {});
+  const { inspect, asked } = inspector({ global: { "routing.dial": "bar" } });
+  assert.deepEqual(userSettings(inspect), { routing: { dial: "bar" } });
+  assert.ok(!asked.some((k) => k.startsWith("server")), "server.* is never a sidecar setting");
+  // a value the user set to what happens to be the default is still the user's: sent
+  assert.deepEqual(userSettings(inspector({ global: { "routing.tier": "efficient" } }).inspect), { routing: { tier: "efficient" } });
+  // workspace over user settings, folder over workspace; other settings of the section stay
+  assert.deepEqual(userSettings(inspector({ global: { "routing.dial": "bar", "routing.tier": "free" }, workspace: { "routing.dial": "bill" },
+    folder: { "routing.pin": "gpt-5-mini" } }).inspect), { routing: { dial: "bill", tier: "free", pin: "gpt-5-mini" } });
+  // settings the extension does not declare pass through their section; blank endpoints are dropped
+  assert.deepEqual(userSettings(inspector({ global: { "routing.minConfidence": 0.7, "local.endpoints": ["http://127.0.0.1:8080/v1", " "],
+    "budget.dailyUsdPerWorkspace": 2 } }).inspect),
+  { routing: { minConfidence: 0.7 }, local: { endpoints: ["http://127.0.0.1:8080/v1"] }, budget: { dailyUsdPerWorkspace: 2 } });
+  // an inspect() that answers nothing for a key (an unknown one)
+  assert.deepEqual(userSettings(() => undefined), {});
+});
+
+test("the status bar's menu runs the command picked by its title", async () => {
+  let offered: string[] = [];
+  assert.equal(await pickFromMenu(async (items) => { offered = items; return COMMAND_TITLES.openDashboard; }), "openDashboard");
+  assert.deepEqual(offered, STATUS_MENU.map((k) => COMMAND_TITLES[k]));
+  assert.equal(await pickFromMenu(async () => undefined), undefined);
+});
+
+test("the dashboard's URL is logged without its token", () => {
+  assert.equal(redactedUrl("http://127.0.0.1:38397/leaderboard?token=PHNU5n_kd1Sn99sPJbcTbr6ctAQ8FyElZCC-l9XV8v8"),
+    "http://127.0.0.1:38397/leaderboard?token=…");
+  assert.equal(redactedUrl("http://127.0.0.1:1/decisions?workspace=file%3A%2F%2F%2Fw&token=abc&conversation=c"),
+    "http://127.0.0.1:1/decisions?workspace=file%3A%2F%2F%2Fw&token=…&conversation=c");
 });
 
 test("every command an error text names is contributed under that title", () => {
@@ -39,6 +90,10 @@ test("status bar text and decision card", () => {
   assert.equal(statusText(null, 0.5), "$(zap) Kilo · $0.50 today");
   const st = { workspace: "w", conversationId: "c", model: "gpt-5-mini", tier: "efficient", reasonCode: "x" };
   assert.equal(statusText(st, 0.1234), "$(zap) gpt-5-mini · efficient · $0.12 today");
+  // a model the router would use but cannot call (what-if): said in the text and the tooltip
+  assert.equal(statusText({ ...st, callable: false }, 0), "$(warning) gpt-5-mini (not callable) · efficient · $0.00 today");
+  assert.match(statusTooltip({ ...st, callable: false }, null), /Not callable: gpt-5-mini .*"Kilo: Set API key"/);
+  assert.doesNotMatch(statusTooltip({ ...st, callable: true }, null), /Not callable/);
   const md = cardMarkdown(CARD);
   assert.match(md, new RegExp(`\\*\\*${CARD.modelName}\\*\\* \\(\`${CARD.model}\`\\)`));
   assert.equal(cardMarkdown(null), "No decision yet in this session.");
@@ -92,13 +147,6 @@ test("the settings that name a program to run can only be set per machine, never
     assert.equal(props[key].scope, "machine", key);
     assert.ok(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.includes(key), key);
   }
-});
-
-test("the sidecar reads the kilo settings without the extension's server.* (it would warn about an unknown section)", () => {
-  assert.deepEqual(sidecarSettings({ server: { command: ["x"] }, routing: { tier: "free" }, local: { endpoints: [] } }),
-    { routing: { tier: "free" }, local: { endpoints: [] } });
-  assert.equal(sidecarSettings(null), null);
-  assert.deepEqual(SIDECAR_SECTIONS.map((s) => s.split(".")[0]), ["kilo", "kilo", "kilo"]);
 });
 
 test("a crashing sidecar is restarted three times in three minutes, then stopped with one message", () => {

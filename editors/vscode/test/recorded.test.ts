@@ -169,3 +169,45 @@ test("local-model.json: an answer from a local server, free, its tokens estimate
   assert.equal(controller.today!.requests, 1);
   assert.match(calls.status.at(-1)!.text, / · \$0\.00 today$/);
 });
+
+test("dashboard.json: Open dashboard sends kilo/dashboard and opens the URL the sidecar answers; the log has it without its token", async () => {
+  const { client, calls, controller } = setup("dashboard");
+  const recorded = exchanges("dashboard", "kilo/dashboard");
+  // the first recorded answer (a page); the controller's own params are checked, the URL opened is the sidecar's
+  assert.equal(await controller.openDashboard("leaderboard"), recorded[0].result!.url);
+  assert.deepEqual(client.params("kilo/dashboard")[0], { page: "leaderboard", workspaceUri: "file:///ws", conversationId: null });
+  // a chat's Decisions once it has asked something: its conversation and workspace, as the recorder sent them
+  const chat = new ChatSession(recordingView());
+  chat.conversation.record("rename checkout to place_order", "done");
+  await controller.openDecisions(chat);
+  assert.deepEqual(client.params("kilo/dashboard")[1], { page: "decisions", workspaceUri: "file:///ws", conversationId: chat.conversation.id });
+  assert.deepEqual(calls.opened, recorded.map((e) => e.result!.url));
+  assert.match(calls.opened[1], /\/decisions\?.*conversation=chat-1/);
+  assert.ok(calls.log.length === 2 && calls.log.every((l) => l.includes("127.0.0.1:") && !l.includes("TOKEN")), calls.log.join("\n"));
+});
+
+test("dashboard.json: with no browser, the URL goes to the clipboard and nowhere else", async () => {
+  const { calls, controller } = setup("dashboard");
+  calls.openWorks = false;
+  assert.equal(await controller.openDashboard(), null);
+  const url = exchanges("dashboard", "kilo/dashboard")[0].result!.url;
+  assert.deepEqual(calls.clipboard, [url]);
+  assert.ok(!calls.infos.concat(calls.errors.map((e) => e.message), calls.log).some((t) => t.includes("TOKEN")));
+});
+
+test("no-key.json: the status bar says when no model can be called, and when the chosen one cannot", async () => {
+  const { calls, controller } = setup("no-key");
+  await controller.refreshServerStatus();
+  assert.equal(result("no-key", "kilo/serverStatus").callableModels, 0);
+  assert.equal(calls.status.at(-1)!.text, "$(warning) Kilo: no model callable");
+  assert.match(calls.status.at(-1)!.tooltip, /No model can be called now: add a key with "Kilo: Set API key"/);
+  // kilo/complete's kilo/status names the model the router would use, callable false
+  const status = notifications(exchanges("no-key", "kilo/complete")[0].notifications, "kilo/status")[0];
+  assert.equal(status.callable, false);
+  await controller.ask(new ChatSession(recordingView()), exchanges("no-key", "kilo/complete")[0].params.text);
+  assert.equal(calls.status.at(-1)!.text, statusText(status, null, controller.server));
+  assert.match(calls.status.at(-1)!.text, new RegExp(`^\\$\\(warning\\) ${status.model} \\(not callable\\)`));
+  // a key taken: the count from kilo/setCredentials's answer reaches the status bar
+  await controller.pushCredentials("openrouter", "sk-1");
+  assert.equal(controller.server!.callableModels, result("no-key", "kilo/setCredentials").callableModels);
+});
