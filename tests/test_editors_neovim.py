@@ -142,6 +142,25 @@ def test_neovim_missing_or_dying_sidecar_is_said_once(tmp_path):
     assert "a missing sidecar is said once, with :KiloInstall" in checks and "a sidecar that dies is said once" in checks
 
 
+def test_neovim_sends_only_set_settings_and_opens_the_dashboard(tmp_path):
+    """editors/neovim/tests/dashboard.lua: with a user config file that sets the dial to bar and
+    nothing set in Neovim, no dial is sent and the card says bar; :KiloDial wins over the file until
+    removed; :KiloDashboard opens the sidecar's dashboard (fetched: 200 with the token, refused
+    without), a chat's decisions, and shows the URL in a float when there is no browser; the token
+    reaches neither :messages nor Neovim's LSP log (at debug level)."""
+    lines = run_nvim(TESTS / "dashboard.lua", tmp_path)
+    checks = {x["check"] for x in lines if "check" in x}
+    for name in ("an unset dial is not in initializationOptions",
+                 "an unset dial is not in the answer to workspace/configuration",
+                 "the dial in the user config file is the one the card says",
+                 "a dial removed in the editor is not sent: the file's holds again",
+                 "the dashboard answers 200 with the token", "the dashboard refuses a request without the token",
+                 "the conversation's decisions page answers 200",
+                 "the URL's token is not in Neovim's LSP log"):
+        assert name in checks, name
+    assert lines[-1] == {"summary": True, "failed": 0}
+
+
 def test_neovim_formats_what_the_real_sidecar_answered(tmp_path):
     """card.lua on editors/recorded/*.json (which tests/test_recorded_responses.py writes)."""
     lines = run_nvim(TESTS / "recorded.lua", tmp_path)

@@ -74,4 +74,18 @@ check("the statusline: model, tier and today's spend", line == string.format("ki
   status.tier, usd(today.costUsd, 2)), line)
 check("the statusline before any usage", card.status(status, nil) == string.format("kilo: %s · %s", status.model, status.tier))
 check("usage with nothing spent", card.usage_lines(nil, nil)[1] == "No usage recorded yet.")
+
+-- without any key (no-key.json): nothing callable, then the model the router would use, marked so
+local nokey = load("no-key")
+local nothing = exchange(nokey, "kilo/serverStatus", 1).result
+check("the statusline with no callable model", nothing.callableModels == 0
+  and card.status(nil, nil, nothing) == "kilo: no model callable", card.status(nil, nil, nothing))
+local whatif
+for _, n in ipairs(exchange(nokey, "kilo/complete", 1).notifications) do
+  if n.method == "kilo/status" then whatif = n.params end
+end
+check("the statusline when the chosen model is not callable", whatif.callable == false
+  and card.status(whatif, nil, nothing) == string.format("kilo: %s (not callable) · %s", whatif.model, whatif.tier),
+  card.status(whatif, nil, nothing))
+check("a callable model is not marked", card.status(status, nil, nothing):find("not callable", 1, true) == nil)
 finish()

@@ -49,10 +49,15 @@ end
 
 --- The statusline text: the session's model and tier (the last kilo/status) and today's spend
 --- (kilo/usage for today: costUsd), e.g. "kilo: gpt-5-mini · efficient · $0.12 today".
-function M.status(status, today)
+--- `server`: the last kilo/serverStatus (optional): with no callable model at all, the line says so.
+function M.status(status, today, server)
   local parts = {}
   if status ~= nil and status ~= vim.NIL then
-    table.insert(parts, string.format("%s · %s", status.model, status.tier))
+    -- callable false: the model the router would use cannot be called now (what-if mode, no key)
+    table.insert(parts, string.format("%s%s · %s", status.model, status.callable == false and " (not callable)" or "",
+      status.tier))
+  elseif type(server) == "table" and server.callableModels == 0 then
+    table.insert(parts, "no model callable")
   end
   if today ~= nil and today ~= vim.NIL and s(today.costUsd) then
     table.insert(parts, usd(today.costUsd, 2) .. " today")

@@ -1,6 +1,6 @@
 -- kilo-lsp for Neovim 0.11+: starts the sidecar through vim.lsp.config/vim.lsp.enable and adds
 -- :KiloAsk, :KiloNew, :KiloRoute, :KiloExplain, :KiloTier, :KiloDial, :KiloPin, :KiloUsage,
--- :KiloSetKey, :KiloInstall and a statusline component. See :help kilo.
+-- :KiloDashboard, :KiloSetKey, :KiloInstall and a statusline component. See :help kilo.
 local card = require("kilo.card")
 local chats = require("kilo.chat")
 local context = require("kilo.context")
@@ -15,10 +15,10 @@ M.defaults = {
   python = nil,         -- or a Python with kilo-lsp installed: { python, "-m", "kilo_lsp", "--stdio" }
   root_markers = { ".git", "pyproject.toml", "package.json", "go.mod", "Cargo.toml" },
   filetypes = nil,      -- nil: every buffer
-  settings = {          -- the 'kilo' settings section, sent at start and on change
-    routing = { tier = "efficient", dial = "bill", pin = "" },
-    budget = { dailyUsdPerWorkspace = 0 },
-  },
+  -- the 'kilo' settings section, sent at start and on change: only what is set here (or with
+  -- :KiloTier, :KiloDial, :KiloPin). Nothing is sent for what is not set, so the sidecar's own
+  -- defaults and the user config file (the dial and tier `kilo-lsp dashboard` writes) apply.
+  settings = {},
   complete = {},          -- extra kilo/complete params for :KiloAsk, e.g. { maxTokens = 512, temperature = 0 }
   conversation_id = nil, -- the conversation of previews made outside any chat (nil: the server's default)
   enable = true,         -- call vim.lsp.enable("kilo")
@@ -140,10 +140,28 @@ local function on_exit(code, signal)
   end)
 end
 
+--- A copy of `value` without empty tables (an emptied section, an empty list: nothing set).
+local function pruned(value)
+  if type(value) ~= "table" or vim.islist(value) then return vim.deepcopy(value) end
+  local out = {}
+  for k, v in pairs(value) do
+    local kept = pruned(v)
+    if not (type(kept) == "table" and next(kept) == nil) then out[k] = kept end
+  end
+  return out
+end
+
+--- The 'kilo' settings as the sidecar is sent them: what the user set, and an object ({}) when
+--- nothing is (an empty Lua table would go out as a JSON array, which the sidecar ignores).
+function M.sidecar_settings(settings)
+  local out = pruned(settings or {})
+  return next(out) == nil and vim.empty_dict() or out
+end
+
 --- The table given to vim.lsp.config("kilo", ...).
 function M.lsp_config(opts)
   opts = vim.tbl_deep_extend("force", vim.deepcopy(M.defaults), opts or {})
-  local init = vim.deepcopy(opts.settings)
+  local init = pruned(opts.settings)
   init.editorPluginInfo = { name = "kilo-lsp-nvim", version = M.version }
   init.editorCommands = vim.deepcopy(M.editor_commands)
   local markers = opts.root_markers
@@ -161,7 +179,7 @@ function M.lsp_config(opts)
     end,
     filetypes = opts.filetypes,
     init_options = init,
-    settings = { kilo = vim.deepcopy(opts.settings) },
+    settings = { kilo = M.sidecar_settings(opts.settings) },
     handlers = { ["kilo/status"] = on_status, ["kilo/chunk"] = on_chunk, ["window/showMessage"] = on_show_message },
     on_init = on_init,
     on_exit = on_exit,
@@ -307,7 +325,8 @@ function M.float(lines, title)
   return buf, win
 end
 
---- Change a setting (e.g. "routing.tier") and tell the server (workspace/didChangeConfiguration).
+--- Change a setting (e.g. "routing.tier"; nil removes it) and tell the server
+--- (workspace/didChangeConfiguration).
 function M.set(path, value)
   local opts = M.state.opts or vim.deepcopy(M.defaults)
   local node = opts.settings
@@ -320,13 +339,13 @@ function M.set(path, value)
   M.state.opts = opts
   local c = M.client()
   if c then
-    c.settings = { kilo = vim.deepcopy(opts.settings) } -- what Neovim answers to workspace/configuration
+    c.settings = { kilo = M.sidecar_settings(opts.settings) } -- what Neovim answers to workspace/configuration
     c:notify("workspace/didChangeConfiguration", { settings = c.settings })
   end
 end
 
 function M.statusline()
-  return card.status(M.state.status, M.state.today)
+  return card.status(M.state.status, M.state.today, M.state.server)
 end
 
 --- Ask in a chat: the answer (kilo/complete) streams into the chat's split. The context is read from
@@ -478,6 +497,57 @@ function M.send_key(client, provider, key, callback)
   if not ok then callback({ message = "the request could not be sent" }, nil) end
 end
 
+-- -- the dashboard ------------------------------------------------------------------------------
+
+M.dashboard_pages = { "usage", "leaderboard", "decisions", "settings" }
+
+--- kilo/dashboard: the URL of the dashboard the sidecar serves (`page`: one of dashboard_pages, or
+--- nil for usage). `decisions` from a chat that has asked something (or with one shown) opens that
+--- conversation's decisions.
+--- The URL holds an access token: the LSP log is kept above debug level while it comes back (at
+--- debug level Neovim logs every message it receives). Returns url, err.
+function M.dashboard_url(page)
+  if page and not vim.tbl_contains(M.dashboard_pages, page) then
+    return nil, { code = -1, message = string.format("no dashboard page '%s'; there are: %s", page,
+      table.concat(M.dashboard_pages, ", ")) }
+  end
+  if not M.supports("kilo/dashboard") then
+    return nil, { code = -1, message = "this kilo-lsp has no dashboard yet; upgrade it with :KiloInstall" }
+  end
+  local params = { page = page, workspaceUri = M.workspace_uri() }
+  local chat = chats.of_buf(vim.api.nvim_get_current_buf()) or chats.visible()
+  -- a chat that has asked something has decisions to show; before that, the workspace's list
+  if page == "decisions" and chat and #chat.turns > 0 and params.workspaceUri then
+    params.conversationId = chat.conversation_id
+  end
+  local log = vim.lsp.log
+  local level = log.get_level()
+  if level < vim.log.levels.INFO then log.set_level(vim.log.levels.INFO) end
+  local ok, result, err = pcall(M.request_sync, "kilo/dashboard", params, 15000)
+  log.set_level(level)
+  if not ok then return nil, { code = -1, message = tostring(result) } end
+  if err then return nil, err end
+  return result.url, nil
+end
+
+--- :KiloDashboard [page]: opens the dashboard in the browser with vim.ui.open (Neovim 0.10+); where
+--- that cannot open it, shows the URL in a float to copy (not in :messages, it holds a token).
+--- Returns "opened" or "shown", or nil and the error.
+function M.dashboard(page)
+  local url, err = M.dashboard_url(page)
+  if not url then return nil, err end
+  if vim.ui.open then
+    local ok, cmd = pcall(vim.ui.open, url)
+    if ok and cmd then
+      notify("dashboard opened in the browser")
+      return "opened"
+    end
+  end
+  M.float({ "Open this address in a browser on this machine", "(it holds an access token: do not share it):", "",
+    url }, " kilo: dashboard ")
+  return "shown"
+end
+
 --- The providers the server takes keys for (kilo/serverStatus), as { name, label, keySet }.
 function M.providers()
   local status = M.server_status()
@@ -599,7 +669,7 @@ local function create_commands()
   end, { nargs = 1, complete = complete_from("dial"), desc = "bill or bar" })
   cmd("KiloPin", function(args)
     if args.bang or args.args == "" then
-      M.set("routing.pin", "")
+      M.set("routing.pin", nil)
       return notify("unpinned: routing")
     end
     set_checked("model", "routing.pin", args.args, "pinned " .. args.args)
@@ -610,6 +680,13 @@ local function create_commands()
     if err then return notify(err.message, vim.log.levels.WARN) end
     M.float(card.usage_lines(all, day, today()), " kilo: usage ")
   end, { desc = "Spend and savings, today and in all" })
+  cmd("KiloDashboard", function(args)
+    local _, err = M.dashboard(args.args ~= "" and args.args or nil)
+    if err then notify(err.message or vim.inspect(err), vim.log.levels.ERROR) end
+  end, { nargs = "?", desc = "Open the dashboard: usage (default), leaderboard, decisions (of this chat) or settings",
+    complete = function(lead)
+      return vim.tbl_filter(function(x) return x:find(lead, 1, true) == 1 end, M.dashboard_pages)
+    end })
   cmd("KiloSetKey", function(args)
     M.set_key(args.args, args.bang)
   end, { nargs = "?", bang = true, desc = "Type an API key for a provider (kept in memory, never written)",
