@@ -35,6 +35,13 @@ def test_settings_conform_to_the_generated_settings_schema():
     assert list(validator.iter_errors({"routing": {"tier": "cheap"}}))  # the schema does reject nonsense
 
 
+def test_template_sends_no_default_settings():
+    """A value in settings.json wins over the user config file (the dial and tier the dashboard
+    writes): the template ships none, so the sidecar's defaults and that file apply until the user
+    sets one in the Configuration tab."""
+    assert load("settings.json") == {}
+
+
 def test_initialization_options_identify_the_template_and_send_no_secrets():
     opts = load("initializationOptions.json")
     assert opts["editorPluginInfo"]["name"] == "kilo-lsp-jetbrains-template"
@@ -174,6 +181,13 @@ def test_no_model_names_the_plugins_action_not_a_protocol_method(driver, tmp_pat
     events = driver("nokey", str(ws), env=env, cwd=ws)
     error = next(e for e in events if e["event"] == "error")["message"]
     assert "Tools › Kilo › Kilo: Set API Key" in error and "kilo/setCredentials" not in error, error
+    # the status bar says the model the router chose cannot be called (kilo/status's callable)
+    status = next(e for e in events if e["event"] == "status")
+    assert status["callable"] is False and status["text"].endswith("(not callable) · efficient"), status
+    # Kilo: Open Dashboard: the sidecar's URL, which answers with its token and refuses without it
+    dashboard = next(e for e in events if e["event"] == "dashboard")
+    assert dashboard["loopback"] and dashboard["withToken"] == 200 and dashboard["withoutToken"] in (401, 403), dashboard
+    assert not dashboard["redactedHasToken"] and dashboard["redacted"].endswith("token=…"), dashboard
 
 
 def test_first_run_installs_the_sidecar_from_the_bundled_wheel(driver, tmp_path):

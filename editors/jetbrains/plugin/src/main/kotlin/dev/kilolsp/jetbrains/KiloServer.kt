@@ -24,6 +24,8 @@ import dev.kilolsp.jetbrains.core.Chunk
 import dev.kilolsp.jetbrains.core.CompleteParams
 import dev.kilolsp.jetbrains.core.CompleteResult
 import dev.kilolsp.jetbrains.core.CredentialsResult
+import dev.kilolsp.jetbrains.core.DashboardParams
+import dev.kilolsp.jetbrains.core.DashboardResult
 import dev.kilolsp.jetbrains.core.DecisionCard
 import dev.kilolsp.jetbrains.core.ExplainParams
 import dev.kilolsp.jetbrains.core.FeedbackParams
@@ -56,6 +58,7 @@ interface KiloServerApi : LanguageServer, KiloApi {
     @JsonRequest("kilo/usage") override fun usage(params: UsageParams): CompletableFuture<UsageResult>
     @JsonRequest("kilo/setCredentials") override fun setCredentials(params: SetCredentialsParams): CompletableFuture<CredentialsResult>
     @JsonRequest("kilo/serverStatus") override fun serverStatus(params: ServerStatusParams): CompletableFuture<ServerStatusResult>
+    @JsonRequest("kilo/dashboard") override fun dashboard(params: DashboardParams): CompletableFuture<DashboardResult>
     @JsonNotification("kilo/feedback") override fun feedback(params: FeedbackParams)
 }
 

@@ -1,6 +1,7 @@
 package dev.kilolsp.jetbrains
 
 import com.intellij.codeInsight.daemon.impl.DaemonCodeAnalyzerImpl
+import com.intellij.ide.BrowserUtil
 import com.intellij.lang.annotation.HighlightSeverity
 import com.intellij.notification.NotificationGroupManager
 import com.intellij.notification.NotificationType
@@ -40,6 +41,7 @@ import dev.kilolsp.jetbrains.core.SERVER_MISSING
 import dev.kilolsp.jetbrains.core.ServerStatusParams
 import dev.kilolsp.jetbrains.core.SetCredentialsParams
 import dev.kilolsp.jetbrains.core.keyChoices
+import dev.kilolsp.jetbrains.core.dashboardUrl
 import dev.kilolsp.jetbrains.core.UsageParams
 import dev.kilolsp.jetbrains.core.editorContext
 import java.awt.BorderLayout
@@ -224,6 +226,22 @@ class SetKeyAction : AnAction(Actions.SET_KEY) {
                             else notify(project, "Kilo: ${failure?.cause?.message ?: failure?.message}", NotificationType.ERROR)
                         }
                 }
+            }
+    }
+}
+
+/** Open Dashboard: the dashboard the sidecar serves (kilo/dashboard), in the browser; the project's
+ * conversation's decisions once it has asked something. The URL holds a token: it is not logged. */
+class DashboardAction : AnAction(Actions.DASHBOARD) {
+    override fun actionPerformed(e: AnActionEvent) {
+        val project = e.project ?: return
+        val kilo = project.service<KiloProjectService>()
+        val workspace = project.basePath?.let { File(it).toURI().toString() }
+        kiloServer(project).thenCompose { s -> s?.let { dashboardUrl(it, workspace, kilo.state.chat.conversation) }
+            ?: java.util.concurrent.CompletableFuture.failedFuture(IllegalStateException(SERVER_MISSING)) }
+            .whenComplete { url, failure ->
+                if (url != null) BrowserUtil.browse(url)
+                else notify(project, "Kilo: the dashboard could not be opened: ${failure?.cause?.message ?: failure?.message}", NotificationType.ERROR)
             }
     }
 }

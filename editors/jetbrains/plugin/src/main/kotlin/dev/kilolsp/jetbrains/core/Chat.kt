@@ -19,6 +19,7 @@ interface KiloApi {
     fun usage(params: UsageParams): CompletableFuture<UsageResult>
     fun setCredentials(params: SetCredentialsParams): CompletableFuture<CredentialsResult>
     fun serverStatus(params: ServerStatusParams): CompletableFuture<ServerStatusResult>
+    fun dashboard(params: DashboardParams): CompletableFuture<DashboardResult>
     /** a notification: nothing comes back */
     fun feedback(params: FeedbackParams)
 }
@@ -59,6 +60,17 @@ object Actions {
     const val SET_KEY = "Kilo: Set API Key"
     const val INSTALL = "Kilo: Install Sidecar"
     const val RESTART = "Kilo: Restart Sidecar"
+    const val DASHBOARD = "Kilo: Open Dashboard"
+}
+
+/** The dashboard's URL as it may be shown in a log: without its access token. */
+fun redactedUrl(url: String): String = url.replace(Regex("([?&]token=)[^&#]*"), "$1…")
+
+/** The dashboard's URL for a project (kilo/dashboard): the usage page, or a conversation's decisions
+ * once it has turns. */
+fun dashboardUrl(api: KiloApi, workspaceUri: String?, conversation: Conversation? = null): CompletableFuture<String> {
+    val mine = conversation?.takeIf { it.turns.isNotEmpty() && workspaceUri != null }
+    return api.dashboard(DashboardParams(if (mine != null) "decisions" else null, workspaceUri, mine?.id)).thenApply { it.url }
 }
 
 private val gson = Gson()
@@ -159,10 +171,11 @@ fun askErrorText(e: RpcFailure): String {
     }
 }
 
-/** The status bar text: `Kilo: model · tier · $0.12 today`. */
+/** The status bar text: `Kilo: model · tier · $0.12 today`; `(not callable)` when the model the router
+ * chose cannot be called now (what-if mode: no key for it). */
 fun statusText(status: SessionStatus?, today: UsageResult?): String {
     val spend = today?.let { " · ${usd(it.costUsd, 2)} today" } ?: ""
-    return (status?.let { "Kilo: ${it.model} · ${it.tier}" } ?: "Kilo") + spend
+    return (status?.let { "Kilo: ${it.model}${if (it.callable) "" else " (not callable)"} · ${it.tier}" } ?: "Kilo") + spend
 }
 
 /** What the tool window shows. */

@@ -98,7 +98,14 @@ data class CompletionErrorData(val code: String = "", val retryAfter: Double? = 
 data class Chunk(val streamId: String = "", val seq: Int = 0, val text: String = "", val model: String = "", val provider: String = "")
 
 data class SessionStatus(val workspace: String = "", val conversationId: String = "", val model: String = "", val tier: String = "",
-                         val reasonCode: String = "")
+                         val reasonCode: String = "", val callable: Boolean = true)
+
+/** kilo/dashboard: `page` one of usage (null), leaderboard, decisions, settings; with workspaceUri and
+ * conversationId, that conversation's decisions. */
+data class DashboardParams(val page: String? = null, val workspaceUri: String? = null, val conversationId: String? = null)
+
+/** The dashboard's URL on 127.0.0.1; it holds an access token, so it is never logged whole. */
+data class DashboardResult(val url: String = "")
 
 data class UsageParams(val workspaceUri: String? = null, val conversationId: String? = null, val day: String? = null)
 

@@ -104,6 +104,7 @@ class StdioKiloApi(private val input: InputStream, private val output: OutputStr
     override fun setCredentials(params: SetCredentialsParams) = request<CredentialsResult>("kilo/setCredentials", params, CredentialsResult::class.java)
     override fun feedback(params: FeedbackParams) = notify("kilo/feedback", params)
     override fun serverStatus(params: ServerStatusParams) = request<ServerStatusResult>("kilo/serverStatus", params, ServerStatusResult::class.java)
+    override fun dashboard(params: DashboardParams) = request<DashboardResult>("kilo/dashboard", params, DashboardResult::class.java)
 }
 
 class PrintingView : ChatView {
@@ -197,7 +198,16 @@ fun nokey(workspace: File) {
     api.notify("initialized", emptyMap<String, Any>())
     val view = PrintingView()
     val chat = ChatController({ CompletableFuture.completedFuture(api) }, view, { workspace.toURI().toString() }, { null })
+    api.onStatus = { s -> emit("status", "text" to statusText(s, null), "callable" to s.callable) }
     chat.ask("why does checkout fail?").get(60, TimeUnit.SECONDS)
+    // Open Dashboard: the URL the sidecar answers, fetched with and without its token (never printed)
+    val url = dashboardUrl(api, workspace.toURI().toString(), chat.conversation).get(30, TimeUnit.SECONDS)
+    fun status(u: String): Int = (java.net.URI(u).toURL().openConnection() as java.net.HttpURLConnection).run {
+        connectTimeout = 10000; readTimeout = 10000; try { responseCode } finally { disconnect() } }
+    val token = Regex("[?&]token=([^&]+)").find(url)?.groupValues?.get(1) ?: ""
+    emit("dashboard", "loopback" to url.startsWith("http://127.0.0.1:"), "withToken" to status(url),
+        "withoutToken" to status(url.replace(Regex("[?&]token=[^&]+"), "")), "redacted" to redactedUrl(url),
+        "redactedHasToken" to (token.isNotEmpty() && redactedUrl(url).contains(token)))
     api.request<JsonElement?>("shutdown", null, JsonElement::class.java).get(30, TimeUnit.SECONDS)
     api.notify("exit", null)
     process.waitFor(10, TimeUnit.SECONDS)
