@@ -22,6 +22,10 @@ vim.fn.writefile({ "[routing]", 'dial = "bar"' }, config_dir .. "/config.toml")
 
 vim.lsp.log.set_level("debug") -- the URL's token must not reach the LSP log even at debug level
 local kilo = require("kilo")
+kilo.server_poll_ms = 300 -- asked again this often while nothing is callable (10 s for users)
+local status_asked = 0
+local server_status = kilo.server_status
+kilo.server_status = function(...) status_asked = status_asked + 1; return server_status(...) end
 kilo.setup({ python = python, root_markers = { "kilo-test-root" }, conversation_id = "nvim-dashboard-test" })
 local work = vim.fn.tempname()
 vim.fn.mkdir(work, "p")
@@ -32,6 +36,12 @@ local started = vim.wait(20000, function() local c = kilo.client(); return c ~= 
 check("sidecar starts through vim.lsp.enable", started)
 if not started then finish() end
 local client = kilo.client()
+
+-- 0. no key, no local server: the statusline says nothing can be called, and the plugin keeps asking
+vim.wait(3000, function() return status_asked >= 3 end, 50)
+check("the statusline says when no model is callable", kilo.statusline() == "kilo: no model callable · $0.00 today",
+  kilo.statusline())
+check("while nothing is callable kilo/serverStatus is asked again", status_asked >= 3, status_asked)
 
 -- 1. nothing set in the editor: no dial, no tier is sent, neither at start nor when asked
 check("an unset dial is not in initializationOptions", client.config.init_options.routing == nil,

@@ -22,6 +22,7 @@ local install = require("kilo.install")
 check("the plugin finds its checkout", install.checkout() ~= nil and vim.fn.filereadable(install.checkout() .. "/pyproject.toml") == 1)
 check("the environment goes to $XDG_DATA_HOME/kilo-lsp/venv", install.venv() == os.getenv("XDG_DATA_HOME") .. "/kilo-lsp/venv")
 kilo.setup({ root_markers = { "kilo-test-root" } })
+vim.wait(2000, function() return said(":KiloInstall") ~= nil end, 20) -- said once start-up is over
 check("before the install the sidecar is missing, and :KiloInstall is named", said(":KiloInstall") ~= nil)
 
 local t0 = vim.uv.hrtime()

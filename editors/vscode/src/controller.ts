@@ -212,13 +212,33 @@ export class Controller {
     }
   }
 
-  /** kilo/serverStatus for the status bar (no callable model at all is shown there). */
+  /** How often kilo/serverStatus is asked again while no model is callable (milliseconds). */
+  serverPollMs = 10000;
+  private serverPoll: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * kilo/serverStatus for the status bar (no callable model at all is shown there). While nothing
+   * is callable it is asked again every serverPollMs, so that a local server started later (or a
+   * key set outside the editor) clears the warning; a sidecar that stopped answering ends that.
+   */
   async refreshServerStatus(): Promise<void> {
     if (!this.supports("kilo/serverStatus")) return;
     try {
       this.server = await this.rpc.request("kilo/serverStatus", {});
       this.render();
-    } catch { /* the status bar keeps what it had */ }
+    } catch {
+      return;        // the status bar keeps what it had
+    }
+    if (this.server.callableModels === 0 && this.serverPoll === undefined) {
+      this.serverPoll = setTimeout(() => { this.serverPoll = undefined; void this.refreshServerStatus(); }, this.serverPollMs);
+      this.serverPoll.unref?.();
+    }
+  }
+
+  /** Stops asking (the sidecar this controller talks to is being replaced). */
+  dispose(): void {
+    if (this.serverPoll !== undefined) clearTimeout(this.serverPoll);
+    this.serverPoll = undefined;
   }
 
   /**

@@ -219,6 +219,7 @@ async function start(context: vscode.ExtensionContext, fresh = false): Promise<v
 function restart(context: vscode.ExtensionContext, fresh = false): Promise<void> {
   const run = async () => {
     const old = client;
+    controller?.dispose();
     client = undefined; controller = undefined;
     if (old) await old.stop().catch(() => undefined);
     await start(context, fresh);

@@ -210,4 +210,17 @@ test("no-key.json: the status bar says when no model can be called, and when the
   // a key taken: the count from kilo/setCredentials's answer reaches the status bar
   await controller.pushCredentials("openrouter", "sk-1");
   assert.equal(controller.server!.callableModels, result("no-key", "kilo/setCredentials").callableModels);
+  controller.dispose();
+});
+
+test("while no model is callable, kilo/serverStatus is asked again until one is", async () => {
+  const { client, calls, controller } = setup("no-key");
+  const none = result("no-key", "kilo/serverStatus");
+  const answers = [none, none, { ...none, callableModels: 1 }];
+  client.answers["kilo/serverStatus"] = () => answers.shift()!;
+  controller.serverPollMs = 20;
+  await controller.refreshServerStatus();
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(client.params("kilo/serverStatus").length, 3);       // and no more once one is callable
+  assert.equal(calls.status.at(-1)!.text, "$(zap) Kilo");
 });

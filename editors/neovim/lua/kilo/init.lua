@@ -72,7 +72,7 @@ end
 local function on_status(_, params)
   M.state.status = params
   emit("kilo/status", params)
-  vim.cmd("redrawstatus")
+  vim.cmd("redrawstatus!")
 end
 
 local function on_chunk(_, params)
@@ -107,7 +107,7 @@ function M.refresh_today()
   c:request("kilo/usage", params, function(err, result)
     if not err and type(result) == "table" then
       M.state.today = result
-      vim.cmd("redrawstatus")
+      vim.cmd("redrawstatus!")
     end
   end, 0)
 end
@@ -234,6 +234,9 @@ function M.request_sync(method, params, timeout_ms)
   return resp.result, nil
 end
 
+--- How often kilo/serverStatus is asked again while no model is callable (milliseconds).
+M.server_poll_ms = 10000
+
 --- kilo/serverStatus (providers, local servers, models, settings problems), kept for completion.
 --- `async`: ask without waiting (the answer is kept for next time).
 function M.server_status(async)
@@ -242,7 +245,18 @@ function M.server_status(async)
     local c = M.client()
     if c then
       c:request("kilo/serverStatus", vim.empty_dict(), function(err, result)
-        if not err then M.state.server = result end
+        if err then return end
+        M.state.server = result
+        vim.cmd("redrawstatus!")
+        -- nothing callable: ask again in a while, so that a local server started later (or a key
+        -- set outside the editor) clears the statusline's "no model callable"
+        if type(result) == "table" and result.callableModels == 0 and not M.state.server_poll then
+          M.state.server_poll = true
+          vim.defer_fn(function()
+            M.state.server_poll = nil
+            if not c:is_stopped() then M.server_status(true) end
+          end, M.server_poll_ms)
+        end
       end, 0)
     end
     return M.state.server
@@ -538,7 +552,9 @@ function M.dashboard(page)
   if not url then return nil, err end
   if vim.ui.open then
     local ok, cmd = pcall(vim.ui.open, url)
-    if ok and cmd then
+    -- the opener (xdg-open, open, ...) fails at once when there is no browser: wait that long
+    local done = ok and cmd and cmd.wait and cmd:wait(2000) or nil
+    if ok and cmd and not (done and done.code ~= 0) then
       notify("dashboard opened in the browser")
       return "opened"
     end
@@ -725,9 +741,10 @@ function M.setup(opts)
     -- said once, here: Neovim would otherwise fail to spawn it for every file, silently
     if not M.state.reported.missing then
       M.state.reported.missing = true
-      notify(string.format("%s not found. Run :KiloInstall to install kilo-lsp from this plugin's checkout "
+      -- after start-up: said from setup() in init.lua, an error would read as one in the user's init.lua
+      vim.schedule(function() notify(string.format("%s not found. Run :KiloInstall to install kilo-lsp from this plugin's checkout "
         .. "(into %s), or install it as the README says; :checkhealth kilo has the details.", cmd[1],
-        install.venv()), vim.log.levels.ERROR)
+        install.venv()), vim.log.levels.ERROR) end)
     end
     return
   end
