@@ -2,6 +2,8 @@
 
 import asyncio
 
+from lsprotocol import types
+
 from lsp_harness import request, sidecar
 
 STACK = ('Traceback (most recent call last):\n  File "app/db.py", line 42, in connect\n'
@@ -124,3 +126,18 @@ async def test_leaderboard_and_explain(tmp_path):
         card = await route(client, "rename a to b")
         again = await request(client, "kilo/explain", {"conversationId": "default"})
         assert again["decisionId"] == card["decisionId"]
+
+
+async def test_a_folder_setting_removed_in_the_editor_stops_applying(tmp_path):
+    """An editor that sends only what the user set: a folder's dial removed there leaves the folder's
+    answer equal to the global one, and the folder's old dial must not stay in force."""
+    folder = "file:///ws/shop"
+    async with sidecar(tmp_path, folders=[folder], configuration={"": {}, folder: {"routing": {"dial": "bar"}}}) as client:
+        await asyncio.sleep(0.3)  # the server pulls workspace/configuration after initialized
+        card = await route(client, "fix this bug: " + STACK, context={"activeUri": folder + "/app.py"})
+        assert card["dial"] == "bar"
+        client.set_configuration({}, section="kilo", scope_uri=folder)
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"kilo": {}}))
+        await asyncio.sleep(0.3)
+        card = await route(client, "fix this bug: " + STACK, context={"activeUri": folder + "/app.py"})
+        assert card["dial"] == "bill"

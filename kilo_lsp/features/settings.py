@@ -51,8 +51,10 @@ async def pull_configuration(ls: Any) -> None:
     if isinstance(values[0], dict):
         ls.config.set_client_settings({"kilo": values[0]})
     for folder, value in zip(folders, values[1:]):
-        if isinstance(value, dict) and value != values[0]:
-            ls.config.set_folder_settings(folder.uri, {"kilo": value})
+        # a folder that answers as the window does has no settings of its own (any more: a value
+        # the user removed there must stop applying)
+        if isinstance(value, dict):
+            ls.config.set_folder_settings(folder.uri, {"kilo": value} if value != values[0] else {})
     ls.report_problems()
 
 
