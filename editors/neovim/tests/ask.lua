@@ -7,13 +7,11 @@
 --   KILO_PYTHON=python KILO_LOCAL_DISCOVER=1 KILO_TEST_LLM_URL=http://127.0.0.1:PORT/v1 \
 --     nvim --headless --clean -u NONE -l editors/neovim/tests/ask.lua
 local here = vim.fn.fnamemodify(debug.getinfo(1, "S").source:sub(2), ":p:h")
-vim.opt.rtp:prepend(vim.fn.fnamemodify(here, ":h"))
 
 local report = dofile(here .. "/report.lua")
 local out, check, finish = report.out, report.check, report.finish
 
-local messages = {}
-vim.notify = function(msg, level) table.insert(messages, { msg = msg, level = level }) end
+local messages = report.capture_notify()
 
 local url = os.getenv("KILO_TEST_LLM_URL")
 if not url or url == "" then
@@ -84,7 +82,7 @@ vim.api.nvim_set_current_win(ask_win)
 -- 2. a long answer, cancelled with <C-c> after a few chunks
 vim.lsp.log.set_level("debug") -- Neovim logs the server's -32800 ("Received cancellation ack"), nothing else sees it
 kilo.state.opts.complete = { maxTokens = 400, temperature = 0 }
-messages = {}
+report.clear_messages()
 vim.cmd("KiloNew Write a long story about a robot who learns to paint, in at least twenty sentences.")
 local s2 = kilo.state.last_stream
 local got = vim.wait(60000, function() return #s2.chunks >= 3 or s2.done end, 5)

@@ -8,16 +8,12 @@
 --
 --   KILO_PYTHON=python KILO_TEST_KEY=sk-... nvim --headless --clean -u NONE -l editors/neovim/tests/chat.lua
 local here = vim.fn.fnamemodify(debug.getinfo(1, "S").source:sub(2), ":p:h")
-vim.opt.rtp:prepend(vim.fn.fnamemodify(here, ":h"))
 
 local report = dofile(here .. "/report.lua")
 local out, check, finish = report.out, report.check, report.finish
 
-local messages = {}
-vim.notify = function(msg, level) table.insert(messages, { msg = msg, level = level }) end
-local function said(pattern)
-  for _, m in ipairs(messages) do if m.msg:find(pattern, 1, true) then return m end end
-end
+local messages = report.capture_notify()
+local said = report.said
 
 vim.cmd("filetype on")
 local kilo = require("kilo")
@@ -71,8 +67,7 @@ vim.api.nvim_feedkeys(key .. "\r", "t", false)
 vim.cmd("KiloSetKey openrouter")
 local set = vim.wait(5000, function() return said("key for OpenRouter set") ~= nil end, 10)
 check(":KiloSetKey sets the key (masked in the message)", set and not said(key), set and said("key for OpenRouter set").msg)
-messages = {}
-
+report.clear_messages()
 -- 3. :'<,'>KiloAsk on lines 1-3 of orders.py
 vim.cmd("normal! ggVjj\27")
 vim.cmd("'<,'>KiloAsk why does this fail when no code is given?")
@@ -153,7 +148,7 @@ vim.cmd("close")
 out({ statusline = kilo.statusline(), today = today })
 
 -- 9. the sidecar dies: said once, with what to do
-messages = {}
+report.clear_messages()
 local pids = vim.api.nvim_get_proc_children(vim.fn.getpid())
 check("the sidecar is a child of Neovim", #pids >= 1)
 for _, pid in ipairs(pids) do vim.uv.kill(pid, "sigkill") end

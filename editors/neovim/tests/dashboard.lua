@@ -6,13 +6,11 @@
 --
 --   KILO_PYTHON=python XDG_CONFIG_HOME=... nvim --headless --clean -u NONE -l editors/neovim/tests/dashboard.lua
 local here = vim.fn.fnamemodify(debug.getinfo(1, "S").source:sub(2), ":p:h")
-vim.opt.rtp:prepend(vim.fn.fnamemodify(here, ":h"))
 
 local report = dofile(here .. "/report.lua")
 local out, check, finish = report.out, report.check, report.finish
 
-local messages = {}
-vim.notify = function(msg, level) table.insert(messages, { msg = msg, level = level }) end
+local messages = report.capture_notify()
 local python = os.getenv("KILO_PYTHON") or "python3"
 
 -- the user config file, as `kilo-lsp dashboard` writes it: the dial set to bar
@@ -27,15 +25,7 @@ local status_asked = 0
 local server_status = kilo.server_status
 kilo.server_status = function(...) status_asked = status_asked + 1; return server_status(...) end
 kilo.setup({ python = python, root_markers = { "kilo-test-root" }, conversation_id = "nvim-dashboard-test" })
-local work = vim.fn.tempname()
-vim.fn.mkdir(work, "p")
-vim.fn.writefile({}, work .. "/kilo-test-root")
-vim.fn.writefile({ "def total(xs):", "    return sum(xs)" }, work .. "/app.py")
-vim.cmd("edit " .. vim.fn.fnameescape(work .. "/app.py"))
-local started = vim.wait(20000, function() local c = kilo.client(); return c ~= nil and c.initialized end, 20)
-check("sidecar starts through vim.lsp.enable", started)
-if not started then finish() end
-local client = kilo.client()
+local client = report.open_workspace(kilo, "app.py", { "def total(xs):", "    return sum(xs)" })
 
 -- 0. no key, no local server: the statusline says nothing can be called, and the plugin keeps asking
 vim.wait(3000, function() return status_asked >= 3 end, 50)
@@ -117,7 +107,7 @@ check("the conversation's decisions page answers 200", decisions_status == 200, 
 vim.cmd("close")
 
 -- an unknown page is said, not sent
-messages = {}
+report.clear_messages()
 vim.cmd("KiloDashboard graphs")
 check(":KiloDashboard refuses an unknown page", #messages == 1 and messages[1].level == vim.log.levels.ERROR
   and messages[1].msg:find("no dashboard page 'graphs'", 1, true) ~= nil, messages[1])
@@ -126,7 +116,7 @@ check(":KiloDashboard completes the pages", vim.deep_equal(vim.fn.getcompletion(
 
 -- 4. no browser: the URL is shown in a float to copy, not put in :messages
 vim.ui.open = function() return nil, "vim.ui.open: no handler found" end
-messages = {}
+report.clear_messages()
 vim.cmd("KiloDashboard")
 local win = vim.api.nvim_get_current_win()
 local shown = vim.api.nvim_win_get_config(win).relative ~= "" and vim.api.nvim_buf_get_lines(0, 0, -1, false) or {}

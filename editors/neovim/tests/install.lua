@@ -5,16 +5,12 @@
 --
 --   XDG_DATA_HOME=$(mktemp -d) nvim --headless --clean -u NONE -l editors/neovim/tests/install.lua
 local here = vim.fn.fnamemodify(debug.getinfo(1, "S").source:sub(2), ":p:h")
-vim.opt.rtp:prepend(vim.fn.fnamemodify(here, ":h"))
 
 local report = dofile(here .. "/report.lua")
 local out, check, finish = report.out, report.check, report.finish
 
-local messages = {}
-vim.notify = function(msg, level) table.insert(messages, { msg = msg, level = level }) end
-local function said(pattern)
-  for _, m in ipairs(messages) do if m.msg:find(pattern, 1, true) then return m end end
-end
+local messages = report.capture_notify()
+local said = report.said
 
 vim.cmd("filetype on")
 local kilo = require("kilo")

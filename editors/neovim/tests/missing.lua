@@ -4,16 +4,12 @@
 --
 --   KILO_PYTHON=python nvim --headless --clean -u NONE -l editors/neovim/tests/missing.lua
 local here = vim.fn.fnamemodify(debug.getinfo(1, "S").source:sub(2), ":p:h")
-vim.opt.rtp:prepend(vim.fn.fnamemodify(here, ":h"))
 
 local report = dofile(here .. "/report.lua")
 local out, check, finish = report.out, report.check, report.finish
 
-local messages = {}
-vim.notify = function(msg, level) table.insert(messages, { msg = msg, level = level }) end
-local function count(pattern)
-  return #vim.tbl_filter(function(m) return m.msg:find(pattern, 1, true) ~= nil end, messages)
-end
+local messages = report.capture_notify()
+local count = report.count
 
 vim.cmd("filetype on")
 local work = vim.fn.tempname()
@@ -31,7 +27,7 @@ vim.wait(500)
 check("a missing sidecar is said once, with :KiloInstall", count("not found") == 1
   and messages[1].level == vim.log.levels.ERROR and messages[1].msg:find(":KiloInstall", 1, true) ~= nil, messages)
 check("nothing was started", #vim.lsp.get_clients({ name = "kilo" }) == 0)
-messages = {}
+report.clear_messages()
 vim.cmd("KiloAsk what does x do?")
 check(":KiloAsk says to run :KiloInstall", #messages == 1 and messages[1].msg:find("run :KiloInstall", 1, true) ~= nil,
   messages[1])
@@ -42,7 +38,7 @@ out({ screen = ":checkhealth kilo (not installed)", lines = vim.api.nvim_buf_get
 vim.cmd("bwipeout")
 
 -- 2. a sidecar that dies at start: said once, with what to do, whatever is opened next
-messages = {}
+report.clear_messages()
 local python = os.getenv("KILO_PYTHON") or "python3"
 kilo.setup({ root_markers = { "kilo-test-root" },
   cmd = { python, "-c", "import sys; sys.stderr.write('kilo-lsp: cannot start\\n'); sys.exit(3)" } })

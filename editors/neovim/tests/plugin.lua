@@ -5,13 +5,11 @@
 --
 --   KILO_PYTHON=python nvim --headless --clean -u NONE -l editors/neovim/tests/plugin.lua
 local here = vim.fn.fnamemodify(debug.getinfo(1, "S").source:sub(2), ":p:h")
-vim.opt.rtp:prepend(vim.fn.fnamemodify(here, ":h"))
 
 local report = dofile(here .. "/report.lua")
 local out, check, finish = report.out, report.check, report.finish
 
-local messages = {}
-vim.notify = function(msg, level) table.insert(messages, { msg = msg, level = level }) end
+local messages = report.capture_notify()
 
 vim.cmd("filetype on")
 vim.lsp.log.set_level("info")
@@ -19,15 +17,7 @@ local kilo = require("kilo")
 -- a bad setting next to a good one: the sidecar rejects only the bad value and says so
 kilo.setup({ python = os.getenv("KILO_PYTHON") or "python3", root_markers = { "kilo-test-root" },
   conversation_id = "nvim-plugin-test", settings = { routing = { dial = "fast", pin = "" } } })
-local work = vim.fn.tempname()
-vim.fn.mkdir(work, "p")
-vim.fn.writefile({}, work .. "/kilo-test-root")
-vim.fn.writefile({ "def total(xs):", "    return sum(xs)" }, work .. "/app.py")
-vim.cmd("edit " .. vim.fn.fnameescape(work .. "/app.py"))
-local started = vim.wait(20000, function() local c = kilo.client(); return c ~= nil and c.initialized end, 20)
-check("sidecar starts through vim.lsp.enable", started)
-if not started then os.exit(1) end
-local client = kilo.client()
+local client = report.open_workspace(kilo, "app.py", { "def total(xs):", "    return sum(xs)" })
 check("client is attached to the buffer", vim.wait(5000, function() return vim.lsp.buf_is_attached(0, client.id) end, 20))
 check("plugin info reaches the server", client.config.init_options.editorPluginInfo.name == "kilo-lsp-nvim")
 
@@ -85,7 +75,7 @@ vim.wait(300)
 local card = kilo.route("fix the off-by-one in the pagination loop")
 check(":KiloTier frontier reaches the server", card and card.tier == "frontier" and card.reasonCode == "tier_frontier",
   card and (card.tier .. " " .. card.reasonCode))
-messages = {}
+report.clear_messages()
 vim.cmd("KiloTier gold")
 check(":KiloTier checks the tier against the server's", #messages == 1 and messages[1].level == vim.log.levels.ERROR
   and messages[1].msg:find("unknown tier 'gold'", 1, true) ~= nil, messages[1])
@@ -102,7 +92,7 @@ vim.cmd("KiloPin gpt-5-mini")
 vim.wait(300)
 card = kilo.route("fix the off-by-one in the pagination loop")
 check(":KiloPin pins the model", card and card.model == "gpt-5-mini" and card.reasonCode == "pinned", card and card.model)
-messages = {}
+report.clear_messages()
 vim.cmd("KiloPin gpt-5-mni")
 check(":KiloPin refuses a model the server does not know", #messages == 1 and messages[1].msg:find("unknown model", 1, true) ~= nil,
   messages[1])

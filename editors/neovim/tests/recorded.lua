@@ -4,7 +4,6 @@
 --
 --   nvim --headless --clean -u NONE -l editors/neovim/tests/recorded.lua
 local here = vim.fn.fnamemodify(debug.getinfo(1, "S").source:sub(2), ":p:h")
-vim.opt.rtp:prepend(vim.fn.fnamemodify(here, ":h"))
 local recorded = vim.fn.fnamemodify(here, ":h:h") .. "/recorded/"
 
 local report = dofile(here .. "/report.lua")
