@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import re
-from collections import Counter
 import importlib.util
 import json
 import sys
@@ -189,58 +187,3 @@ def test_runner_scores_two_sessions_against_the_real_sidecar(tmp_path):
     md = (tmp_path / "sessions.md").read_text(encoding="utf-8")
     assert "| task type accuracy |" in md and ">= 0.75" in md
 
-
-def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9_]+", text.lower())
-
-
-def _training_texts() -> list[str]:
-    """Every text of the training inputs: turns, requests and the previous turns of follow-ups."""
-    texts: list[str] = []
-
-    def walk(node) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("text", "previous") and isinstance(value, str):
-                    texts.append(value)
-                elif key == "previous" and isinstance(value, list):
-                    texts.extend(v for v in value if isinstance(v, str))
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    for path in sorted((ROOT / "training" / "data").glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                walk(json.loads(line))
-    return texts
-
-
-def test_no_suite_text_is_in_the_training_data():
-    """The suite is an evaluation set: no turn is a training text, or most of one. Texts are compared as
-    6-word shingles; pasted tool output (a compiler's or a linker's stock lines) is shared by unrelated
-    requests, so only a turn whose shingles are mostly in one training text counts as a copy."""
-    texts = _training_texts()
-    assert len(texts) > 5000
-    exact = {" ".join(_words(t)) for t in texts}
-    index: dict[tuple[str, ...], set[int]] = {}
-    for i, t in enumerate(texts):
-        w = _words(t)
-        for j in range(len(w) - 5):
-            index.setdefault(tuple(w[j:j + 6]), set()).add(i)
-    copies = []
-    for folder, session in all_sessions():
-        for turn in session["turns"]:
-            w = _words(turn["text"])
-            if len(" ".join(w)) >= 25 and " ".join(w) in exact:
-                copies.append((folder.name, turn["text"][:60], 1.0))
-                continue
-            shingles = {tuple(w[j:j + 6]) for j in range(len(w) - 5)}
-            if len(shingles) < 3:
-                continue
-            shared = Counter(i for s in shingles for i in index.get(s, ()))
-            if shared and shared.most_common(1)[0][1] / len(shingles) > 0.6:
-                copies.append((folder.name, turn["text"][:60], shared.most_common(1)[0][1] / len(shingles)))
-    assert not copies, copies
