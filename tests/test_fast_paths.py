@@ -13,13 +13,14 @@ import json
 import os
 import random
 import re
+import threading
 
 import pytest
 
 import msgspec
 
 from kilo_lsp import context
-from kilo_lsp.lsp.stdin import MAX_BODY, FramedInput, PipeReader
+from kilo_lsp.lsp.stdin import MAX_BODY, MAX_HEADER_LINE, FramedInput, PipeReader, serve
 from kilo_lsp.protocol import EditorContext, RouteParams
 from kilo_lsp.validation import describe, error_path
 
@@ -217,8 +218,22 @@ def test_selection_text_of_a_long_document():
 
 
 # -- the stdin pipe reader ---------------------------------------------------------------------
-async def read_all(data: bytes, chunk: int) -> list[bytes]:
-    """Feed ``data`` through a pipe in chunks; return what readline/readexactly give, pygls-style."""
+class Frames:
+    """What the read loop hands the protocol: bodies, and the sizes of refused messages."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+        self.refused: list[int] = []
+
+    def handle_frame(self, body: bytes) -> None:
+        self.bodies.append(body)
+
+    def refuse_frame(self, size: int, head: bytes) -> None:
+        self.refused.append(size)
+
+
+async def read_all(data: bytes, chunk: int, frames: Frames | None = None) -> list[bytes]:
+    """Feed ``data`` through a pipe in chunks; return the bodies the sidecar's read loop hands on."""
     rfd, wfd = os.pipe()
     reader = await PipeReader.open(os.fdopen(rfd, "rb", buffering=0))
     assert reader is not None
@@ -229,20 +244,11 @@ async def read_all(data: bytes, chunk: int) -> list[bytes]:
             await asyncio.sleep(0)
         os.close(wfd)
     writer = asyncio.ensure_future(write())
-    out, length = [], 0
-    pattern = re.compile(rb"^Content-Length: (\d+)\r\n$")
-    while True:
-        header = await reader.readline()
-        if not header:
-            break
-        if not length and (m := pattern.fullmatch(header)):
-            length = int(m.group(1))
-        if length and not header.strip():
-            out.append(await reader.readexactly(length))
-            length = 0
+    frames = frames if frames is not None else Frames()
+    await serve(reader, frames, threading.Event())
     await writer
     reader.close()
-    return out
+    return frames.bodies
 
 
 def framed(body: bytes) -> bytes:
@@ -262,7 +268,40 @@ def test_pipe_reader_frames_and_resynchronises(chunk):
 
 def test_pipe_reader_refuses_a_huge_body():
     data = b"Content-Length: %d\r\n\r\n" % (MAX_BODY + 1) + framed(b"{}")
-    assert asyncio.run(read_all(data, 4096)) == [b"\0", b"{}"]
+    frames = Frames()
+    assert asyncio.run(read_all(data, 4096, frames)) == [b"{}"]
+    assert frames.refused == [MAX_BODY + 1]
+
+
+def test_an_endless_header_line_is_dropped_as_it_comes():
+    """10 MB without a line end, then a message: the buffer never holds the noise, the message is read."""
+    async def scenario():
+        rfd, wfd = os.pipe()
+        reader = await PipeReader.open(os.fdopen(rfd, "rb", buffering=0))
+        peak = 0
+
+        async def write():
+            for _ in range(640):                 # 10 MB, in pieces a pipe takes without blocking
+                os.write(wfd, b"x" * 16384)
+                await asyncio.sleep(0)
+            os.write(wfd, b"\r\n" + framed(b"{}"))
+            os.close(wfd)
+
+        async def watch():
+            nonlocal peak
+            while True:
+                peak = max(peak, len(reader._buf))
+                await asyncio.sleep(0)
+        writer, watcher = asyncio.ensure_future(write()), asyncio.ensure_future(watch())
+        frames = Frames()
+        await serve(reader, frames, threading.Event())
+        await writer
+        watcher.cancel()
+        reader.close()
+        return frames.bodies, peak
+    bodies, peak = asyncio.run(scenario())
+    assert bodies == [b"{}"]
+    assert peak < 4 * 65536 + MAX_HEADER_LINE
 
 
 def test_pipe_reader_is_not_used_for_a_regular_file(tmp_path):

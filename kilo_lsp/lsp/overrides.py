@@ -15,13 +15,15 @@ from typing import Any
 
 import msgspec
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
-from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
+from pygls.exceptions import FeatureRequestError, JsonRpcException, JsonRpcInvalidParams
+from pygls.io_ import StdinAsyncReader, StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import (JsonRPCNotification, JsonRPCRequestMessage, JsonRPCResponseMessage,
                             LanguageServerProtocol, default_converter, lsp_method)
 
-from .stdin import FramedInput, PipeReader
+from ..redaction import safe_text
+from . import envelope
+from .stdin import MAX_BODY, FramedInput, PipeReader, serve
 from .stdout import StdoutStream
 
 log = logging.getLogger("kilo_lsp")
@@ -43,7 +45,66 @@ def dict_params_converter():
     return conv
 
 
+#: How long an error message sent to the editor may be (after redaction).
+ERROR_MESSAGE_CHARS = 2000
+
+
 class KiloProtocol(LanguageServerProtocol):
+    #: `initialize` was handled: requests before it get -32002 (LSP), a second one -32600.
+    initialize_received = False
+
+    # -- frames, before pygls sees them ----------------------------------------------------------
+    def handle_frame(self, body: bytes) -> None:
+        """One message body from stdin: answered with a JSON-RPC error when it is not a message the
+        server may take now (``lsp/envelope.py``; tests/reliability/test_answers.py), else handled."""
+        message, refusal = envelope.parse(body)
+        refusals = [refusal] if refusal is not None else envelope.check(message)
+        if not refusals:
+            handled, refusal = self._lifecycle(message)
+            if handled:
+                self.handle_message(message)
+                return
+            refusals = [refusal] if refusal is not None else []
+        for r in refusals:
+            log.warning("%s", r.message)
+            self.send_refusal(r)
+
+    def refuse_frame(self, size: int, head: bytes) -> None:
+        """A message over the size limit is not read; it is answered -32600, with its id when that
+        is in what has arrived of it."""
+        msg_id = envelope.top_level_id(head.decode("utf-8", "replace"))
+        self.send_refusal(envelope.Refusal(msg_id, envelope.INVALID_REQUEST, (
+            f"Invalid Request: a message of {size} bytes is over the limit of {MAX_BODY} bytes")))
+
+    def _lifecycle(self, message: dict[str, Any]) -> tuple[bool, envelope.Refusal | None]:
+        """Whether LSP's lifecycle lets the server handle ``message`` now, and the answer when it does
+        not: a request before `initialize` gets -32002, a second `initialize` or a request after
+        `shutdown` -32600; a notification then is dropped (but `exit`), with no answer."""
+        method = message.get("method")
+        if method is None or method == types.EXIT:
+            return True, None                          # a response to one of our requests, or exit
+        request = "id" in message
+        name = envelope.method_name(message)
+        if not self.initialize_received and method != types.INITIALIZE:
+            if not request:
+                log.debug("notification %s before initialize dropped", name)
+                return False, None
+            return False, envelope.Refusal(message["id"], envelope.SERVER_NOT_INITIALIZED,
+                                           f"Server not initialized: {name} before initialize")
+        if method == types.INITIALIZE and self.initialize_received:
+            return False, envelope.Refusal(message.get("id"), envelope.INVALID_REQUEST,
+                                           "Invalid Request: initialize was already received") if request else None
+        if self._shutdown:
+            if not request:
+                log.debug("notification %s after shutdown dropped", name)
+                return False, None
+            return False, envelope.Refusal(message["id"], envelope.INVALID_REQUEST,
+                                           f"Invalid Request: {name} after shutdown; only exit is accepted")
+        return True, None
+
+    def send_refusal(self, refusal: envelope.Refusal) -> None:
+        self.send_encoded(refusal.encode())
+
     def set_writer(self, writer: Any, *args: Any, **kwargs: Any) -> None:
         """stdout written without blocking the event loop (pygls writes and flushes each message,
         so an editor that reads slowly stalled every request: tests/test_stream_out.py)."""
@@ -51,16 +112,10 @@ class KiloProtocol(LanguageServerProtocol):
             writer = StdoutStream(writer._stdout)
         super().set_writer(writer, *args, **kwargs)
 
-    def structure_message(self, data: Any) -> Any:
-        """pygls calls this as json.loads' object_hook, for every object of a message, nested ones
-        included: params holding a "jsonrpc" key were taken for a message and the request was dropped
-        (tests/reliability/test_bad_input.py). Every object stays a dict here; ``handle_message``
-        structures the whole message once."""
-        return data
-
     def handle_message(self, message: Any) -> None:
-        """Structure the message, answering -32602 when its params do not fit the method's LSP type
-        (pygls drops such a request unanswered: tests/reliability/test_bad_input.py)."""
+        """Structure the message (parsed to plain dicts by ``handle_frame``: params holding a "jsonrpc"
+        key were once taken for a message of their own), answering -32602 when its params do not fit
+        the method's LSP type (pygls drops such a request unanswered: tests/reliability/test_bad_input.py)."""
         if isinstance(message, dict) and "jsonrpc" in message:
             try:
                 message = LanguageServerProtocol.structure_message(self, message)
@@ -75,8 +130,12 @@ class KiloProtocol(LanguageServerProtocol):
 
     def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
         """kilo/* results are msgspec Structs: encoded straight to JSON, not walked by pygls' cattrs
-        converter (which cannot read them, and cost ~0.4 ms for a decision card)."""
-        if error is None and isinstance(result, msgspec.Struct):
+        converter (which cannot read them, and cost ~0.4 ms for a decision card). An error's message
+        is redacted before it is cut, and the traceback pygls puts in the data of -32603 stays out
+        (logged at debug level): tests/reliability/test_redaction.py."""
+        if error is not None:
+            error = sanitized(error)
+        elif isinstance(result, msgspec.Struct):
             self.send_encoded(msgspec.json.encode({"jsonrpc": self.VERSION, "id": msg_id, "result": result}))
             return
         super()._send_response(msg_id, result, error)
@@ -93,9 +152,20 @@ class KiloProtocol(LanguageServerProtocol):
     def lsp_initialize(self, params: types.InitializeParams):
         """pygls builds the initialize result itself; the kilo protocol is announced under
         ``capabilities.experimental.kilo`` (tests/test_lsp_lifecycle.py)."""
+        self.initialize_received = True
         result = yield from super().lsp_initialize(params)
         result.capabilities.experimental = {"kilo": self._server.kilo_capabilities()}
         return result
+
+
+def sanitized(error: types.ResponseError) -> types.ResponseError:
+    """An error response as the editor may see it: message redacted, then cut; no traceback."""
+    data = error.data
+    if isinstance(data, dict) and "traceback" in data:
+        log.debug("%s\n%s", error.message, "".join(data.get("traceback") or ()))
+        data = {k: v for k, v in data.items() if k != "traceback"} or None
+    return types.ResponseError(code=error.code, message=safe_text(str(error.message), ERROR_MESSAGE_CHARS),
+                               data=data)
 
 
 class PatchedServer(LanguageServer):
@@ -131,10 +201,7 @@ class PatchedServer(LanguageServer):
     async def _serve_io(self, framed: FramedInput) -> None:
         reader: Any = await PipeReader.open(framed.raw)
         try:
-            await run_async(stop_event=self._stop_event,
-                            reader=reader or StdinAsyncReader(framed, self.thread_pool),
-                            protocol=self.protocol, logger=logging.getLogger("pygls.server"),
-                            error_handler=self.report_server_error)
+            await serve(reader or StdinAsyncReader(framed, self.thread_pool), self.protocol, self._stop_event)
         finally:
             if reader is not None:
                 reader.close()
@@ -142,11 +209,16 @@ class PatchedServer(LanguageServer):
     def report_server_error(self, error: Exception, source: Any) -> None:
         """A message that cannot be written because stdout is closed (after `exit`, or when the
         editor went away) must not be reported by writing another one: pygls recursed here once per
-        failed write, logging ever longer tracebacks for seconds (tests/reliability/test_crash.py)."""
+        failed write, logging ever longer tracebacks for seconds (tests/reliability/test_crash.py).
+        What pygls shows in a balloon is redacted, without a traceback (test_redaction.py)."""
         stdout = getattr(getattr(self.protocol, "writer", None), "_stdout", None)
         if stdout is not None and stdout.closed:
             return
-        super().report_server_error(error, source)
+        log.error("%s", safe_text(str(error), ERROR_MESSAGE_CHARS))
+        if source is FeatureRequestError:
+            return                                     # a request is answered; nothing more to show
+        self.window_show_message(types.ShowMessageParams(
+            message=f"Error in server: {safe_text(str(error), ERROR_MESSAGE_CHARS)}", type=types.MessageType.Error))
 
 
 def current_request_future(server: LanguageServer) -> "asyncio.Future[Any] | None":

@@ -5,7 +5,13 @@ Content-Length, a truncated message or binary noise, the next header arrives glu
 leftover bytes and was never recognised again: the sidecar kept running but answered nothing. Here a
 line ending in a Content-Length header is cut back to that header, so the stream re-synchronises on
 the next message. A Content-Length over ``MAX_BODY`` is refused rather than allocated (pygls' read(n)
-allocates n bytes up front, and 10**14 killed the process).
+allocates n bytes up front, and 10**14 killed the process); the request it announced is answered
+with -32600 when its id can be read from what has already arrived. A header line is kept to
+``MAX_HEADER_LINE`` bytes: a line without end (a megabyte of noise, or a gigabyte) is dropped as it
+comes instead of growing a buffer.
+
+``serve`` is the read loop (pygls' ``run_async``, with the limits above); each body goes to the
+protocol's ``handle_frame``, which answers what it cannot take (``lsp/envelope.py``).
 """
 
 from __future__ import annotations
@@ -13,15 +19,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import stat
-from typing import Any
+import threading
+from typing import Any, Protocol
 
 log = logging.getLogger("kilo_lsp")
 
-MAX_BODY = 256 * 1024 * 1024
+MAX_BODY = 64 * 1024 * 1024
+MAX_HEADER_LINE = 64 * 1024
+#: What of a refused message is looked at for its id.
+REFUSED_HEAD = 64 * 1024
 _HEADER = b"Content-Length:"
-#: Not JSON: pygls logs it, and what follows is skipped up to the next header.
-REFUSED = b"\0"
+_CONTENT_LENGTH = re.compile(rb"Content-Length:[ \t]*(\d{1,20})[ \t]*\r?\n")
 
 
 def resync(line: bytes) -> bytes:
@@ -31,7 +41,8 @@ def resync(line: bytes) -> bytes:
 
 
 def refuse(n: int) -> bool:
-    """Whether a message of ``n`` bytes is refused (logged) rather than read."""
+    """Whether a message of ``n`` bytes is refused (logged) rather than read: it is not read, and what
+    follows is skipped up to the next header."""
     if n <= MAX_BODY:
         return False
     log.error("a message of %d bytes was refused (limit %d)", n, MAX_BODY)
@@ -39,16 +50,21 @@ def refuse(n: int) -> bool:
 
 
 class FramedInput:
-    """A blocking stdin (a file or a terminal) for pygls' threaded reader, with ``resync`` and ``refuse``."""
+    """A blocking stdin (a file or a terminal) for pygls' threaded reader, with ``resync``, ``refuse``
+    and header lines kept to ``MAX_HEADER_LINE``."""
 
     def __init__(self, raw: Any):
         self.raw = raw
 
     def readline(self) -> bytes:
-        return resync(self.raw.readline())
+        line = self.raw.readline(MAX_HEADER_LINE)
+        while line and not line.endswith(b"\n") and len(line) >= MAX_HEADER_LINE:
+            log.warning("a header line longer than %d bytes was dropped", MAX_HEADER_LINE)
+            line = line[-len(_HEADER):] + self.raw.readline(MAX_HEADER_LINE)
+        return resync(line)
 
     def read(self, n: int) -> bytes:
-        return REFUSED if refuse(n) else self.raw.read(n)
+        return self.raw.read(n)
 
 
 class PipeReader(asyncio.Protocol):
@@ -67,6 +83,7 @@ class PipeReader(asyncio.Protocol):
         self._waiter: asyncio.Future[None] | None = None
         self._transport: Any = None
         self._paused = False
+        self._dropping = False
 
     @classmethod
     async def open(cls, raw: Any) -> "PipeReader | None":
@@ -135,13 +152,22 @@ class PipeReader(asyncio.Protocol):
                 line = bytes(self._buf)
                 self._buf.clear()
                 break
+            if len(self._buf) > MAX_HEADER_LINE:
+                # no line end in sight: drop what came, keeping enough to recognise a header it ends with
+                if not self._dropping:
+                    log.warning("a header line longer than %d bytes is being dropped", MAX_HEADER_LINE)
+                self._dropping = True
+                del self._buf[:len(self._buf) - len(_HEADER)]
             start = len(self._buf)
             await self._more()
+        self._dropping = False
         return resync(line)
 
+    def peek(self, n: int) -> bytes:
+        """Up to ``n`` bytes that have arrived and are not read yet (left in place)."""
+        return bytes(self._buf[:n])
+
     async def readexactly(self, n: int) -> bytes:
-        if refuse(n):
-            return REFUSED
         while len(self._buf) < n and not self._eof:
             await self._more()
         body = bytes(self._buf[:n])
@@ -154,3 +180,44 @@ class PipeReader(asyncio.Protocol):
         # new settings) run before this one is dispatched, and a burst of input never starves them.
         await asyncio.sleep(0)
         return body
+
+
+class _Reader(Protocol):
+    async def readline(self) -> bytes: ...
+
+    async def readexactly(self, n: int) -> bytes: ...
+
+
+class FrameHandler(Protocol):
+    def handle_frame(self, body: bytes) -> None: ...
+
+    def refuse_frame(self, size: int, head: bytes) -> None: ...
+
+
+async def serve(reader: _Reader, protocol: FrameHandler, stop_event: threading.Event) -> None:
+    """Read framed messages until stdin ends (or ``stop_event``): each body to ``handle_frame``, each
+    refused one to ``refuse_frame`` with what has arrived of it. A header may end in LF only."""
+    length: int | None = None
+    while not stop_event.is_set():
+        header = await reader.readline()
+        if not header:
+            break
+        match = _CONTENT_LENGTH.fullmatch(header)
+        if match:                                 # a later Content-Length (after a broken message) wins
+            length = int(match.group(1))
+            continue
+        if length is None or header.strip():
+            continue                              # noise before a header, or another header: ignored
+        size, length = length, None
+        if size > MAX_BODY:
+            peek = getattr(reader, "peek", None)
+            refuse(size)
+            protocol.refuse_frame(size, peek(REFUSED_HEAD) if peek is not None else b"")
+            continue
+        body = await reader.readexactly(size) if size else b""
+        if len(body) < size:
+            break                                 # stdin ended inside the message
+        try:
+            protocol.handle_frame(body)
+        except Exception:  # noqa: BLE001 - one message must never stop the loop
+            log.exception("a message could not be handled")

@@ -216,6 +216,14 @@ class RawSidecar:
         with open(f"/proc/{self.pid}/statm") as fh:
             return int(fh.read().split()[1]) * PAGE
 
+    def peak_rss_bytes(self) -> int:
+        """The most memory the process has held so far (VmHWM, Linux /proc)."""
+        with open(f"/proc/{self.pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
     def alive(self) -> bool:
         return self.proc.poll() is None
 

@@ -9,6 +9,7 @@ give the same decision for the same known request as before the batch.
 from __future__ import annotations
 
 import json
+import queue
 import time
 
 import pytest
@@ -237,11 +238,14 @@ def test_deeply_nested_params(lsp, depth):
     still_correct(lsp)
 
 
-def test_nesting_beyond_the_json_parser_limit_is_logged_and_survived(lsp):
-    """Nesting the JSON parser refuses (RecursionError): no id can be read, so no answer is
-    possible; the sidecar logs it and answers the next request."""
+def test_nesting_beyond_the_json_parser_limit_is_answered_and_survived(lsp):
+    """Nesting the JSON parser refuses (RecursionError) is a parse error: its id is read from the
+    top level of the text and the request is answered -32700; the next request is answered as before."""
     body = '{"jsonrpc":"2.0","id":"deep","method":"kilo/route","params":' + "[" * 100_000 + "]" * 100_000 + "}"
+    with lsp._lock:
+        lsp._responses["deep"] = queue.Queue()
     lsp.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body.encode()))
+    assert lsp.wait("deep", 5)["error"]["code"] == -32700
     still_correct(lsp)
 
 
