@@ -7,7 +7,6 @@ import argparse
 import json
 import logging
 import os
-import re
 import signal
 import sys
 from typing import Any
@@ -19,6 +18,7 @@ from .config import ConfigStore, describe
 from .leaderboard.errors import LeaderboardError
 from .leaderboard.view import leaderboard_view
 from .protocol import DecisionCard, RouteParams
+from .redaction import install_log_filter, mask_url
 from .routing.engine import Engine
 
 
@@ -108,11 +108,6 @@ def format_leaderboard(view: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def _redact_url(url: str) -> str:
-    """A proxy URL without its password."""
-    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
-
-
 def local_lines(engine: Engine, settings: Any, timeout: float = 1.0) -> list[str]:
     """Ask the local servers the settings name what they serve (as the sidecar does), make their
     models known to ``engine``, and say what was found, server by server."""
@@ -154,7 +149,7 @@ def check(config: ConfigStore) -> int:
         print(f"callable models: {len(reach)}" + ("" if reach else " (what-if mode: decisions are shown, not callable)"))
         env = config.env
         proxy = env.get("HTTPS_PROXY") or env.get("https_proxy") or "(none)"
-        print(f"network: HTTPS_PROXY={_redact_url(proxy)} NO_PROXY={env.get('NO_PROXY') or env.get('no_proxy') or '(none)'} "
+        print(f"network: HTTPS_PROXY={mask_url(proxy)} NO_PROXY={env.get('NO_PROXY') or env.get('no_proxy') or '(none)'} "
               f"SSL_CERT_FILE={env.get('SSL_CERT_FILE') or '(none)'} caBundle={settings.network.ca_bundle or '(none)'}")
     except LeaderboardError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -193,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="kilo-lsp %(levelname)s %(message)s")
+    for handler in logging.getLogger().handlers:
+        install_log_filter(handler)       # redacted, and tracebacks only at debug level
     config = ConfigStore()
     if args.check:
         return check(config)

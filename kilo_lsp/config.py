@@ -32,6 +32,7 @@ import platformdirs
 from msgspec import Meta, Struct
 
 from .providers.known import KNOWN
+from .redaction import key_problem, mask_url, remember, url_secrets
 from .validation import error_path
 
 APP_NAME = "kilo-lsp"
@@ -71,8 +72,15 @@ class ProviderSettings(Section):
     api_key: str = ""
     base_url: str = ""
 
+    def __post_init__(self) -> None:
+        problem = key_problem(self.api_key) if self.api_key else None
+        if problem:
+            raise ValueError(f"apiKey: {problem}")      # the value is never part of the message
+        if self.base_url and key_problem(self.base_url):
+            raise ValueError("baseUrl: must not contain whitespace or control characters")
+
     def __repr__(self) -> str:  # never print a key
-        return f"ProviderSettings(api_key={mask(self.api_key)!r}, base_url={self.base_url!r})"
+        return f"ProviderSettings(api_key={mask(self.api_key)!r}, base_url={mask_url(self.base_url)!r})"
 
 
 _LOOPBACK = re.compile(r"^https?://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(/.*)?$", re.I)
@@ -321,11 +329,14 @@ class _Merge:
     def settings(self) -> Settings:
         providers: dict[str, ProviderSettings] = {}
         for pname, body in self.providers.items():
+            # every key and URL credential is scrubbed from any text from now on, even one refused here
+            remember(*(v for k, v in body.items() if k == "apiKey" and isinstance(v, str)),
+                     *(c for k, v in body.items() if k == "baseUrl" and isinstance(v, str) for c in url_secrets(v)))
             try:
                 providers[pname] = msgspec.convert(body, ProviderSettings)
-            except msgspec.ValidationError as exc:  # the value is not shown: it may be a key
-                self.problems.append(f"invalid setting providers.{pname}.{error_path(exc, ProviderSettings)[0]}: "
-                                     "expected a string; "
+            except msgspec.ValidationError as exc:  # msgspec's message and ours never hold the value
+                field, message = error_path(exc, ProviderSettings)
+                self.problems.append(f"invalid setting providers.{pname}.{field}: {message}; "
                                      f"provider '{pname}' ignored")
         return Settings(**self.typed, providers=providers, sources=self.sources, problems=tuple(self.problems))
 
@@ -346,7 +357,7 @@ def describe(settings: Settings) -> dict[str, Any]:
         out[section] = {k: {"value": v, "source": settings.sources.get(f"{section}.{k}", "defaults")}
                         for k, v in values.items()}
     out["providers"] = {
-        name: {"apiKey": mask(p.api_key), "baseUrl": p.base_url or "(default)",
+        name: {"apiKey": mask(p.api_key), "baseUrl": mask_url(p.base_url) or "(default)",
                "source": settings.sources.get(f"providers.{name}.apiKey")
                or settings.sources.get(f"providers.{name}.baseUrl", "")}
         for name, p in sorted(settings.providers.items())

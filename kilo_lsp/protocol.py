@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from msgspec import Meta, Struct
 
 from .providers.known import KNOWN   # a plain table of provider names: no HTTP code
+from .redaction import key_problem     # (no HTTP code either)
 
 # -- method names ---------------------------------------------------------------------------
 ROUTE = "kilo/route"
@@ -151,6 +152,9 @@ class SetCredentialsParams(Wire):
             raise ValueError(f"provider: unknown provider {self.provider!r}; keys are taken for: {takes}")
         if KNOWN[self.provider].local:
             raise ValueError(f"provider: {self.provider} is a local server and takes no key")
+        problem = key_problem(self.api_key) if self.api_key else None
+        if problem:
+            raise ValueError(f"apiKey: {problem}")     # never the key itself
 
 
 # -- the decision card ------------------------------------------------------------------------

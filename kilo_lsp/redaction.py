@@ -179,6 +179,18 @@ def mask_url(url: str) -> str:
     return _SHAPES.sub(_mask_shape, url or "")
 
 
+def key_problem(key: str) -> str | None:
+    """Why a key is refused where it enters (settings, the editor's secret store), or None.
+
+    A key with a line end or another control character (pasted with the key) cannot be sent as a
+    header anyway, and the HTTP library's error printed it escaped (``\\n``), where it no longer
+    matched the key it was to be masked as; whitespace inside a key is always a paste error."""
+    if not key.isprintable() or any(c.isspace() for c in key):
+        return ("must not contain whitespace or control characters (a line end or a space pasted with "
+                "the key?); it was not used")
+    return None
+
+
 # --------------------------------------------------------------------------- logging
 
 class RedactingFilter(logging.Filter):

@@ -39,6 +39,8 @@ class Script:
     status: int = 200                        # != 200: an error response with ``error_body``
     headers: dict[str, str] = field(default_factory=dict)
     error_body: Any = None
+    raw_body: bytes | None = None            # with ``status``: sent as is (``content_type``), not as JSON
+    content_type: str = "text/html"
     first_byte_delay: float = 0.0            # seconds before the status line
     chunk_delay: float = 0.0                 # seconds between events
     disconnect_after: int | None = None      # close the socket after this many text events
@@ -214,6 +216,15 @@ class _Handler(BaseHTTPRequestHandler):
         anthropic = path == "/v1/messages"
         if path not in ("/v1/chat/completions", "/chat/completions", "/v1/messages"):
             self._send_json(404, {"error": {"message": f"no route {path}"}})
+            return
+        if script.raw_body is not None:
+            self.send_response(script.status)
+            self.send_header("Content-Type", script.content_type)
+            self.send_header("Content-Length", str(len(script.raw_body)))
+            for k, v in script.headers.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(script.raw_body)
             return
         if script.status != 200:
             err = script.error_body if script.error_body is not None else {

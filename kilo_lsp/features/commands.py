@@ -38,6 +38,7 @@ from ..lsp.progress import Progress
 from ..protocol import (AskResult, Chunk, CommandResult, CompleteParams, CompleteResult, DecisionCard,
                         ExplainParams, FeedbackParams, MessageResult, ResetOutcomesParams, ResetOutcomesResult, RouteParams)
 from . import outcomes
+from ..redaction import safe_text
 from ..validation import describe
 
 log = logging.getLogger("kilo_lsp")
@@ -154,7 +155,8 @@ async def run_ask(ls: Any, params: CompleteParams) -> AskResult:
         if document is not None:
             result = msgspec.structs.replace(result, document=document)
     ls.window_show_message(types.ShowMessageParams(
-        type=types.MessageType.Info if result.answered else types.MessageType.Warning, message=result.message))
+        type=types.MessageType.Info if result.answered else types.MessageType.Warning,
+        message=safe_text(result.message)))
     return result
 
 

@@ -20,6 +20,7 @@ from .. import PROTOCOL_VERSION, __version__
 from ..config import ConfigStore
 from ..features import commands, completion, config_file, dashboard, outcomes, routing, settings
 from ..protocol import CLIENT_NOTIFICATIONS, NOTIFICATIONS, REQUESTS, STATUS, SessionStatus
+from ..redaction import install_log_filter, safe_text
 from ..routing.engine import Engine
 from .overrides import KiloProtocol, PatchedServer, dict_params_converter
 
@@ -144,7 +145,7 @@ class Sidecar(PatchedServer):
         self.protocol.notify(STATUS, msgspec.to_builtins(status))
 
     def show(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
-        self.window_show_message(types.ShowMessageParams(type=kind, message=f"kilo-lsp: {message}"))
+        self.window_show_message(types.ShowMessageParams(type=kind, message=f"kilo-lsp: {safe_text(message)}"))
 
     def settings_problems(self) -> list[str]:
         """The settings problems in force: of the global settings and of every workspace folder."""
@@ -174,6 +175,7 @@ class LogMessageHandler(logging.Handler):
     def __init__(self, ls: Sidecar):
         super().__init__(level=logging.INFO)
         self.ls = ls
+        install_log_filter(self)           # redacted, and tracebacks only at debug level
 
     def emit(self, record: logging.LogRecord) -> None:
         try:

@@ -5,7 +5,8 @@ failure is a :class:`ProviderError` whose ``kind`` says what went wrong, whether
 another provider may help (``retryable``) and, for rate limits, how long to wait (``retry_after``).
 
 Keys never appear in an error message, a ``repr`` or a log line: :func:`mask_key` shows at most
-the last four characters, and :func:`redact` scrubs a key out of any text a server sent back.
+the last four characters, and every error message is redacted before it is cut
+(``kilo_lsp/redaction.py``), so neither a key nor a piece of one survives in it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import AsyncIterator, Iterable, Literal, Mapping
 
+from ..redaction import mask_key, redact, safe_text, url_secrets  # noqa: F401  (mask_key, redact re-exported)
 from ..tokens import estimate_tokens
 
 ProviderKind = Literal["openai", "anthropic"]
@@ -30,23 +32,8 @@ _RETRYABLE = {"connect": True, "timeout": True, "rate_limit": True, "server": Tr
 
 # --------------------------------------------------------------------------- secrets
 
-def mask_key(key: str | None) -> str:
-    """A printable stand-in for a key: ``sk-…abcd`` for long keys, ``set`` for short ones."""
-    if not key:
-        return "unset"
-    if len(key) < 16:
-        return "set"
-    prefix = key[:3] if key[:3].isalpha() or key.startswith("sk-") else ""
-    return f"{prefix}…{key[-4:]}"
-
-
-def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """``text`` with every occurrence of each secret (of 6 characters or more) masked."""
-    for secret in secrets:
-        if secret and len(secret) >= 6 and secret in text:
-            text = text.replace(secret, mask_key(secret))
-    return text
-
+#: How long an error message may be, after redaction.
+MESSAGE_CHARS = 500
 
 # --------------------------------------------------------------------------- requests
 
@@ -131,7 +118,7 @@ class ProviderError(Exception):
         self.retry_after = retry_after
         self.retryable = _RETRYABLE[kind] if retryable is None else retryable
         self.started = started
-        self.message = redact(message, secrets)
+        self.message = safe_text(message, MESSAGE_CHARS, secrets)
         super().__init__(self.message)
 
     def __str__(self) -> str:
@@ -231,8 +218,8 @@ class ProviderSpec:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """Every secret this spec holds (the key and header values), for redaction."""
-        return tuple(s for s in (self.api_key, *self.extra_headers.values()) if s)
+        """Every secret this spec holds (the key, credentials in the base URL), for redaction."""
+        return tuple(s for s in (self.api_key, *url_secrets(self.base_url)) if s)
 
 
 class Provider(abc.ABC):

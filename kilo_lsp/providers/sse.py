@@ -32,9 +32,11 @@ class SSEEvent:
 
 
 class SSEParser:
-    def __init__(self, *, max_line: int = DEFAULT_MAX_LINE, provider: str | None = None) -> None:
+    def __init__(self, *, max_line: int = DEFAULT_MAX_LINE, provider: str | None = None,
+                 secrets: tuple[str, ...] = ()) -> None:
         self.max_line = max_line
         self.provider = provider
+        self.secrets = secrets
         self._buf = bytearray()
         self._first_line = True
         self._event = ""
@@ -43,7 +45,7 @@ class SSEParser:
         self.retry_ms: int | None = None
 
     def _error(self, message: str) -> ProviderError:
-        return ProviderError("protocol", message, provider=self.provider)
+        return ProviderError("protocol", message, provider=self.provider, secrets=self.secrets)
 
     def feed(self, chunk: bytes | str) -> list[SSEEvent]:
         """Parse one chunk; return the events it completed (possibly none)."""
@@ -136,6 +138,6 @@ class SSEParser:
             if value.isdigit():
                 self.retry_ms = int(value)
         elif name[:1] in ("{", "[", '"'):
-            snippet = line[:60] + ("…" if len(line) > 60 else "")
-            raise self._error(f"malformed SSE line (a payload without 'data:'): {snippet!r}")
+            # the line as it came: ProviderError redacts it, then cuts it (a cut first left a piece of an echoed key)
+            raise self._error(f"malformed SSE line (a payload without 'data:'): {line!r}")
         # any other field name is ignored, as the spec says
