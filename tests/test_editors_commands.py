@@ -23,7 +23,9 @@ TEXT = "def total(xs):\n    s = 0\n    for x in xs:\n        s += x\n    return 
 class FakeLs:
     """Just enough of the Sidecar for code_actions()."""
     class workspace:
-        text_documents: dict = {}
+        @staticmethod
+        def document(uri: str) -> None:
+            return None
 
 
 async def start(tmp_path):

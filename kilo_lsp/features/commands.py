@@ -205,7 +205,7 @@ def code_actions(ls: Any, params: types.CodeActionParams) -> list[types.CodeActi
     selection = {"start": {"line": rng.start.line, "character": rng.start.character},
                  "end": {"line": rng.end.line, "character": rng.end.character}}
     context: dict[str, Any] = {"activeUri": uri, "selection": selection}
-    doc = ls.workspace.text_documents.get(uri)
+    doc = ls.workspace.document(uri)
     if doc is not None:
         context["languageId"] = doc.language_id
     diagnostics = lsp_diagnostics(params.context.diagnostics if params.context else None)

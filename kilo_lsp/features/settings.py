@@ -19,6 +19,7 @@ from ..lsp.requests import kilo_request
 from ..protocol import SERVER_STATUS, LocalServerView, ModelChoice, ProviderKeyView, ServerStatusParams, ServerStatusResult
 from ..providers.known import KNOWN
 from ..routing.availability import is_local_provider
+from ..lsp.workspace import canonical_uri
 
 log = logging.getLogger("kilo_lsp")
 
@@ -52,9 +53,10 @@ async def pull_configuration(ls: Any) -> None:
         ls.config.set_client_settings({"kilo": values[0]})
     for folder, value in zip(folders, values[1:]):
         # a folder that answers as the window does has no settings of its own (any more: a value
-        # the user removed there must stop applying)
+        # the user removed there must stop applying); folders are keyed by the canonical URI a
+        # decision names (lsp/workspace.py)
         if isinstance(value, dict):
-            ls.config.set_folder_settings(folder.uri, {"kilo": value} if value != values[0] else {})
+            ls.config.set_folder_settings(canonical_uri(folder.uri), {"kilo": value} if value != values[0] else {})
     ls.report_problems()
 
 

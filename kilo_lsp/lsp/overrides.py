@@ -25,6 +25,7 @@ from ..redaction import safe_text
 from . import envelope
 from .stdin import MAX_BODY, FramedInput, PipeReader, serve
 from .stdout import StdoutStream
+from .workspace import KiloWorkspace
 
 log = logging.getLogger("kilo_lsp")
 
@@ -151,9 +152,13 @@ class KiloProtocol(LanguageServerProtocol):
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams):
         """pygls builds the initialize result itself; the kilo protocol is announced under
-        ``capabilities.experimental.kilo`` (tests/test_lsp_lifecycle.py)."""
+        ``capabilities.experimental.kilo`` (tests/test_lsp_lifecycle.py). Its workspace becomes a
+        ``KiloWorkspace``: pygls keys documents by their URI with escapes decoded, and a request that
+        names the document as VS Code spells it never found it (tests/reliability/test_uris.py)."""
         self.initialize_received = True
         result = yield from super().lsp_initialize(params)
+        # documents and folders stored and found under one canonical URI (lsp/workspace.py)
+        self._workspace = KiloWorkspace.replacing(self._workspace)
         result.capabilities.experimental = {"kilo": self._server.kilo_capabilities()}
         return result
 

@@ -23,6 +23,7 @@ from ..protocol import CLIENT_NOTIFICATIONS, NOTIFICATIONS, REQUESTS, STATUS, Se
 from ..redaction import install_log_filter, safe_text
 from ..routing.engine import Engine
 from .overrides import KiloProtocol, PatchedServer, dict_params_converter
+from .workspace import canonical_uri
 
 log = logging.getLogger("kilo_lsp")
 
@@ -71,6 +72,7 @@ class Sidecar(PatchedServer):
         if self._engine is None:
             engine = Engine(config=self.config)
             engine.folder_of = self.folder_of
+            engine.canonical_uri = canonical_uri
             engine.on_status = self.send_status
             engine.on_outcome = lambda record: self.write_to_ledger("outcome", lambda book: book.record_outcome(record))
             engine.on_decision = lambda record: self.write_to_ledger("decision",
@@ -130,16 +132,12 @@ class Sidecar(PatchedServer):
             log.error("background task failed", exc_info=task.exception())
 
     def document_text(self, uri: str) -> str | None:
-        doc = self.workspace.text_documents.get(uri)
-        return doc.source if doc is not None else None
+        """The text of an open document, whatever spelling of its URI (``lsp/workspace.py``)."""
+        return self.workspace.text(uri)
 
     def folder_of(self, uri: str) -> str | None:
-        best = None
-        for folder in self.workspace.folders.values():
-            base = folder.uri.rstrip("/") + "/"
-            if uri.startswith(base) and (best is None or len(base) > len(best)):
-                best = folder.uri
-        return best or self.workspace.root_uri
+        """The (canonical) URI of the workspace folder holding ``uri``."""
+        return self.workspace.folder_of(uri)
 
     def send_status(self, status: SessionStatus) -> None:
         self.protocol.notify(STATUS, msgspec.to_builtins(status))

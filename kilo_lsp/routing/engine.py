@@ -139,6 +139,9 @@ class Engine:
         self.spent_today: Callable[[str], float] | None = None
         self.on_status: Callable[[SessionStatus], None] | None = None
         self.folder_of: Callable[[str], str | None] = lambda uri: None
+        #: One spelling per URI (the LSP layer sets pygls' canonical form): sessions, budgets and
+        #: folder settings are keyed by it.
+        self.canonical_uri: Callable[[str], str] = lambda uri: uri
         self._lock = threading.Lock()
         self._with_local: Any = None     # (board, local models, the board with them)
         self._reach: Any = None          # (board, keyed providers, prefer_direct, reachable models)
@@ -208,7 +211,7 @@ class Engine:
 
     def workspace_for(self, params: RouteParams) -> str:
         if params.workspace_uri:
-            return params.workspace_uri
+            return self.canonical_uri(params.workspace_uri)
         if params.context and params.context.active_uri:
             folder = self.folder_of(params.context.active_uri)
             if folder:
@@ -294,7 +297,8 @@ class Engine:
             routing=policy_settings(r), yours=self.outcomes.of_class(card.task_class) if card.task_class else {})
 
     def last_card(self, workspace: str | None, conversation_id: str | None) -> DecisionCard | None:
-        session = self.sessions.get(workspace or DEFAULT_WORKSPACE, conversation_id or DEFAULT_CONVERSATION)
+        session = self.sessions.get(self.canonical_uri(workspace) if workspace else DEFAULT_WORKSPACE,
+                                    conversation_id or DEFAULT_CONVERSATION)
         return session.last_card if session else None
 
     # -- helpers --------------------------------------------------------------------------
