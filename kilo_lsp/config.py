@@ -7,10 +7,14 @@ Sources, lowest first: built-in defaults, the user config file (TOML), environme
 A value that does not fit its setting is ignored with a problem naming the setting and where the
 value came from; the value of the sources below it stays (other settings are not touched).
 
-Credentials and the hosts they go to (``providers.*``) are taken only from user-level sources: the
-defaults, the user config file, the environment and keys the editor pushes from its secret store.
-Anything an editor or a workspace sends under ``providers`` is ignored with a warning, so a
-cloned repository's settings can never send a key to another host.
+Trust is by source. Credentials and the hosts they go to (``providers.*``), the CAs trusted
+(``network.caBundle``) and the files the sidecar reads or writes (``routing.leaderboardPath``,
+``log.traceFile``) are taken only from user-level sources: the defaults, the user config file, the
+environment and keys the editor pushes from its secret store. What an editor or a workspace sends for
+them is ignored with a warning, so a cloned repository's settings can never send a key to another host,
+make the sidecar trust another certificate, or name a file for it to read. The daily budget may be
+lowered by a workspace folder, never raised or removed (see ``_Merge._budget_refusal``). Numbers are
+range-checked (finite, with upper bounds), whatever their source.
 
 The user config file may also hold settings for one workspace folder, in a table
 ``[workspaces."<folder URI>"]`` (e.g. ``[workspaces."file:///home/me/shop".routing]``, what the
@@ -31,6 +35,7 @@ import msgspec
 import platformdirs
 from msgspec import Meta, Struct
 
+from .files import read_checked
 from .providers.known import KNOWN
 from .redaction import key_problem, mask_url, remember, url_secrets
 from .validation import error_path
@@ -41,6 +46,12 @@ APP_NAME = "kilo-lsp"
 # The settings
 
 Fraction = Annotated[float, Meta(ge=0.0, le=1.0)]
+#: The largest daily budget a setting may hold (a bound, so that inf or 1e308 are refused).
+MAX_BUDGET_USD = 1_000_000.0
+#: Local servers a setting may list.
+MAX_LOCAL_ENDPOINTS = 16
+#: The size of the user config file read.
+USER_FILE_LIMIT = 1024 * 1024
 Seconds = Annotated[float, Meta(gt=0.0, le=3600.0)]
 
 
@@ -57,13 +68,14 @@ class RoutingSettings(Section):
     min_confidence: Annotated[Fraction, Meta(description="hard floor: below it, route to Balanced")] = 0.5
     margin: Annotated[Fraction, Meta(description="non-inferiority margin against Balanced")] = 0.05
     floor: Annotated[Fraction, Meta(description="a model's lower-bound accuracy must reach this")] = 0.0
-    switch_factor: Annotated[float, Meta(ge=0.0), Meta(
+    switch_factor: Annotated[float, Meta(ge=0.0, le=100.0), Meta(
         description="weight of the lost prompt cache when switching down")] = 1.0
-    idle_reset_minutes: Annotated[float, Meta(ge=0.0), Meta(
-        description="a session idle this long starts afresh")] = 30.0
+    idle_reset_minutes: Annotated[float, Meta(ge=0.0, le=10_080.0), Meta(
+        description="a session idle this long starts afresh (at most a week)")] = 30.0
     max_sessions: Annotated[int, Meta(ge=1, le=100_000), Meta(
         description="sessions kept in memory (least recently used go first)")] = 512
-    leaderboard_path: Annotated[str, Meta(description='"" = the leaderboard shipped with kilo-lsp')] = ""
+    leaderboard_path: Annotated[str, Meta(description='"" = the leaderboard shipped with kilo-lsp; '
+                                          'user config file or environment only')] = ""
     prefer_direct: Annotated[bool, Meta(description="reach a model through its maker's API before a gateway")] = True
     single_model: Annotated[bool, Meta(description="opt out of routing: Balanced for every request")] = False
 
@@ -94,7 +106,8 @@ class LocalSettings(Section):
     discover: Annotated[bool, Meta(description="ask local servers for their models while the sidecar runs")] = True
     ollama_url: str = "http://127.0.0.1:11434/v1"
     lmstudio_url: str = "http://127.0.0.1:1234/v1"
-    endpoints: Annotated[list[str], Meta(description="more OpenAI-compatible servers on loopback")] = []
+    endpoints: Annotated[list[str], Meta(max_length=MAX_LOCAL_ENDPOINTS),
+                         Meta(description="more OpenAI-compatible servers on loopback")] = []
 
     def __post_init__(self) -> None:
         for name, urls in (("ollamaUrl", [self.ollama_url]), ("lmstudioUrl", [self.lmstudio_url]),
@@ -105,14 +118,16 @@ class LocalSettings(Section):
 
 
 class NetworkSettings(Section):
-    ca_bundle: Annotated[str, Meta(description="PEM file of extra trusted CAs (also SSL_CERT_FILE)")] = ""
+    ca_bundle: Annotated[str, Meta(description="PEM file of extra trusted CAs (also SSL_CERT_FILE); user config "
+                                   "file or environment only")] = ""
     connect_timeout: Seconds = 10.0
     first_token_timeout: Seconds = 60.0
     idle_timeout: Seconds = 60.0
 
 
 class BudgetSettings(Section):
-    daily_usd_per_workspace: Annotated[float, Meta(ge=0.0), Meta(description="0 = no budget")] = 0.0
+    daily_usd_per_workspace: Annotated[float, Meta(ge=0.0, le=MAX_BUDGET_USD), Meta(
+        description="0 = no budget; a workspace folder may lower it, never raise it")] = 0.0
 
 
 class LogSettings(Section):
@@ -127,8 +142,9 @@ SECTIONS: dict[str, type[Section]] = {
     "budget": BudgetSettings,
     "log": LogSettings,
 }
-#: Settings a workspace may not set: they name files the sidecar reads or writes.
-USER_LEVEL_ONLY = frozenset({"log.traceFile"})
+#: Settings taken only from user-level sources: they name files the sidecar reads or writes, or what it trusts.
+USER_LEVEL_ONLY = frozenset({"log.traceFile", "network.caBundle", "routing.leaderboardPath"})
+BUDGET = "budget.dailyUsdPerWorkspace"
 
 
 class Settings(Struct, frozen=True):
@@ -233,17 +249,18 @@ def env_layer(env: dict[str, str]) -> dict[str, Any]:
 class Layer:
     name: str                    # "user-file:<path>", "env", "initializationOptions", ...
     values: dict[str, Any]
-    user_level: bool             # may set providers (keys and base URLs) and files to read or write
+    user_level: bool             # may set providers (keys and base URLs), trust and files to read or write
+    folder: bool = False         # a workspace folder's own settings: may only lower the budget in force
 
 
 def read_user_file(path: Path) -> tuple[dict[str, Any], list[str]]:
     """The user config file as a dict, plus problems found (never raises)."""
     problems: list[str] = []
-    if not path.is_file():
+    if not path.exists():
         return {}, problems
     import tomllib   # only when there is a file to read: start-up stays lean without one
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_checked(path, "config file", USER_FILE_LIMIT).decode("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         return {}, [f"config file {path} could not be read: {exc}"]
     if os.name == "posix" and "providers" in data:
@@ -267,6 +284,7 @@ class _Merge:
         self.sources: dict[str, str] = {}
         self.problems: list[str] = []
         self._rejected: set[tuple[str, str]] = set()   # (setting, value): said once, whichever layers send it
+        self.user_budget = 0.0          # the daily budget set by user-level sources (0: none)
 
     def add(self, layer: Layer) -> None:
         values = _normalise(layer.values or {})
@@ -293,6 +311,11 @@ class _Merge:
             self.problems.append(f"{layer.name}: '{name}' ignored: it is taken only from the user config file "
                                  "or the environment")
             return
+        if name == BUDGET and not layer.user_level:
+            refusal = self._budget_refusal(layer, value)
+            if refusal:
+                self.problems.append(f"{layer.name}: '{name}' = {value!r} ignored: {refusal}")
+                return
         candidate = {**self.values[section], key: value}
         try:
             typed = msgspec.convert(candidate, SECTIONS[section])
@@ -311,6 +334,28 @@ class _Merge:
             return
         self.values[section], self.typed[section] = candidate, typed
         self.sources[name] = layer.name
+        if name == BUDGET and layer.user_level:
+            self.user_budget = typed.daily_usd_per_workspace  # type: ignore[attr-defined]
+
+    def _budget_refusal(self, layer: Layer, value: Any) -> str:
+        """Why an editor's or a workspace folder's daily budget is not taken ("" when it is).
+
+        A workspace folder may lower the budget in force (or set one where there is none), never raise
+        or remove it (0 is no budget). The editor's own settings may set any budget up to the user-level
+        one (VS Code merges a workspace's settings into what it sends, so they too are not trusted to
+        lift a budget the user set in the config file or the environment)."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return ""                              # the type check refuses it, with its own message
+        limit = self.typed["budget"].daily_usd_per_workspace if layer.folder else self.user_budget  # type: ignore[attr-defined]
+        if not limit:
+            return ""                              # no budget in force: setting one lowers it
+        if value == 0:
+            return f"it would remove the budget of {limit:g} USD in force"
+        if value > limit:
+            who = ("a workspace folder may lower the budget in force" if layer.folder else
+                   "the editor's settings may lower the budget of the user config file or environment")
+            return f"{who} ({limit:g} USD), never raise it"
+        return ""
 
     def _add_providers(self, layer: Layer, body: Any) -> None:
         if not layer.user_level:
@@ -459,7 +504,7 @@ class ConfigStore:
         layers.append(Layer("initializationOptions", self.init_options, False))
         layers.append(Layer("client-settings", self.client_settings, False))
         if folder and folder in self.folder_settings:
-            layers.append(Layer(f"workspace-folder:{folder}", self.folder_settings[folder], False))
+            layers.append(Layer(f"workspace-folder:{folder}", self.folder_settings[folder], False, folder=True))
         return layers
 
     def effective(self, folder: str | None = None) -> Settings:

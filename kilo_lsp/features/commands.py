@@ -99,6 +99,7 @@ async def ask(ls: Any, params: CompleteParams, on_chunk: Callable[[Chunk], None]
     error code (no_model, budget, all_failed, refused) when no model answered. Cancelling the calling
     task closes the upstream stream."""
     try:
+        await ls.load_leaderboard()
         result = await forward(ls, params, on_chunk)
     except CompletionError as exc:
         card = exc.card
@@ -237,8 +238,10 @@ def register(server: Any) -> None:
         return result
 
     @server.command(ROUTE)
-    def route(ls: Any, *args: Any) -> CommandResult:
-        card = ls.engine.route(command_params(ROUTE, args, RouteParams), ls.document_text)
+    async def route(ls: Any, *args: Any) -> CommandResult:
+        params = command_params(ROUTE, args, RouteParams)
+        await ls.load_leaderboard()        # read off the event loop (lsp/server.py)
+        card = ls.engine.route(params, ls.document_text)
         return shown(CommandResult(card, summary(card)))
 
     @server.command(ASK)

@@ -69,6 +69,7 @@ def register(server: Any) -> None:
 
         outcome = "cancelled"
         try:
+            await ls.load_leaderboard()
             result = await forward(ls, params, on_chunk)
             outcome = outcome_of(result)
             return result

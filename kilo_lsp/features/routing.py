@@ -13,10 +13,12 @@ from ..protocol import (EXPLAIN, LEADERBOARD, ROUTE, DecisionCard, ExplainParams
 def register(server: Any) -> None:
     @kilo_request(server, ROUTE)
     def route(ls: Any, params: RouteParams) -> DecisionCard:
+        ls.require_leaderboard()           # read off the event loop first, once (lsp/server.py)
         return ls.engine.route(params, ls.document_text)
 
     @kilo_request(server, LEADERBOARD)
-    def leaderboard(ls: Any, params: LeaderboardParams) -> LeaderboardResult:
+    async def leaderboard(ls: Any, params: LeaderboardParams) -> LeaderboardResult:
+        await ls.load_leaderboard()
         settings = ls.engine.settings()
         board = ls.engine.leaderboard(settings)
         via = {mid: r.provider for mid, r in ls.engine.reachable(board, settings).items()}

@@ -112,13 +112,19 @@ class Forwarder:
         return self._ledger
 
     async def sync_pool(self, settings: Settings) -> ProviderPool:
-        """The pool, with specs matching the settings (new keys close the old clients)."""
+        """The pool, with specs matching the settings (new keys close the old clients). Its TLS context
+        is built off the event loop; a CA bundle that cannot be read is a CompletionError naming it."""
         key = (timeouts_of(settings), settings.network.ca_bundle)
         if self.pool is None or self._pool_key != key:
             if self.pool is not None:
                 await self.pool.aclose_all()
             self.pool = ProviderPool(timeouts=key[0], ca_bundle=key[1] or None)
             self._pool_key = key
+        try:
+            await self.pool.prepare()
+        except OSError as exc:
+            self.pool, self._pool_key = None, None      # the next request tries again
+            raise CompletionError("refused", f"TLS cannot be set up: {exc}") from None
         wanted = {s.name: s for s in provider_specs(settings)}
         for name in [n for n in self.pool.names if n not in wanted]:
             await self.pool.remove(name)
@@ -144,7 +150,11 @@ class Forwarder:
             raise CompletionError("no_model", "No model can be called. " + self.no_model_advice(), card=card)
         if card.reason_code == "budget_exhausted_no_free":
             raise CompletionError("budget", card.reason, card=card)
-        pool = await self.sync_pool(settings)
+        try:
+            pool = await self.sync_pool(settings)
+        except CompletionError as exc:
+            exc.card = card
+            raise
         local = {n for n in pool.names if (pool.spec(n) and pool.spec(n).local)}  # type: ignore[union-attr]
         req = _Request(params, document_text, on_chunk, card, board, params.stream_id or card.decision_id, started)
         last_error: ProviderError | None = None

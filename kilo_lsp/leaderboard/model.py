@@ -14,9 +14,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..files import read_checked
 from ..taxonomy import ANY_TYPE, class_key
 
 SCHEMA_VERSION = 2     # the schema training/build_leaderboard.py writes
+#: The largest leaderboard file read (the shipped one is under 1 MB).
+MAX_FILE_BYTES = 32 * 1024 * 1024
 #: Schemas this loader reads: 1 is a one-source board without sources, borrowed notes or rows beside.
 READABLE_SCHEMAS = (1, 2)
 
@@ -209,10 +212,12 @@ def load(path: str | Path | None = None) -> Leaderboard:
     """Load a leaderboard file, or the one shipped in the package when no path is given."""
     if path:
         p = Path(path).expanduser()
-        try:
-            text = p.read_text(encoding="utf-8")
+        try:   # a regular file of at most MAX_FILE_BYTES (kilo_lsp/files.py: /dev/stdin hung the server)
+            text = read_checked(p, "routing.leaderboardPath", MAX_FILE_BYTES).decode("utf-8")
         except OSError as exc:
-            raise LeaderboardError(f"cannot read leaderboard {p}: {exc.strerror}") from exc
+            raise LeaderboardError(f"cannot read leaderboard: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise LeaderboardError(f"leaderboard {p} is not UTF-8 text") from exc
         where = str(p)
     else:
         text = resources.files("kilo_lsp.data").joinpath("leaderboard.json").read_text(encoding="utf-8")

@@ -23,6 +23,7 @@ from pygls.protocol import (JsonRPCNotification, JsonRPCRequestMessage, JsonRPCR
 
 from ..redaction import safe_text
 from . import envelope
+from .requests import Deferred
 from .stdin import MAX_BODY, FramedInput, PipeReader, serve
 from .stdout import StdoutStream
 from .workspace import KiloWorkspace
@@ -136,6 +137,9 @@ class KiloProtocol(LanguageServerProtocol):
         (logged at debug level): tests/reliability/test_redaction.py."""
         if error is not None:
             error = sanitized(error)
+        elif isinstance(result, Deferred):           # a sync handler that must wait first (requests.py)
+            result.start(lambda res, err: self._send_response(msg_id, res, err))
+            return
         elif isinstance(result, msgspec.Struct):
             self.send_encoded(msgspec.json.encode({"jsonrpc": self.VERSION, "id": msg_id, "result": result}))
             return

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 import msgspec
 from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
@@ -23,6 +23,46 @@ from ..protocol import METHOD_TYPES
 from ..validation import describe
 
 log = logging.getLogger("kilo_lsp")
+
+
+class Later(Exception):
+    """Raised by a handler that must first wait for work done off the event loop (the leaderboard file
+    being read in a worker thread): the request is answered once ``wait()`` is done and the handler has
+    run again. A sync handler stays sync, and costs nothing more, when there is nothing to wait for."""
+
+    def __init__(self, wait: Callable[[], Awaitable[None]]) -> None:
+        super().__init__("later")
+        self.wait = wait
+
+
+class Deferred:
+    """The answer of a sync kilo/* handler that raised ``Later``; ``KiloProtocol._send_response`` starts it."""
+
+    ROUNDS = 3           # waits before giving up (each ``Later`` after a wait means the settings changed)
+
+    def __init__(self, first: Later, again: Callable[[], Any], method: str) -> None:
+        self.first, self.again, self.method = first, again, method
+
+    def start(self, send: Callable[[Any, Any], None]) -> None:
+        """Run it; ``send(result, error)`` gets the answer (an error as a ResponseError)."""
+        async def run() -> Any:
+            later = self.first
+            for _ in range(self.ROUNDS):
+                await later.wait()
+                try:
+                    return self.again()
+                except Later as again:
+                    later = again
+            raise JsonRpcInternalError(f"{self.method}: what it waits for kept changing")
+
+        def done(task: "asyncio.Task[Any]") -> None:
+            if task.cancelled():
+                send(None, JsonRpcInternalError(f"{self.method}: cancelled").to_response_error())
+            elif task.exception() is not None:
+                send(None, _failure(self.method, task.exception()).to_response_error())  # type: ignore[arg-type]
+            else:
+                send(task.result(), None)
+        asyncio.ensure_future(run()).add_done_callback(done)
 
 
 class RequestError(Exception):
@@ -76,6 +116,8 @@ def kilo_request(server: Any, method: str) -> Callable[[Callable[..., Any]], Cal
                 params = structure(raw, params_type, method)
                 try:
                     return fn(ls, params)
+                except Later as later:
+                    return Deferred(later, lambda: fn(ls, params), method)
                 except Exception as exc:
                     raise _failure(method, exc) from None
         server.feature(method)(handler)

@@ -19,10 +19,13 @@ from lsprotocol import types
 from .. import PROTOCOL_VERSION, __version__
 from ..config import ConfigStore
 from ..features import commands, completion, config_file, dashboard, outcomes, routing, settings
+from ..files import READ_TIMEOUT
+from ..leaderboard.errors import LeaderboardError
 from ..protocol import CLIENT_NOTIFICATIONS, NOTIFICATIONS, REQUESTS, STATUS, SessionStatus
 from ..redaction import install_log_filter, safe_text
 from ..routing.engine import Engine
 from .overrides import KiloProtocol, PatchedServer, dict_params_converter
+from .requests import Later
 from .workspace import canonical_uri
 
 log = logging.getLogger("kilo_lsp")
@@ -52,6 +55,7 @@ class Sidecar(PatchedServer):
         self._shown_problems: set[str] = set()
         self.dashboard: Any = None          # dashboard.server.DashboardServer, at the first kilo/dashboard
         self.dashboard_lock: asyncio.Lock | None = None
+        self._board_read: "asyncio.Future[Any] | None" = None
 
     def kilo_capabilities(self) -> dict[str, Any]:
         """What the sidecar announces under ServerCapabilities.experimental.kilo."""
@@ -73,6 +77,8 @@ class Sidecar(PatchedServer):
             engine = Engine(config=self.config)
             engine.folder_of = self.folder_of
             engine.canonical_uri = canonical_uri
+            # budgets are checked by kilo/route as by kilo/complete: a card and its answer agree
+            engine.spent_today = self._spent_today
             engine.on_status = self.send_status
             engine.on_outcome = lambda record: self.write_to_ledger("outcome", lambda book: book.record_outcome(record))
             engine.on_decision = lambda record: self.write_to_ledger("decision",
@@ -104,6 +110,30 @@ class Sidecar(PatchedServer):
                 from ..ledger.store import Ledger
                 self._ledger = Ledger()
             return self._ledger
+
+    async def load_leaderboard(self) -> None:
+        """Have the leaderboard in force read in a worker thread (at most ``READ_TIMEOUT`` seconds), one
+        read at a time: its file is named by a setting, and reading it must not stop the event loop."""
+        settings = self.engine.settings()
+        if self.engine.board_ready(settings):
+            return
+        if self._board_read is None or self._board_read.done():
+            self._board_read = asyncio.ensure_future(asyncio.wait_for(
+                asyncio.to_thread(self.engine.leaderboard, settings), READ_TIMEOUT))
+        try:
+            await asyncio.shield(self._board_read)
+        except TimeoutError:
+            raise LeaderboardError(f"the leaderboard ({settings.routing.leaderboard_path or 'built-in'}) was not "
+                                   f"read within {READ_TIMEOUT:g} s") from None
+
+    def require_leaderboard(self) -> None:
+        """For sync handlers: ``Later`` (answer once it is read) when the leaderboard is not loaded yet."""
+        if not self.engine.board_ready():
+            raise Later(self.load_leaderboard)
+
+    def _spent_today(self, workspace: str) -> float:
+        """Today's spend in a workspace, from the ledger (opened when a budget is first checked)."""
+        return self.ledger.spent_today(workspace)
 
     # -- plumbing the features share ------------------------------------------------------------
     def spawn(self, coro: Any) -> asyncio.Task[None]:

@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Mapping
 
 import httpx2
 
+from ..files import SettingFileError, read_checked
 from .anthropic import AnthropicProvider
 from .base import Provider, ProviderError, ProviderSpec, Timeouts
 from .known import KNOWN, LOCAL_DEFAULT_URLS
@@ -36,13 +37,26 @@ def spec_from_env(name: str, env: Mapping[str, str] | None = None, *, api_key: s
                         local=known.local, extra_headers=dict(known.extra_headers))
 
 
+#: The largest CA bundle read (a full public CA store is about 250 KB).
+MAX_CA_BUNDLE_BYTES = 4 * 1024 * 1024
+#: Seconds the TLS context may take to build (it reads files) off the event loop.
+TLS_SETUP_TIMEOUT = 10.0
+
+
 def make_ssl_context(ca_bundle: str | None = None, *, trust_env: bool = True) -> ssl.SSLContext:
     """The TLS context every provider of a pool shares: httpx2's default trust (the system's CA
     store, or SSL_CERT_FILE / SSL_CERT_DIR when ``trust_env``) *plus* the CAs of ``ca_bundle``, if
-    any (a corporate proxy's CA). Built once: loading the CA store takes about 20 ms."""
+    any (a corporate proxy's CA), read only if it is a regular file of at most MAX_CA_BUNDLE_BYTES
+    (``kilo_lsp/files.py``). Built once per pool, in a worker thread (``ProviderPool.prepare``):
+    loading the CA store takes about 20 ms, and a file can take longer."""
     ctx = httpx2.create_ssl_context(trust_env=trust_env)
     if ca_bundle:
-        ctx.load_verify_locations(cafile=os.path.expanduser(ca_bundle))
+        pem = read_checked(ca_bundle, "network.caBundle", MAX_CA_BUNDLE_BYTES)
+        try:
+            ctx.load_verify_locations(cadata=pem.decode("ascii"))
+        except (ssl.SSLError, UnicodeDecodeError, ValueError) as exc:
+            raise SettingFileError(f"network.caBundle {ca_bundle}: not a PEM bundle of certificates "
+                                   f"({type(exc).__name__})") from None
     return ctx
 
 
@@ -95,8 +109,22 @@ class ProviderPool:
     def __contains__(self, name: object) -> bool:
         return name in self._specs
 
+    async def prepare(self, timeout: float = TLS_SETUP_TIMEOUT) -> None:
+        """Build the TLS context off the event loop (it reads the CA store and ``ca_bundle``);
+        raises SettingFileError when it cannot be built in ``timeout`` seconds or at all."""
+        if self._verify is not None:
+            return
+        try:
+            self._verify = await asyncio.wait_for(
+                asyncio.to_thread(make_ssl_context, self.ca_bundle, trust_env=self.trust_env), timeout)
+        except TimeoutError:
+            raise SettingFileError(f"the TLS settings (network.caBundle, SSL_CERT_FILE) were not read within "
+                                   f"{timeout:g} s") from None
+        except ssl.SSLError as exc:
+            raise SettingFileError(f"the TLS settings (SSL_CERT_FILE) cannot be used: {exc}") from None
+
     def _verify_setting(self) -> ssl.SSLContext:
-        if self._verify is None:
+        if self._verify is None:      # not prepared (direct use of a pool): built here
             self._verify = make_ssl_context(self.ca_bundle, trust_env=self.trust_env)
         return self._verify
 

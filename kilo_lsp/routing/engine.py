@@ -20,6 +20,7 @@ from cachetools import TTLCache
 from ..classify.base import ClassifyInput, Classifier, EditorSignals, TaskState
 from ..config import ConfigStore, RoutingSettings, Settings
 from ..context import DocumentText, RequestContext, has_stack_trace, read_context
+from ..files import open_checked
 from ..leaderboard.model import Leaderboard, Model, load as load_leaderboard
 from ..protocol import (Candidate, CostView, DecisionCard, FeedbackParams, RouteParams, RungView, SessionStatus,
                         SignalView, UserResultView)
@@ -143,6 +144,7 @@ class Engine:
         #: folder settings are keyed by it.
         self.canonical_uri: Callable[[str], str] = lambda uri: uri
         self._lock = threading.Lock()
+        self._board_lock = threading.Lock()
         self._with_local: Any = None     # (board, local models, the board with them)
         self._reach: Any = None          # (board, keyed providers, prefer_direct, reachable models)
         self._would: Any = None          # (board, {model: where a what-if card says it would be called})
@@ -177,14 +179,23 @@ class Engine:
             self._classifier = default_classifier()
         return self._classifier
 
+    def board_ready(self, settings: Settings | None = None) -> bool:
+        """Whether the leaderboard of ``settings`` is loaded (else ``leaderboard`` reads its file)."""
+        path = (settings or self.settings()).routing.leaderboard_path
+        return self._board is not None and (self._board_path == "(given)" or self._board_path == path)
+
     def leaderboard(self, settings: Settings | None = None) -> Leaderboard:
-        """The leaderboard in force, loaded on first use and again when its path setting changes."""
+        """The leaderboard in force, loaded on first use and again when its path setting changes.
+        The LSP server has it loaded in a worker thread first (``Sidecar.load_leaderboard``); the file
+        is read only if it is a regular file of a bounded size (``leaderboard/model.py``)."""
         settings = settings or self.settings()
-        path = settings.routing.leaderboard_path
-        if self._board is None or (self._board_path != "(given)" and self._board_path != path):
-            self._board = load_leaderboard(path or None)
-            self._board_path = path
+        if not self.board_ready(settings):
+            path = settings.routing.leaderboard_path
+            with self._board_lock:
+                if not self.board_ready(settings):
+                    self._board, self._board_path = load_leaderboard(path or None), path
         board = self._board
+        assert board is not None
         if self.local_models:
             models = tuple(self.local_models)
             cached = self._with_local
@@ -475,7 +486,11 @@ class Engine:
             return
         try:
             line = msgspec.json.encode({"event": "route", "card": card}) + b"\n"
-            with self._lock, open(os.path.expanduser(path), "ab") as fh:
-                fh.write(line)
+            with self._lock:     # appended only to a regular file: never a pipe or a device (kilo_lsp/files.py)
+                fd = open_checked(path, "log.traceFile", os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+                try:
+                    os.write(fd, line)
+                finally:
+                    os.close(fd)
         except OSError as exc:
-            log.warning("cannot write trace file %s: %s", path, exc.strerror)
+            log.warning("cannot write trace file: %s", exc)
