@@ -41,6 +41,9 @@ class Script:
     error_body: Any = None
     raw_body: bytes | None = None            # with ``status``: sent as is (``content_type``), not as JSON
     content_type: str = "text/html"
+    # with ``status``: a body made by this function, sent chunked as it is made (``content_type``,
+    # ``headers``, e.g. Content-Encoding: gzip), for bodies too large to hold
+    raw_stream: Any = None
     first_byte_delay: float = 0.0            # seconds before the status line
     chunk_delay: float = 0.0                 # seconds between events
     disconnect_after: int | None = None      # close the socket after this many text events
@@ -89,6 +92,7 @@ class FakeProviderServer:
         self.client_closed = threading.Event()   # set when a client dropped a stream early
         self.models = ["fake-small", "fake-large"]
         self.models_delay = 0.0                  # seconds before GET /models answers
+        self.models_script: Script | None = None  # GET /models answered with this script's raw body instead
         self._queue: list[Script] = []
         self._by_model: dict[str, Script] = {}
         self._lock = threading.Lock()
@@ -133,6 +137,7 @@ class FakeProviderServer:
             self._by_model.clear()
             self.requests.clear()
             self.client_closed.clear()
+            self.models_script = None
 
     def script_for(self, body: Any) -> Script:
         with self._lock:
@@ -167,6 +172,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _send_raw(self, script: Script) -> None:
+        """``script.raw_stream()`` sent chunked, piece by piece, as it is made."""
+        self.send_response(script.status)
+        self.send_header("Content-Type", script.content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        for k, v in script.headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        for piece in script.raw_stream():
+            if piece:
+                self._chunk(piece)
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
     def _chunk(self, data: bytes, split: int = 0) -> None:
         pieces = [data[i:i + split] for i in range(0, len(data), split)] if split else [data]
         for piece in pieces:
@@ -186,7 +205,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         self._record(None)
-        if self.path.split("?")[0] in ("/v1/models", "/models"):
+        if self.path.split("?")[0] in ("/v1/models", "/models") and self.fake.models_script is not None:
+            try:
+                self._send_raw(self.fake.models_script)
+            except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+                self.fake.client_closed.set()
+                self.close_connection = True
+        elif self.path.split("?")[0] in ("/v1/models", "/models"):
             if self.fake.models_delay:
                 time.sleep(self.fake.models_delay)
             self._send_json(200, {"object": "list",
@@ -216,6 +241,9 @@ class _Handler(BaseHTTPRequestHandler):
         anthropic = path == "/v1/messages"
         if path not in ("/v1/chat/completions", "/chat/completions", "/v1/messages"):
             self._send_json(404, {"error": {"message": f"no route {path}"}})
+            return
+        if script.raw_stream is not None:
+            self._send_raw(script)
             return
         if script.raw_body is not None:
             self.send_response(script.status)

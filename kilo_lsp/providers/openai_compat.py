@@ -21,10 +21,18 @@ import httpx2
 from ..redaction import mask_url
 from .base import (ChatRequest, Provider, ProviderError, ProviderSpec, StreamEvent, Timeouts, Usage,
                    error_for_status, estimate_usage)
+from .bodies import ACCEPT_ENCODING, BodyTooLarge, iter_body, read_body, read_head
 from .sse import DEFAULT_MAX_LINE, SSEEvent, SSEParser
 
 USER_AGENT = "kilo-lsp"
 _ERROR_BODY_LIMIT = 4096
+# Bodies are read with a bound after decompression (bodies.py): an answer sent as one JSON body, a
+# model list, and an event stream (its bytes, not only its text: a stream of comments or of events
+# without text never reaches the output cap below).
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+MAX_MODELS_BYTES = 8 * 1024 * 1024
+STREAM_BYTES_BASE = 32 * 1024 * 1024
+STREAM_BYTES_PER_TOKEN = 512
 # A stream is cut (finish "length") past 2 x max_tokens deltas + 16 or 16 x max_tokens characters
 # + 1024: a server that ignores max_tokens, or never stops, cannot run on for ever.
 OUTPUT_CAP_DEFAULT = 4096
@@ -79,7 +87,7 @@ class HTTPProvider(Provider):
                 timeout=httpx2.Timeout(connect=t.connect, read=max(t.first_byte, t.idle), write=t.first_byte,
                                        pool=t.first_byte),
                 verify=self._verify, trust_env=self._trust_env, follow_redirects=False,
-                headers={"user-agent": USER_AGENT}, limits=httpx2.Limits(
+                headers={"user-agent": USER_AGENT, "accept-encoding": ACCEPT_ENCODING}, limits=httpx2.Limits(
                     max_connections=MAX_CONNECTIONS, max_keepalive_connections=KEEPALIVE, keepalive_expiry=60),
             )
         return self._client
@@ -134,6 +142,8 @@ class HTTPProvider(Provider):
     def _map_exception(self, exc: BaseException, *, started: bool, phase: str) -> ProviderError:
         if isinstance(exc, ProviderError):
             return exc
+        if isinstance(exc, BodyTooLarge):
+            return self._err("protocol", str(exc), started=started)
         where = mask_url(self.base_url)
         if isinstance(exc, httpx2.ConnectTimeout):
             return self._err("connect", f"could not connect to {where} within {self.timeouts.connect:g} s",
@@ -160,11 +170,7 @@ class HTTPProvider(Provider):
     async def _error_from_response(self, response: httpx2.Response) -> ProviderError:
         try:
             async with asyncio.timeout(self.timeouts.idle):
-                body = b""
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) >= _ERROR_BODY_LIMIT:
-                        break
+                body = await read_head(response, _ERROR_BODY_LIMIT, "the error body")
         except Exception:  # noqa: BLE001 - the status alone is enough to report
             body = b""
         # The message is left whole: ProviderError redacts it, then cuts it (cut first, an echoed key
@@ -228,8 +234,11 @@ class HTTPProvider(Provider):
                 raise await self._error_from_response(response)
             ctype = response.headers.get("content-type", "")
             if "application/json" in ctype:
-                async with asyncio.timeout_at(deadline):
-                    raw = await response.aread()
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        raw = await read_body(response, MAX_ANSWER_BYTES, "the answer")
+                except BodyTooLarge as exc:
+                    raise self._err("protocol", str(exc)) from None
                 try:
                     obj = json.loads(raw)
                 except ValueError:
@@ -244,7 +253,7 @@ class HTTPProvider(Provider):
             parser = SSEParser(max_line=self._max_line, provider=self.spec.name, secrets=self.spec.secrets)
             cap = req.max_tokens or OUTPUT_CAP_DEFAULT
             max_deltas, max_chars, chars = 2 * cap + 16, 16 * cap + 1024, 0
-            chunks = response.aiter_bytes()
+            chunks = iter_body(response, STREAM_BYTES_BASE + STREAM_BYTES_PER_TOKEN * cap, "the event stream")
             got_bytes = cut = False
             dog = _Watchdog(loop, deadline)       # one timer for the stream, not one per chunk
             while not state["done"]:
@@ -337,18 +346,18 @@ class HTTPProvider(Provider):
             async with asyncio.timeout(self.timeouts.list_models):
                 response = await self._send(client, request)
                 try:
-                    await response.aread()
+                    if response.status_code >= 300:
+                        raise await self._error_from_response(response)
+                    body = await read_body(response, MAX_MODELS_BYTES, f"GET {path}")
                 finally:
                     await response.aclose()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001
             raise self._map_exception(exc, started=False, phase="first_byte") from None
-        if response.status_code >= 300:
-            raise await self._error_from_response(response)
         try:
-            return response.json()
-        except ValueError:
+            return json.loads(body)
+        except (ValueError, RecursionError):
             raise self._err("protocol", f"GET {path}: body is not valid JSON") from None
 
 

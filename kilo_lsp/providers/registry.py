@@ -9,6 +9,7 @@ provider, with one pooled HTTP client, per spec on first use.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import ssl
@@ -20,9 +21,10 @@ import httpx2
 
 from ..files import SettingFileError, read_checked
 from .anthropic import AnthropicProvider
+from .bodies import ACCEPT_ENCODING, read_body
 from .base import Provider, ProviderError, ProviderSpec, Timeouts
 from .known import KNOWN, LOCAL_DEFAULT_URLS
-from .openai_compat import HTTPProvider, OpenAICompatProvider
+from .openai_compat import MAX_MODELS_BYTES, HTTPProvider, OpenAICompatProvider
 
 log = logging.getLogger(__name__)
 
@@ -207,11 +209,11 @@ async def discover_local(urls: Iterable[str] = LOCAL_DEFAULT_URLS, *, timeout: f
 
     async def one(client: httpx2.AsyncClient, base: str) -> tuple[str, list[str] | None]:
         try:
-            async with asyncio.timeout(timeout):
-                response = await client.get(base + "/models")
-            if response.status_code != 200:
-                return base, None
-            obj = response.json()
+            async with asyncio.timeout(timeout), client.stream("GET", base + "/models") as response:
+                if response.status_code != 200:
+                    return base, None
+                body = await read_body(response, MAX_MODELS_BYTES, "a local server's model list")
+            obj = json.loads(body)
             items = obj.get("data") if isinstance(obj, dict) else None
             if not isinstance(items, list):
                 return base, None
@@ -220,7 +222,8 @@ async def discover_local(urls: Iterable[str] = LOCAL_DEFAULT_URLS, *, timeout: f
             return base, None
 
     try:
-        async with httpx2.AsyncClient(timeout=timeout, trust_env=False, follow_redirects=False) as client:
+        async with httpx2.AsyncClient(timeout=timeout, trust_env=False, follow_redirects=False,
+                                      headers={"accept-encoding": ACCEPT_ENCODING}) as client:
             results = await asyncio.gather(*(one(client, u) for u in urls))
     except Exception:  # noqa: BLE001
         log.debug("local discovery failed", exc_info=True)
