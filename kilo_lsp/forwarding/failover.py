@@ -17,7 +17,8 @@ from ..routing.availability import is_local_provider
 
 MAX_ATTEMPTS = 4
 #: Failures that are about one model at a provider (a gateway serves many), so they cool that model
-#: there; refused connections, TLS, keys and rate limits are about the provider and cool all of it.
+#: there; refused connections, TLS, keys and rate limits are about the provider and cool all of it,
+#: unless they come after the server answered (a stream that broke: ``ProviderError.midstream``).
 MODEL_SCOPED = frozenset(("server", "protocol", "client"))
 
 

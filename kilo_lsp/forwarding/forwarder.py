@@ -3,9 +3,10 @@
 ``Forwarder.complete`` is the whole code path of ``kilo/complete``; the LSP feature only turns its
 chunks into ``kilo/chunk`` notifications (and work-done progress) and its result into the response.
 
-A provider cooling down after failures (Retry-After honoured, see ``ProviderPool``) is skipped:
-connect, timeout, TLS, auth and rate-limit failures cool the whole provider, a 5xx or a broken
-stream only that model there (``failover.MODEL_SCOPED``).
+A provider or route cooling down after failures is skipped (``providers/breaker.py``: counted per
+incident, Retry-After honoured, a trial when nothing else can answer): connect, timeout, TLS, auth
+and rate-limit failures before the response cool the whole provider; a 5xx, a malformed answer or
+a stream that breaks after the server answered cool only that model there (``failover.MODEL_SCOPED``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..ledger.store import Ledger, LedgerEntry
 from ..protocol import (Attempt, Chunk, CompleteParams, CompleteResult, CredentialsResult, DecisionCard,
                         ErrorView, PromptInfo, SetCredentialsParams, UsageParams, UsageResult, UsageView)
 from ..providers.base import ChatRequest, ProviderError, ProviderSpec, Timeouts, Usage, estimate_usage, mask_key
+from ..providers.breaker import WAIT
 from ..providers.known import KNOWN
 from ..providers.local import local_endpoints
 from ..providers.registry import ProviderPool
@@ -172,20 +174,35 @@ class Forwarder:
                               retry_after=min(cooling) if cooling else None)
 
     def _routes(self, plan: list[Route], pool: ProviderPool, req: _Request):
-        """The routes to call, at most MAX_ATTEMPTS; those cooling down are noted as skipped."""
+        """The routes to call, at most MAX_ATTEMPTS. One whose provider or route is cooling down is
+        noted as skipped; when that leaves nothing to call, the skipped route whose cool-down ends
+        first goes as a trial (``providers/breaker.py``), unless a Retry-After forbids it."""
         tried = 0
+        waiting: list[tuple[Route, Attempt]] = []
         for route in plan:
             if tried >= MAX_ATTEMPTS:
                 return
             if route.provider not in pool:
                 continue
-            if pool.is_cooling(route.provider) or pool.is_cooling(route.pair):
+            if not _admit(pool, route):
                 wait = max(pool.cooldown_remaining(route.provider), pool.cooldown_remaining(route.pair))
-                req.attempts.append(Attempt(route.model, route.provider, route.provider_model_id, "skipped",
-                                            "cooling", retry_after=round(wait, 3)))
+                skipped = Attempt(route.model, route.provider, route.provider_model_id, "skipped", "cooling",
+                                  retry_after=round(wait, 3))
+                req.attempts.append(skipped)
+                waiting.append((route, skipped))
                 continue
             tried += 1
             yield route
+        if tried:
+            return
+        for route, skipped in sorted(waiting, key=lambda w: w[1].retry_after or 0.0):
+            keys = (route.provider, route.pair)
+            if all(pool.breakers.can_trial(k) for k in keys):
+                for k in keys:
+                    pool.breakers.trial_now(k)
+                req.attempts.remove(skipped)
+                yield route
+                return
 
     async def _attempt(self, req: _Request, route: Route, pool: ProviderPool) -> CompleteResult:
         """One call to one route: the result, or _TryNext / CompletionError when it fails before the
@@ -199,6 +216,7 @@ class Forwarder:
                            temperature=req.params.temperature, system=prompt.system)
         st = _Stream()
         began = self.clock()
+        began_at = pool.now()            # the breakers' clock: failures of one incident count once
         try:
             async with contextlib.aclosing(provider.stream(chat)) as events:  # type: ignore[type-var]
                 async for ev in events:
@@ -213,13 +231,18 @@ class Forwarder:
                     elif ev.type == "finish":
                         st.finish = ev.finish_reason
         except asyncio.CancelledError:
+            pool.breakers.release(route.provider)       # a trial that was cancelled says nothing
+            pool.breakers.release(route.pair)
             self._record(req, attempt_no, route, _usage(chat, st), "cancelled")
             raise
         except ProviderError as exc:
             req.attempts.append(Attempt(route.model, route.provider, route.provider_model_id, "error", exc.kind,
                                         exc.status, exc.message, exc.retry_after, _ms(st.first_at, began),
                                         round((self.clock() - began) * 1000, 1)))
-            pool.mark_failure(route.pair if exc.kind in MODEL_SCOPED else route.provider, exc)
+            # a broken stream, or a fault of one model, cools that route; the rest cools the provider
+            route_only = exc.kind in MODEL_SCOPED or exc.midstream or bool(st.text)
+            pool.breakers.release(route.provider if route_only else route.pair)
+            pool.mark_failure(route.pair if route_only else route.provider, exc, started_at=began_at)
             if st.text:          # after the first token: keep what came, say what broke, no silent switch
                 usage = _usage(chat, st)
                 costs = self._record(req, attempt_no, route, usage, "error")
@@ -229,6 +252,10 @@ class Forwarder:
             if not exc.retryable:
                 raise CompletionError("refused", str(exc), card=req.card, attempts=req.attempts) from None
             raise _TryNext(exc) from None
+        except Exception:
+            pool.breakers.release(route.provider)       # a fault of ours: no trial may stay claimed
+            pool.breakers.release(route.pair)
+            raise
         pool.mark_success(route.provider)
         pool.mark_success(route.pair)
         usage = st.usage or _usage(chat, st)
@@ -298,6 +325,17 @@ class Forwarder:
         current = settings.providers.get(params.provider)
         return CredentialsResult(params.provider, mask_key(current.api_key if current else None),
                                  len(self.engine.reachable(board, settings)))
+
+
+def _admit(pool: ProviderPool, route: Route) -> bool:
+    """Whether the route may be called now: neither its provider nor the route is cooling down; a
+    cool-down that has ended makes this call the trial (the others wait until it ends)."""
+    keys = (route.provider, route.pair)
+    if any(pool.breakers.state(k) == WAIT for k in keys):
+        return False
+    for k in keys:
+        pool.breakers.admit(k)
+    return True
 
 
 def _usage(chat: ChatRequest, st: _Stream) -> Usage:

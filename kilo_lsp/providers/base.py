@@ -118,6 +118,9 @@ class ProviderError(Exception):
         self.retry_after = retry_after
         self.retryable = _RETRYABLE[kind] if retryable is None else retryable
         self.started = started
+        #: the server had answered 2xx and the stream broke (or was wrong) after that: a fault of the
+        #: route, not of the provider as a whole (breaker.py)
+        self.midstream = False
         self.message = safe_text(message, MESSAGE_CHARS, secrets)
         super().__init__(self.message)
 

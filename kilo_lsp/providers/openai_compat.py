@@ -324,6 +324,7 @@ class HTTPProvider(Provider):
                 yield out
         except ProviderError as exc:
             exc.started = exc.started or started
+            exc.midstream = exc.midstream or response.status_code < 300
             raise
         finally:
             # Runs on normal end, on error, on aclose() (GeneratorExit) and on cancellation:

@@ -14,7 +14,6 @@ import logging
 import os
 import ssl
 import time
-from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
 import httpx2
@@ -23,6 +22,7 @@ from ..files import SettingFileError, read_checked
 from .anthropic import AnthropicProvider
 from .bodies import ACCEPT_ENCODING, read_body
 from .base import Provider, ProviderError, ProviderSpec, Timeouts
+from .breaker import Breakers
 from .known import KNOWN, LOCAL_DEFAULT_URLS
 from .openai_compat import MAX_MODELS_BYTES, HTTPProvider, OpenAICompatProvider
 
@@ -67,21 +67,10 @@ def provider_for(spec: ProviderSpec, **kw: object) -> HTTPProvider:
     return cls(spec, **kw)  # type: ignore[arg-type]
 
 
-@dataclass
-class _Cooling:
-    failures: int = 0
-    until: float = 0.0
-    reason: str = ""
-
-
 class ProviderPool:
-    """Live providers by name, built on first use, with per-provider cool-downs after failures.
-
-    Cool-down after a failure: ``base * 2**(n-1)`` seconds for the n-th failure in a row, capped
-    at ``cap``; a Retry-After from the server wins when longer (capped at ``retry_after_cap``). An
-    auth failure cools the provider for ``cap`` (a refused key will not heal by itself; new
-    credentials end the cool-down). A bad request (``client``) or a cancellation does not cool.
-    """
+    """Live providers by name, built on first use, with cool-downs after failures, per provider and
+    per route (``breaker.py``: counted per incident, with a trial request when a cool-down ends or
+    nothing else can answer). New credentials end a provider's cool-down."""
 
     def __init__(self, specs: Iterable[ProviderSpec] = (), *, timeouts: Timeouts | None = None,
                  ca_bundle: str | None = None, trust_env: bool = True, cooldown_base: float = 2.0,
@@ -89,7 +78,7 @@ class ProviderPool:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._specs: dict[str, ProviderSpec] = {s.name: s for s in specs}
         self._providers: dict[str, Provider] = {}
-        self._cooling: dict[str, _Cooling] = {}
+        self.breakers = Breakers(base=cooldown_base, cap=cooldown_cap, retry_after_cap=retry_after_cap, clock=clock)
         self.timeouts = timeouts or Timeouts()
         self.ca_bundle = ca_bundle
         self.trust_env = trust_env
@@ -147,13 +136,13 @@ class ProviderPool:
         """Add or replace a provider (new credentials): the old client is closed, the cool-down ends."""
         old = self._providers.pop(spec.name, None)
         self._specs[spec.name] = spec
-        self._cooling.pop(spec.name, None)
+        self.breakers.forget(spec.name)
         if old is not None:
             await old.aclose()
 
     async def remove(self, name: str) -> None:
         self._specs.pop(name, None)
-        self._cooling.pop(name, None)
+        self.breakers.forget(name)
         old = self._providers.pop(name, None)
         if old is not None:
             await old.aclose()
@@ -168,35 +157,26 @@ class ProviderPool:
 
     # ----------------------------------------------------------------- cool-down
 
-    def mark_failure(self, name: str, error: ProviderError | None = None) -> float:
+    def now(self) -> float:
+        """The breakers' clock: when a request starts, for ``mark_failure(started_at=...)``."""
+        return self.breakers.now()
+
+    def mark_failure(self, name: str, error: ProviderError | None = None, started_at: float | None = None) -> float:
         """Record a failure; returns the cool-down in seconds (0 when this failure does not cool)."""
-        if error is not None and error.kind in ("client", "cancelled"):
-            return 0.0
-        c = self._cooling.setdefault(name, _Cooling())
-        c.failures += 1
-        seconds = min(self.cooldown_cap, self.cooldown_base * 2 ** (c.failures - 1))
-        if error is not None and error.kind == "auth":
-            seconds = self.cooldown_cap
-        if error is not None and error.retry_after is not None:
-            seconds = max(seconds, min(error.retry_after, self.retry_after_cap))
-        c.until = max(c.until, self._clock() + seconds)
-        c.reason = error.kind if error is not None else "failure"
-        return seconds
+        return self.breakers.failure(name, error, started_at)
 
     def mark_success(self, name: str) -> None:
-        self._cooling.pop(name, None)
+        self.breakers.success(name)
 
     def cooldown_remaining(self, name: str) -> float:
-        c = self._cooling.get(name)
-        return max(0.0, c.until - self._clock()) if c else 0.0
+        return self.breakers.remaining(name)
 
     def is_cooling(self, name: str) -> bool:
-        return self.cooldown_remaining(name) > 0
+        return self.breakers.cooling(name)
 
     def cooling(self) -> dict[str, dict[str, object]]:
-        """The providers cooling now: name -> {seconds, reason, failures}."""
-        return {n: {"seconds": round(self.cooldown_remaining(n), 3), "reason": c.reason, "failures": c.failures}
-                for n, c in self._cooling.items() if self.is_cooling(n)}
+        """The providers and routes cooling now: name -> {seconds, reason, failures}."""
+        return self.breakers.report()
 
 
 async def discover_local(urls: Iterable[str] = LOCAL_DEFAULT_URLS, *, timeout: float = 0.3) -> dict[str, list[str]]:
