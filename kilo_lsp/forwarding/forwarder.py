@@ -148,10 +148,10 @@ class Forwarder:
         card = self.engine.route(params, document_text)
         settings = self.engine.settings(card.workspace)
         board = self.engine.leaderboard(settings)
+        if card.reason_code.startswith("budget_exhausted") and not card.callable:
+            raise CompletionError("budget", card.reason, card=card)     # what the card says, said again
         if not card.callable:
             raise CompletionError("no_model", "No model can be called. " + self.no_model_advice(), card=card)
-        if card.reason_code == "budget_exhausted_no_free":
-            raise CompletionError("budget", card.reason, card=card)
         try:
             pool = await self.sync_pool(settings)
         except CompletionError as exc:
@@ -168,8 +168,12 @@ class Forwarder:
                 log.info("%s failed before the first token (%s); trying the next route", route.provider,
                          failed.error.kind)
         cooling = [a.retry_after for a in req.attempts if a.retry_after]
-        message = (f"every route failed before the first token: {last_error}" if last_error
-                   else "every provider for this request is cooling down after failures")
+        if last_error is not None:
+            message = f"every route failed before the first token: {last_error}"
+        elif any(a.outcome == "skipped" for a in req.attempts):
+            message = "every provider for this request is cooling down after failures"
+        else:
+            message = f"no provider can be called for {card.model} now. {card.reason}"
         raise CompletionError("all_failed", message, card=card, attempts=req.attempts,
                               retry_after=min(cooling) if cooling else None)
 
@@ -233,7 +237,10 @@ class Forwarder:
         except asyncio.CancelledError:
             pool.breakers.release(route.provider)       # a trial that was cancelled says nothing
             pool.breakers.release(route.pair)
-            self._record(req, attempt_no, route, _usage(chat, st), "cancelled")
+            # charged only what the provider received: nothing when the request never went out
+            # (it waited for a connection, or was still connecting)
+            used = _usage(chat, st) if (chat.sent or st.text) else Usage()
+            self._record(req, attempt_no, route, used, "cancelled")
             raise
         except ProviderError as exc:
             req.attempts.append(Attempt(route.model, route.provider, route.provider_model_id, "error", exc.kind,

@@ -50,6 +50,8 @@ class ChatRequest:
     max_tokens: int | None = None
     temperature: float | None = None
     system: str | None = None            # sent as the provider's system prompt
+    #: Set by the provider once the request has gone out whole: from then on the provider may bill it.
+    sent: bool = False
 
 
 @dataclass(frozen=True)

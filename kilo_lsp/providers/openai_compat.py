@@ -93,19 +93,21 @@ class HTTPProvider(Provider):
         return self._client
 
     @staticmethod
-    async def _send(client: httpx2.AsyncClient, request: httpx2.Request) -> httpx2.Response:
+    async def _send(client: httpx2.AsyncClient, request: httpx2.Request,
+                    chat: ChatRequest | None = None) -> httpx2.Response:
         """Send ``request`` and read the response head. A kept-alive connection the server closed
         just as the request went out (its idle close crossing the request) fails before any answer:
         the request then goes out once more, on another connection. A new connection that fails the
-        same way is the server's own answer, and is not tried again."""
-        opened = _Opened()
+        same way is the server's own answer, and is not tried again. ``chat.sent`` is set once the
+        request has gone out whole (the provider has it, and may bill it)."""
+        opened = _Opened(chat)
         request.extensions["trace"] = opened
         try:
             return await client.send(request, stream=True)
         except (httpx2.RemoteProtocolError, httpx2.ReadError, httpx2.WriteError):
             if opened.connection:
                 raise
-        del request.extensions["trace"]
+        request.extensions["trace"] = _Opened(chat)
         return await client.send(request, stream=True)
 
     async def aclose(self) -> None:
@@ -224,7 +226,7 @@ class HTTPProvider(Provider):
         deadline = loop.time() + t.first_byte
         try:
             async with asyncio.timeout_at(deadline):
-                response = await self._send(client, request)
+                response = await self._send(client, request, req)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001
@@ -507,13 +509,18 @@ async def _drain(chunks: AsyncIterator[bytes]) -> None:
 
 
 class _Opened:
-    """A trace hook of httpx2: whether a request opened a connection, rather than reusing a kept-alive one."""
+    """A trace hook of httpx2: whether a request opened a connection, rather than reusing a kept-alive
+    one, and whether it went out whole (``ChatRequest.sent``: a request cancelled while it waited for
+    a connection never reached the provider, and costs nothing)."""
 
-    __slots__ = ("connection",)
+    __slots__ = ("connection", "chat")
 
-    def __init__(self) -> None:
+    def __init__(self, chat: ChatRequest | None = None) -> None:
         self.connection = False
+        self.chat = chat
 
     async def __call__(self, event: str, info: dict[str, Any]) -> None:
         if event.endswith("connect_tcp.started"):
             self.connection = True
+        elif event.endswith("send_request_body.complete") and self.chat is not None:
+            self.chat.sent = True

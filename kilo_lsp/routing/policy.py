@@ -144,10 +144,12 @@ class _Request:
     steps: tuple[tuple[float, float], ...] = ()
 
     def done(self, mid: str, code: str, reason: str, *, escalated: bool = False, fallback: bool = False,
-             rung: int | None = None) -> PolicyOutcome:
+             rung: int | None = None, callable_now: bool = True) -> PolicyOutcome:
+        """The outcome for ``mid``; ``callable_now=False`` when the rules forbid calling it even though
+        a provider could (the budget is spent): the card then says so, as the completion will."""
         reach = self.pi.reach
         ordered = sorted(self.scored.values(), key=lambda x: (x.rung is None, x.rung or 0, -_rate(x), x.est_cost))
-        return PolicyOutcome(mid, reach.get(mid), code, reason, escalated, fallback,
+        return PolicyOutcome(mid, reach.get(mid) if callable_now else None, code, reason, escalated, fallback,
                              not reach or mid not in reach, self.task_class, ordered, self.tier,
                              self.pi.settings.dial, self.output_tokens, self.ladder, rung, self.steps)
 
@@ -228,7 +230,12 @@ class Policy:
         """Pin, spent budget, a single-model client and the fixed tiers, strongest first."""
         s, pi, balanced = r.pi.settings, r.pi, r.balanced
         if s.pin:
-            if s.pin in pi.board.models:
+            pinned = pi.board.models.get(s.pin)
+            if pinned is not None and pi.budget_exhausted and s.tier != "free" and not (pinned.free or pinned.local):
+                return r.done(s.pin, "budget_exhausted_pinned", f"Today's budget for this workspace is spent and "
+                              f"the pinned model {s.pin} is paid, so it is not called: unpin it for free and local "
+                              "models, or raise the budget.", callable_now=False)
+            if pinned is not None:
                 return r.done(s.pin, "pinned", f"Pinned to {s.pin} by the user; routing is off.")
             return self._fallback(r, "pin_unknown", f"The pinned model {s.pin!r} is not in the catalog")
         if pi.budget_exhausted and s.tier != "free":
@@ -237,7 +244,8 @@ class Policy:
                 return r.done(free, "budget_exhausted", "Today's budget for this workspace is spent: "
                               f"only free and local models are used ({free}).")
             return r.done(balanced, "budget_exhausted_no_free", "Today's budget is spent and no free or local "
-                          f"model is available; showing Balanced ({balanced}) as not callable.", fallback=True)
+                          f"model is available; showing Balanced ({balanced}) as not callable.", fallback=True,
+                          callable_now=False)
         if pi.single_model_reason:
             return self._fallback(r, "single_model", f"One model for every request: {pi.single_model_reason}")
         if r.tier == "balanced":
@@ -252,7 +260,7 @@ class Policy:
                 note = f"proven {_pct(ev.rate)} on {tc.key}" if ev and tc else "no benchmark evidence"
                 return r.done(free, "tier_free", f"Free tier: {free} ({note}).")
             return r.done(balanced, "no_free_model", "Free tier, but no free or local model is available "
-                          "(start Ollama or LM Studio, or add a local endpoint).", fallback=True)
+                          "(start Ollama or LM Studio, or add a local endpoint).", fallback=True, callable_now=False)
         return None
 
     def _unsure(self, r: _Request) -> PolicyOutcome | None:
