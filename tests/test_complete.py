@@ -221,7 +221,7 @@ async def test_usage_and_set_credentials(fake, tmp_path) -> None:
     assert fw.pool.spec("openrouter").base_url == "https://openrouter.ai/api/v1"   # the key goes nowhere else
     cleared = await fw.set_credentials(SetCredentialsParams("openrouter", None))
     assert cleared.api_key == "unset" and "openrouter" not in fw.pool
-    assert fw.usage(UsageParams()).requests == 0
+    assert (await fw.usage(UsageParams())).requests == 0
     await fw.aclose()
 
 

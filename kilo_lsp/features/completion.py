@@ -81,8 +81,8 @@ def register(server: Any) -> None:
                 progress.end(outcome)
 
     @kilo_request(server, USAGE)
-    def usage(ls: Any, params: UsageParams) -> UsageResult:
-        return ls.forwarder.usage(params)
+    async def usage(ls: Any, params: UsageParams) -> UsageResult:
+        return await ls.forwarder.usage(params)
 
     @kilo_request(server, SET_CREDENTIALS)
     async def set_credentials(ls: Any, params: SetCredentialsParams) -> CredentialsResult:

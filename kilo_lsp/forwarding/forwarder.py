@@ -318,8 +318,11 @@ class Forwarder:
             attempts=req.attempts, prompt=info, error=error, card=card)
 
     # -- kilo/usage and kilo/setCredentials -------------------------------------------------
-    def usage(self, params: UsageParams) -> UsageResult:
-        return self.ledger.usage(workspace=params.workspace_uri, conversation=params.conversation_id, day=params.day)
+    async def usage(self, params: UsageParams) -> UsageResult:
+        """The ledger's totals, computed in a worker thread: a year of rows takes a few hundred
+        milliseconds, which would stall every stream if it ran on the event loop."""
+        return await asyncio.to_thread(self.ledger.usage, workspace=params.workspace_uri,
+                                       conversation=params.conversation_id, day=params.day)
 
     async def set_credentials(self, params: SetCredentialsParams) -> CredentialsResult:
         config = self.engine.config

@@ -104,6 +104,15 @@ _SCHEMA_VERSION = 3
 DECISIONS_KEPT_DAYS = 90
 _PRUNE_EVERY_SECONDS = 3600.0
 
+#: The columns of UsageTotals, as SQL aggregates (see Ledger._totals).
+_TOTALS = ("COUNT(DISTINCT decision_id), COUNT(*), COALESCE(SUM(input_tokens), 0),"
+           " COALESCE(SUM(cached_input_tokens), 0), COALESCE(SUM(output_tokens), 0),"
+           " COALESCE(SUM(cost_usd), 0), COALESCE(SUM(usage_estimated), 0),"
+           " COALESCE(SUM(CASE WHEN outcome = 'ok' THEN balanced_cost_usd - cost_usd END), 0),"
+           " COALESCE(SUM(CASE WHEN outcome = 'ok' THEN frontier_cost_usd - cost_usd END), 0),"
+           " COALESCE(SUM(CASE WHEN outcome = 'ok' THEN balanced_cost_usd END), 0),"
+           " COALESCE(SUM(CASE WHEN outcome = 'ok' THEN frontier_cost_usd END), 0)")
+
 
 def default_path() -> Path:
     """ledger.sqlite3 in the user's data directory ($XDG_DATA_HOME/kilo-lsp on Linux, the platform's
@@ -210,9 +219,14 @@ class Ledger:
         """Totals over the matching rows, plus the same grouped per day and per workspace.
 
         ``requests`` counts requests (distinct decisions), ``attempts`` counts rows. Cost and tokens
-        add up every attempt (a cancelled or failed attempt may still have been billed). Savings
+        add up every attempt (a cancelled attempt is charged what the provider received). Savings
         compare answered requests only: the Balanced/Frontier cost of their tokens minus their cost.
         ``models`` gives each model's share of the answered requests.
+
+        SQLite does the grouping (one GROUP BY per grouping, a year of rows in a few hundred
+        milliseconds), on a connection of its own opened for this call: it takes no lock the writer
+        needs, so a caller may run it in a worker thread while requests are being recorded (WAL lets
+        the reader see the last committed rows without blocking the writer).
         """
         clauses, args = [], []
         for column, value in (("workspace", workspace), ("conversation", conversation), ("day", day)):
@@ -222,8 +236,12 @@ class Ledger:
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         and_where = (where + " AND ") if where else "WHERE "
         with self._lock:
-            conn = self._connect()
-            total = self._totals(conn, where, args)
+            self._connect()                                 # the file and its schema exist from here on
+        conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout=5000")
+            conn.execute("BEGIN")                           # one snapshot for every query below
+            total = self._totals(conn.execute(f"SELECT {_TOTALS} FROM requests {where}", args).fetchone())
             rows = conn.execute(
                 f"SELECT model, COUNT(*), SUM(cost_usd) FROM requests {and_where}outcome = 'ok' GROUP BY model "
                 "ORDER BY COUNT(*) DESC, model", args).fetchall()
@@ -234,24 +252,17 @@ class Ledger:
                                          args).fetchall())
             by: dict[str, list[Any]] = {}
             for group, cls in (("day", DayUsage), ("workspace", WorkspaceUsage)):
-                keys = [r[0] for r in conn.execute(
-                    f"SELECT DISTINCT {group} FROM requests {where} ORDER BY {group}", args).fetchall()]
-                by[group] = [cls(**{**self._totals(conn, f"{and_where}{group} = ?", [*args, key]), group: key})
-                             for key in keys]
+                by[group] = [cls(**{**self._totals(r[1:]), group: r[0]}) for r in conn.execute(
+                    f"SELECT {group}, {_TOTALS} FROM requests {where} GROUP BY {group} ORDER BY {group}", args)]
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
         return UsageResult(**total, models=models, outcomes=outcomes, by_day=by["day"],
                            by_workspace=by["workspace"])
 
     @staticmethod
-    def _totals(conn: sqlite3.Connection, where: str, args: list[Any]) -> dict[str, Any]:
-        row = conn.execute(
-            "SELECT COUNT(DISTINCT decision_id), COUNT(*), COALESCE(SUM(input_tokens), 0),"
-            " COALESCE(SUM(cached_input_tokens), 0), COALESCE(SUM(output_tokens), 0),"
-            " COALESCE(SUM(cost_usd), 0), COALESCE(SUM(usage_estimated), 0),"
-            " COALESCE(SUM(CASE WHEN outcome = 'ok' THEN balanced_cost_usd - cost_usd END), 0),"
-            " COALESCE(SUM(CASE WHEN outcome = 'ok' THEN frontier_cost_usd - cost_usd END), 0),"
-            " COALESCE(SUM(CASE WHEN outcome = 'ok' THEN balanced_cost_usd END), 0),"
-            " COALESCE(SUM(CASE WHEN outcome = 'ok' THEN frontier_cost_usd END), 0)"
-            f" FROM requests {where}", args).fetchone()
+    def _totals(row: Any) -> dict[str, Any]:
+        """The fields of UsageTotals from one row of ``_TOTALS``."""
         return {"requests": row[0], "attempts": row[1], "input_tokens": row[2], "cached_input_tokens": row[3],
                 "output_tokens": row[4], "cost_usd": round(row[5], 6), "estimated_rows": row[6],
                 "saved_vs_balanced_usd": round(row[7], 6), "saved_vs_frontier_usd": round(row[8], 6),
