@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from .base import ChatRequest, ProviderError, StreamEvent, Usage, error_for_status
+from .base import ChatRequest, ProviderError, StreamEvent, Usage, error_for_status, reported_usage, token_count
 from .openai_compat import HTTPProvider
 from .sse import SSEEvent
 
@@ -77,10 +77,10 @@ class AnthropicProvider(HTTPProvider):
         kind = obj.get("type") or ev.event
         if kind == "message_start":
             u = (obj.get("message") or {}).get("usage") or {}
-            state["in"] = int(u.get("input_tokens") or 0)
-            state["cache_read"] = int(u.get("cache_read_input_tokens") or 0)
-            state["cache_write"] = int(u.get("cache_creation_input_tokens") or 0)
-            state["out"] = int(u.get("output_tokens") or 0)
+            state["in"] = token_count(u.get("input_tokens"))
+            state["cache_read"] = token_count(u.get("cache_read_input_tokens"))
+            state["cache_write"] = token_count(u.get("cache_creation_input_tokens"))
+            state["out"] = token_count(u.get("output_tokens"))
             state["usage_seen"] = True
         elif kind == "content_block_delta":
             delta = obj.get("delta") or {}
@@ -92,12 +92,12 @@ class AnthropicProvider(HTTPProvider):
                 state["finish_reason"] = _STOP_REASONS.get(reason, reason)
             u = obj.get("usage") or {}
             if u.get("output_tokens") is not None:
-                state["out"] = int(u["output_tokens"])      # cumulative
+                state["out"] = token_count(u["output_tokens"])      # cumulative
                 state["usage_seen"] = True
             for key, name in (("input_tokens", "in"), ("cache_read_input_tokens", "cache_read"),
                               ("cache_creation_input_tokens", "cache_write")):
                 if u.get(key) is not None:
-                    state[name] = int(u[key])
+                    state[name] = token_count(u[key])
         elif kind == "message_stop":
             state["done"] = True
         elif kind == "error":
@@ -108,10 +108,9 @@ class AnthropicProvider(HTTPProvider):
                                    secrets=self.spec.secrets)
         # ping, content_block_start/stop and unknown events carry nothing we need
         if state.get("usage_seen"):
-            state["usage"] = Usage(
-                input_tokens=state.get("in", 0) + state.get("cache_read", 0) + state.get("cache_write", 0),
-                cached_input_tokens=state.get("cache_read", 0), output_tokens=state.get("out", 0))
-            state["cache_write_tokens"] = state.get("cache_write", 0)
+            state["usage"] = _usage(state.get("in", 0), state.get("cache_read", 0), state.get("cache_write", 0),
+                                    state.get("out", 0))
+            state["cache_write_tokens"] = state.get("cache_write", 0) or 0
 
     def _non_stream(self, obj: Any, state: dict[str, Any]) -> Iterator[StreamEvent]:
         if not isinstance(obj, dict) or obj.get("type") != "message":
@@ -123,9 +122,10 @@ class AnthropicProvider(HTTPProvider):
         reason = obj.get("stop_reason") or "end_turn"
         state["finish_reason"] = _STOP_REASONS.get(reason, reason)
         u = obj.get("usage") or {}
-        cache_read = int(u.get("cache_read_input_tokens") or 0)
-        state["usage"] = Usage(int(u.get("input_tokens") or 0) + cache_read + int(u.get("cache_creation_input_tokens") or 0),
-                               cache_read, int(u.get("output_tokens") or 0))
+        if not isinstance(u, dict):
+            u = {"input_tokens": "?"}
+        state["usage"] = _usage(token_count(u.get("input_tokens")), token_count(u.get("cache_read_input_tokens")),
+                                token_count(u.get("cache_creation_input_tokens")), token_count(u.get("output_tokens")))
 
     async def list_models(self) -> list[str]:
         obj = await self._get_json("/v1/models?limit=1000")
@@ -133,3 +133,11 @@ class AnthropicProvider(HTTPProvider):
         if not isinstance(items, list):
             raise ProviderError("protocol", "GET /v1/models: no 'data' list", provider=self.spec.name)
         return [str(m["id"]) for m in items if isinstance(m, dict) and m.get("id")]
+
+
+def _usage(fresh: int | None, cache_read: int | None, cache_write: int | None, out: int | None) -> Usage | None:
+    """Anthropic's figures (fresh, cache-read and cache-written prompt tokens) as a Usage; None (the
+    estimate is charged) when one is not a count in range."""
+    if None in (fresh, cache_read, cache_write, out):
+        return None
+    return reported_usage(fresh + cache_read + cache_write, cache_read, out)

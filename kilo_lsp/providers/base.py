@@ -67,6 +67,33 @@ class Usage:
     estimated: bool = False
 
 
+#: The largest token count believed from a provider: far above any context window, far below what
+#: would overflow a ledger row.
+MAX_REPORTED_TOKENS = 100_000_000
+
+
+def token_count(value: object) -> int | None:
+    """A token count a provider reported: 0 when absent, None when it is not a count in range (a
+    negative, fractional, huge or non-numeric figure, which would give money back, lose the ledger
+    row or break the answer)."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not value.is_integer():     # also NaN and infinities
+        return None
+    return int(value) if 0 <= value <= MAX_REPORTED_TOKENS else None
+
+
+def reported_usage(input_tokens: object, cached_input_tokens: object, output_tokens: object) -> Usage | None:
+    """The usage a provider reported, or None when a figure is not a count in range or more prompt
+    tokens are said to be cached than were sent: the request is then charged the estimate."""
+    counts = [token_count(v) for v in (input_tokens, cached_input_tokens, output_tokens)]
+    if None in counts or counts[1] > counts[0]:
+        return None
+    return Usage(counts[0], counts[1], counts[2], estimated=False)
+
+
 def estimate_usage(req: ChatRequest, output_text: str) -> Usage:
     prompt = (req.system or "") + "".join(m.content for m in req.messages)
     # a few tokens of framing per message, as chat templates add them

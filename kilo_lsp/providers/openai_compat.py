@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import ssl
 from typing import Any, AsyncIterator, Iterator
 
 import httpx2
 
 from ..redaction import mask_url
-from .base import (ChatRequest, Provider, ProviderError, ProviderSpec, StreamEvent, Timeouts, Usage,
+from .base import (ChatRequest, Provider, ProviderError, ProviderSpec, StreamEvent, Timeouts, Usage, reported_usage,
                    error_for_status, estimate_usage)
 from .bodies import ACCEPT_ENCODING, BodyTooLarge, iter_body, read_body, read_head
 from .sse import DEFAULT_MAX_LINE, SSEEvent, SSEParser
+
+log = logging.getLogger(__name__)
 
 USER_AGENT = "kilo-lsp"
 _ERROR_BODY_LIMIT = 4096
@@ -160,6 +163,10 @@ class HTTPProvider(Provider):
             if phase == "first_byte":
                 return self._err("timeout", f"no response within {self.timeouts.first_byte:g} s", started=started)
             return self._err("timeout", f"stream stalled: nothing for {self.timeouts.idle:g} s", started=started)
+        if isinstance(exc, httpx2.RemoteProtocolError) and "buffer too long" in str(exc):
+            # h11 stops reading a response head (status line and headers) past its limit
+            return self._err("protocol", f"{where} sent a response head (headers) too large to read",
+                             started=started)
         if isinstance(exc, (httpx2.RemoteProtocolError, httpx2.ReadError, httpx2.WriteError)):
             what = "connection closed mid-stream" if phase == "body" else "connection failed"
             return self._err("connect", f"{what}: {exc or type(exc).__name__}", started=started)
@@ -257,12 +264,15 @@ class HTTPProvider(Provider):
             max_deltas, max_chars, chars = 2 * cap + 16, 16 * cap + 1024, 0
             chunks = iter_body(response, STREAM_BYTES_BASE + STREAM_BYTES_PER_TOKEN * cap, "the event stream")
             got_bytes = cut = False
+            # when the event line not ended yet began: bytes that never end a line (one byte at a
+            # time) are no progress, so a line must end within the idle timeout
+            line_began: float | None = None
             dog = _Watchdog(loop, deadline)       # one timer for the stream, not one per chunk
             while not state["done"]:
                 phase = "body" if got_bytes else "first_byte"
                 try:
                     if got_bytes:
-                        dog.deadline = loop.time() + t.idle
+                        dog.deadline = (loop.time() if line_began is None else line_began) + t.idle
                     elif loop.time() >= deadline:
                         raise TimeoutError
                     dog.armed = True
@@ -271,6 +281,9 @@ class HTTPProvider(Provider):
                     break
                 except asyncio.CancelledError:
                     if dog.expired():
+                        if line_began is not None:
+                            raise self._err("timeout", f"stream stalled: an event line not ended after "
+                                            f"{t.idle:g} s", started=started) from None
                         raise self._map_exception(TimeoutError(), started=started, phase=phase) from None
                     raise
                 except Exception as exc:  # noqa: BLE001
@@ -280,11 +293,16 @@ class HTTPProvider(Provider):
                 if not got_bytes:                 # the idle timeout from here on (it may be the shorter)
                     dog.restart(loop.time() + t.idle)
                 got_bytes = True
+                lines = parser.lines
                 try:
                     events = parser.feed(chunk)
                 except ProviderError as exc:
                     exc.started = started
                     raise
+                if not parser.pending:
+                    line_began = None
+                elif line_began is None or parser.lines != lines:
+                    line_began = loop.time()
                 # Text deltas that arrive in one network read go out as one event: a fast stream
                 # then costs one notification per read, not one per token.
                 pending: list[str] = []
@@ -364,11 +382,18 @@ class HTTPProvider(Provider):
             raise self._err("protocol", f"GET {path}: body is not valid JSON") from None
 
 
-def _openai_usage(raw: dict[str, Any]) -> Usage:
+def _openai_usage(raw: Any) -> Usage | None:
+    """The usage an OpenAI-compatible server reported; None (charged the estimate) when it is not
+    believable (``base.reported_usage``)."""
+    if not isinstance(raw, dict):
+        return None
     details = raw.get("prompt_tokens_details") or {}
-    return Usage(input_tokens=int(raw.get("prompt_tokens") or 0),
-                 cached_input_tokens=int(details.get("cached_tokens") or 0),
-                 output_tokens=int(raw.get("completion_tokens") or 0), estimated=False)
+    usage = reported_usage(raw.get("prompt_tokens"),
+                           details.get("cached_tokens") if isinstance(details, dict) else "?",
+                           raw.get("completion_tokens"))
+    if usage is None:
+        log.warning("usage figures out of range from the provider; the estimate is charged")
+    return usage
 
 
 def _openai_reasoning(model: str) -> bool:

@@ -43,6 +43,7 @@ class SSEParser:
         self._data: list[str] = []
         self._last_id: str | None = None
         self.retry_ms: int | None = None
+        self.lines = 0                  # lines completed so far (a reader tells progress from a trickle)
 
     def _error(self, message: str) -> ProviderError:
         return ProviderError("protocol", message, provider=self.provider, secrets=self.secrets)
@@ -99,7 +100,13 @@ class SSEParser:
         self._event = ""
         return pending
 
+    @property
+    def pending(self) -> int:
+        """Bytes of a line not ended yet."""
+        return len(self._buf)
+
     def _line(self, raw: bytes, events: list[SSEEvent]) -> None:
+        self.lines += 1
         if raw[:6] == b"data: " and not self._first_line and len(raw) <= self.max_line:
             try:                                # the common line, without the general parse below
                 self._data.append(raw[6:].decode("utf-8"))
