@@ -48,7 +48,7 @@ def test_requests_cancelled_while_waiting_for_a_connection_cost_nothing(tmp_path
     The provider never saw those 20: they are not charged."""
     from kilo_lsp.providers.openai_compat import MAX_CONNECTIONS
     fake.reset()
-    fake.on("openai/gpt-5-mini", Script(first_byte_delay=3.0))
+    fake.on("openai/gpt-5-mini", Script(first_byte_delay=8.0))   # busy well past the cancellations, even under load
     lsp = RawSidecar(tmp_path, env={"OPENROUTER_API_KEY": KEY, "KILO_OPENROUTER_BASE_URL": fake.url("/v1")})
     try:
         lsp.initialize()
