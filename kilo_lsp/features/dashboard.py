@@ -17,6 +17,7 @@ from typing import Any
 
 from ..config import UserFile
 from ..lsp.requests import kilo_request
+from ..lsp.workspace import canonical_uri
 from ..protocol import DASHBOARD, DashboardParams, DashboardResult
 
 log = logging.getLogger("kilo_lsp.dashboard")
@@ -59,10 +60,11 @@ async def open_dashboard(ls: Any, params: DashboardParams) -> DashboardResult:
                 ls.dashboard = await asyncio.to_thread(_start, ls, engine, path, asyncio.get_running_loop())
     path = PAGES[params.page]
     query: dict[str, Any] = {}
-    if params.workspace_uri and params.conversation_id:
-        path, query = "/decisions", {"workspace": params.workspace_uri, "conversation": params.conversation_id}
-    elif params.workspace_uri and params.page == "decisions":
-        query = {"workspace": params.workspace_uri}
+    workspace = canonical_uri(params.workspace_uri) if params.workspace_uri else None   # as the ledger has it
+    if workspace and params.conversation_id:
+        path, query = "/decisions", {"workspace": workspace, "conversation": params.conversation_id}
+    elif workspace and params.page == "decisions":
+        query = {"workspace": workspace}
     return DashboardResult(ls.dashboard.url(path, **query))
 
 

@@ -321,7 +321,8 @@ class Forwarder:
     async def usage(self, params: UsageParams) -> UsageResult:
         """The ledger's totals, computed in a worker thread: a year of rows takes a few hundred
         milliseconds, which would stall every stream if it ran on the event loop."""
-        return await asyncio.to_thread(self.ledger.usage, workspace=params.workspace_uri,
+        workspace = self.engine.canonical_uri(params.workspace_uri) if params.workspace_uri else None
+        return await asyncio.to_thread(self.ledger.usage, workspace=workspace,
                                        conversation=params.conversation_id, day=params.day)
 
     async def set_credentials(self, params: SetCredentialsParams) -> CredentialsResult:

@@ -84,3 +84,35 @@ def test_the_workspace_folder_is_found_for_an_encoded_uri(tmp_path):
     for card in cards:
         assert card["workspace"] == folder, card["workspace"]
         assert card["tier"] == "frontier", "the folder's settings were not applied"
+
+
+# (the workspace a request was answered in, the spelling kilo/usage and kilo/dashboard name it by)
+USAGE_SPELLINGS = {
+    "Java's File.toURI (file:/, no authority)": ("file:///home/me/my%20shop", "file:/home/me/my%20shop"),
+    "asked decoded": ("file:///home/me/my%20shop", "file:///home/me/my shop"),
+    "drive letter case": ("file:///c%3A/Users/me/shop", "file:///C:/Users/me/shop"),
+}
+
+
+@pytest.mark.parametrize("case", list(USAGE_SPELLINGS))
+def test_usage_and_the_dashboard_find_a_workspace_whatever_its_spelling(tmp_path, fake, case):
+    """kilo/usage filtered by workspace counts the requests made there, and kilo/dashboard's link names
+    the workspace as the ledger keeps it, whichever spelling the editor uses for each."""
+    answered_in, asked = USAGE_SPELLINGS[case]
+    fake.reset()
+    lsp = RawSidecar(tmp_path, env={"OPENROUTER_API_KEY": KEY, "KILO_OPENROUTER_BASE_URL": fake.url("/v1")})
+    try:
+        lsp.initialize()
+        for i in range(2):
+            done = lsp.request("kilo/complete", {"text": "rename a to b", "maxTokens": 16, "workspaceUri": answered_in,
+                                                 "conversationId": f"c{i}"}, timeout=20)
+            assert "result" in done, done
+        usage = lsp.request("kilo/usage", {"workspaceUri": asked}, timeout=20)["result"]
+        link = lsp.request("kilo/dashboard", {"page": "decisions", "workspaceUri": asked}, timeout=30)
+    finally:
+        lsp.close()
+    figures.setdefault("usage found", {})[case] = usage["requests"]
+    assert usage["requests"] == 2 and [w["workspace"] for w in usage["byWorkspace"]] == [done["result"]["card"]["workspace"]]
+    assert "result" in link, link
+    from urllib.parse import parse_qs, urlparse
+    assert parse_qs(urlparse(link["result"]["url"]).query)["workspace"] == [done["result"]["card"]["workspace"]]
