@@ -182,7 +182,7 @@ class Forwarder:
         noted as skipped; when that leaves nothing to call, the skipped route whose cool-down ends
         first goes as a trial (``providers/breaker.py``), unless a Retry-After forbids it."""
         tried = 0
-        waiting: list[tuple[Route, Attempt]] = []
+        waiting: list[tuple[float, Route, Attempt]] = []     # (when its cool-down ends, ...)
         for route in plan:
             if tried >= MAX_ATTEMPTS:
                 return
@@ -193,13 +193,15 @@ class Forwarder:
                 skipped = Attempt(route.model, route.provider, route.provider_model_id, "skipped", "cooling",
                                   retry_after=round(wait, 3))
                 req.attempts.append(skipped)
-                waiting.append((route, skipped))
+                ends = max(pool.breakers.ends_at(route.provider), pool.breakers.ends_at(route.pair))
+                waiting.append((ends, route, skipped))
                 continue
             tried += 1
             yield route
         if tried:
             return
-        for route, skipped in sorted(waiting, key=lambda w: w[1].retry_after or 0.0):
+        # the soonest end first; routes whose cool-downs end together (their provider's) keep the plan's order
+        for _, route, skipped in sorted(waiting, key=lambda w: w[0]):
             keys = (route.provider, route.pair)
             if all(pool.breakers.can_trial(k) for k in keys):
                 for k in keys:

@@ -118,9 +118,14 @@ class Breakers:
         self._states.pop(key, None)
 
     # -- reading --------------------------------------------------------------------------------
-    def remaining(self, key: str) -> float:
+    def ends_at(self, key: str) -> float:
+        """When the cool-down of ``key`` ends (this clock; 0 when it has none): a fixed instant, so
+        routes compared by it keep their order however long the comparing takes."""
         s = self._states.get(key)
-        return max(0.0, max(s.until, s.hard_until) - self.clock()) if s else 0.0
+        return max(s.until, s.hard_until) if s else 0.0
+
+    def remaining(self, key: str) -> float:
+        return max(0.0, self.ends_at(key) - self.clock()) if key in self._states else 0.0
 
     def cooling(self, key: str) -> bool:
         return self.state(key) == WAIT
