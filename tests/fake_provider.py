@@ -402,3 +402,21 @@ def local_llm_url() -> Iterator[str]:
     base_url, stop = start_local_llm(timeout=60)
     yield base_url
     stop()
+
+
+def self_signed_server(tmp_path) -> FakeProviderServer:
+    """A started fake provider on HTTPS with a self-signed certificate (``.cert``, its PEM file): a
+    host nobody trusts, as an interceptor would be. Skips the test without the openssl CLI."""
+    import shutil
+    import subprocess
+    if not shutil.which("openssl"):
+        pytest.skip("openssl CLI not available to make a self-signed certificate")
+    cert, key = tmp_path / "self-signed.pem", tmp_path / "self-signed.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key),
+                    "-out", str(cert)], check=True, capture_output=True)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    server = FakeProviderServer(tls=ctx).start()
+    server.cert = cert
+    return server

@@ -11,17 +11,14 @@ request in it.
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import sqlite3
-import ssl
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from fake_provider import FakeProviderServer, Script
+from fake_provider import FakeProviderServer, Script, self_signed_server
 from rawlsp import RawSidecar, wait_until
 from results import record
 
@@ -177,15 +174,7 @@ def test_connection_refused(tmp_path):
 
 
 def test_tls_untrusted_certificate(tmp_path):
-    if not shutil.which("openssl"):
-        pytest.skip("openssl CLI not available to make a self-signed certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key),
-                    "-out", str(cert)], check=True, capture_output=True)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
-    server = FakeProviderServer(tls=ctx).start()
+    server = self_signed_server(tmp_path)
     lsp = start(tmp_path, server.url(""))
     try:
         msg, chunks, took = complete(lsp, "fix the bug in parser.py")

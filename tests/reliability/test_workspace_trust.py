@@ -6,16 +6,14 @@ that name files are checked (a regular file, a size limit) and read off the even
 
 from __future__ import annotations
 
-import shutil
+import os
 import sqlite3
-import ssl
-import subprocess
 import time
 from datetime import datetime, timezone
 
 import pytest
 
-from fake_provider import FakeProviderServer
+from fake_provider import self_signed_server
 from rawlsp import RawSidecar, wait_until
 from results import record
 
@@ -45,16 +43,7 @@ def problems(lsp: RawSidecar) -> str:
 @pytest.fixture
 def attacker(tmp_path):
     """An HTTPS server with a self-signed certificate: a host that intercepts the provider's traffic."""
-    if not shutil.which("openssl"):
-        pytest.skip("openssl CLI not available to make a self-signed certificate")
-    cert, key = tmp_path / "evil.pem", tmp_path / "evil.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key),
-                    "-out", str(cert)], check=True, capture_output=True)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
-    server = FakeProviderServer(tls=ctx).start()
-    server.cert = cert
+    server = self_signed_server(tmp_path)
     yield server
     server.stop()
 
@@ -100,12 +89,39 @@ def test_a_workspace_path_is_never_read(tmp_path, setting, path):
     assert name in shown
 
 
-@pytest.mark.parametrize("setting, path", [
-    ("routing.leaderboardPath", "/dev/stdin"), ("routing.leaderboardPath", "/dev/zero"),
-    ("network.caBundle", "/dev/stdin"), ("network.caBundle", "/dev/zero")])
-def test_a_user_path_that_is_not_a_regular_file_is_refused_at_once(tmp_path, setting, path):
-    """The user's own file settings are checked too: a device or a pipe is refused with a clear
-    error, at once, and the sidecar neither hangs nor grows."""
+def fifo(tmp_path):
+    path = tmp_path / "board.fifo"
+    os.mkfifo(path)
+    return path
+
+
+def link_to(target):
+    def make(tmp_path):
+        path = tmp_path / "board-link.json"
+        path.symlink_to(target(tmp_path) if callable(target) else target)
+        return path
+    return make
+
+
+def directory(tmp_path):
+    path = tmp_path / "a-directory"
+    path.mkdir()
+    return path
+
+
+PATHS = {"/dev/stdin": lambda tmp_path: "/dev/stdin", "/dev/zero": lambda tmp_path: "/dev/zero",
+         "a named pipe (mkfifo)": fifo, "a link to /dev/zero": link_to("/dev/zero"),
+         "a link to a named pipe": link_to(fifo), "a directory": directory,
+         "a link to /dev/urandom": link_to("/dev/urandom")}
+
+
+@pytest.mark.parametrize("setting", ["routing.leaderboardPath", "network.caBundle"])
+@pytest.mark.parametrize("case", list(PATHS))
+def test_a_user_path_that_is_not_a_regular_file_is_refused_at_once(tmp_path, setting, case):
+    """The user's own file settings are checked too: a device, a pipe, a directory or a link to one is
+    refused with a clear error, at once (opening a pipe blocks until a writer comes, a device never
+    ends: the file is checked where a link leads), and the sidecar neither hangs nor grows."""
+    path = PATHS[case](tmp_path)
     section, name = setting.split(".")
     snake = {"leaderboardPath": "leaderboard_path", "caBundle": "ca_bundle"}[name]
     user_config(tmp_path, f'[{section}]\n{snake} = "{path}"\n')
